@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+import struct Foundation.URL
+
+// The root package is a path dependency; SwiftPM names it after its folder, whatever the clone is called.
+let root = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent.lowercased()
+
+// MARK: - External products
+
+let benchmark: Target.Dependency = .product(name: "Benchmark", package: "benchmark")
+let benchmarkPlugin: Target.PluginUsage = .plugin(name: "BenchmarkPlugin", package: "benchmark")
+
+// MARK: - Package
+
+let package = Package(
+    name: "swift-lwm2m-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: "../"),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CoAPBenchmarks",
+            dependencies: [
+                benchmark,
+                .product(name: "CoAPCore", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/CoAPBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [benchmarkPlugin]
+        ),
+    ]
+)

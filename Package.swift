@@ -1,0 +1,77 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// MARK: - Shared settings
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+// MARK: - External products
+
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let dequeModule: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
+
+// MARK: - Package
+
+let package = Package(
+    name: "swift-lwm2m",
+    products: [
+        .library(name: "CoAPCore", targets: ["CoAPCore"]),
+        .library(name: "LwM2MModel", targets: ["LwM2MModel"]),
+        .library(name: "Codecs", targets: ["Codecs"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: CoAP
+        .target(
+            name: "CoAPCore",
+            dependencies: [nioCore, nioPosix, logging, dequeModule],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CoAPCoreTests",
+            dependencies: ["CoAPCore", nioCore, nioPosix],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: LwM2M model
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .target(
+            name: "LwM2MModel",
+            dependencies: ["CLibXML2"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LwM2MModelTests",
+            dependencies: ["LwM2MModel"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Codecs
+        .target(
+            name: "Codecs",
+            dependencies: ["LwM2MModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CodecsTests",
+            dependencies: ["Codecs", "LwM2MModel"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
