@@ -218,6 +218,9 @@ public struct LwM2MCodec: Sendable {
             if info?.isMultiple == true && path.depth == 3 {
                 throw Self.notAcceptable(format, "the multiple resource \(path)", path)
             }
+            if info?.isMultiple == false && path.depth == 4 {
+                throw LwM2MCodecError(code: .typeMismatch, reason: "\(path.parent!) is a single resource", path: path)
+            }
             let value: LwM2MValue
             switch format {
             case .textPlain: value = try LwM2MTextCodec.decode(bytes, as: info?.type)

@@ -65,6 +65,8 @@ struct LwM2MCodecTests {
         #expect(codecError { try LwM2MCodec.format(number: 7) }?.code == .unsupportedFormat)
         #expect(codecError { try codec.encode(records: [], as: .tlv) }?.code == .notAcceptable)
         #expect(codecError { try codec.decode(records: [UInt8](), as: .textPlain) }?.code == .notAcceptable)
+        #expect(codecError { try codec.decode(utf8("1"), at: .resourceInstance(3, 0, 9, 0), as: .textPlain) }?.code
+            == .typeMismatch)
         let bad = codecError { try codec.decode(utf8("abc"), at: .resource(3, 0, 9), as: .textPlain) }
         #expect(bad?.code == .typeMismatch)
         #expect(bad?.responseCode == .badRequest)
