@@ -136,6 +136,7 @@ public enum SenMLJSONCodec {
         var reader = JSONReader(bytes)
         var resolver = SenMLResolver(bytes)
         var records: [LwM2MRecord] = []
+        records.reserveCapacity(min(bytes.count / 12, 1024))  // a record takes at least ~12 bytes
         try reader.expect(0x5B)
         if try !reader.consume(0x5D) {
             repeat {

@@ -246,14 +246,29 @@ struct SenMLResolver {
 }
 
 extension LwM2MRecord {
-    /// Checks the records of a pack and types their values by `definitions`; used by every SenML decoder.
+    /// Types the values of `records` by `definitions` (records without a value, or of unknown resources, stay as
+    /// they are); used by every record decoder. Looks each object definition up once per run of records.
     static func typedRecords(
         _ records: [LwM2MRecord], definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> [LwM2MRecord] {
         guard let definitions else { return records }
         var out = records
-        for k in out.indices where out[k].value != nil {
-            out[k] = try LwM2MNode.typed(out[k], definitions: definitions)
+        var cachedID: UInt16? = nil
+        var cached: LwM2MObjectDefinition? = nil
+        for k in out.indices {
+            let r = out[k]
+            guard let value = r.value, let o = r.path.objectID, let rid = r.path.resourceID else { continue }
+            if cachedID != o {
+                cached = definitions.objectDefinition(o, version: nil)
+                cachedID = o
+            }
+            guard let def = cached?.typeAndMultiplicity(of: rid), def.type != .none else { continue }
+            guard let v = value.coerced(to: def.type) else {
+                throw LwM2MCodecError(
+                    code: .typeMismatch, reason: "\(value.type.rawValue) value does not fit \(def.type.rawValue) resource",
+                    path: r.path)
+            }
+            out[k].value = v
         }
         return out
     }
