@@ -221,3 +221,31 @@ struct SenMLCodecTests {
         }
     }
 }
+
+/// The example of docs/Codecs-SenML.md, kept compiling and true.
+@Suite("Codecs SenML documentation example")
+struct SenMLDocumentationExampleTests {
+    @Test func example() throws {
+        let node = LwM2MNode.objectInstance(LwM2MObjectInstance(id: 0, resources: [
+            .single(0, .string("Open Mobile Alliance")),
+            .multiple(7, [0: .integer(3800), 1: .integer(5000)]),
+            .single(13, .time(1_367_491_215)),
+        ]))
+        var payload: [UInt8] = []
+        try SenMLCBORCodec.encode(node, at: .instance(3, 0), into: &payload)
+
+        let registry = DeviceFixture.registry
+        let decoded = try payload.withUnsafeBytes { bytes in
+            try SenMLCBORCodec.decode(bytes, at: .instance(3, 0), definitions: registry)
+        }
+        #expect(decoded == node)
+
+        let series = [
+            LwM2MRecord(path: .resource(3303, 0, 5700), value: .float(22.4), timestamp: 1_700_000_000),
+            LwM2MRecord(path: .resource(3303, 0, 5700), value: .float(22.6), timestamp: 1_700_000_060),
+        ]
+        var json: [UInt8] = []
+        try SenMLJSONCodec.encode(records: series, into: &json)
+        #expect(json.text == #"[{"bn":"/3303/0/","bt":1700000000,"n":"5700","v":22.4},{"bt":1700000060,"n":"5700","v":22.6}]"#)
+    }
+}
