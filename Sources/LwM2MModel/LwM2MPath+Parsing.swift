@@ -1,21 +1,20 @@
 extension LwM2MPath {
     /// Parses the text form of a path: `/`, `/3`, `/3/0`, `/3/0/9` or `/3/0/11/0`.
     ///
-    /// Identifiers are plain decimal numbers without sign or leading zeros, 0...65534. A single trailing
-    /// slash is not accepted (`/3/` is an empty segment). Version hints (`/3_1.1`) are rejected here; use
-    /// ``LwM2MVersionedPath`` for them.
+    /// Identifiers are plain decimal numbers without sign or leading zeros, 0...65534. A trailing slash is
+    /// not accepted (`/3/` has an empty segment). Version hints (`/3_1.1`) are rejected here; use
+    /// ``LwM2MVersionedPath`` for them. Parsing a native `String` does not allocate.
     ///
     /// - Throws: ``LwM2MPathError`` saying why the text is not a path.
     public init(parsing text: some StringProtocol) throws(LwM2MPathError) {
-        let (path, version) = try Self.parse(String(text), allowVersion: false)
-        assert(version == nil)
-        self = path
+        self = try Self.parse(String(text), allowVersion: false).path
     }
 
     /// Builds a path from already split segments, e.g. the Uri-Path options of a CoAP request
     /// (`["3", "0", "9"]`; an empty list is the root).
     ///
-    /// - Throws: ``LwM2MPathError`` saying why the segments are not a path.
+    /// - Throws: ``LwM2MPathError`` saying why the segments are not a path (offsets count in the joined
+    ///   text `/3/0/9`).
     public init(segments: some Collection<some StringProtocol>) throws(LwM2MPathError) {
         var text = ""
         for segment in segments {
@@ -26,11 +25,18 @@ extension LwM2MPath {
     }
 
     /// The shared scanner for plain and versioned paths.
-    static func parse(_ input: String, allowVersion: Bool) throws(LwM2MPathError) -> (LwM2MPath, LwM2MVersion?) {
-        let bytes = Array(input.utf8)
-        guard !bytes.isEmpty else { throw .empty(input) }
-        guard bytes[0] == UInt8(ascii: "/") else { throw .missingLeadingSlash(input) }
-        if bytes.count == 1 { return (.root, nil) }
+    static func parse(_ input: String, allowVersion: Bool) throws(LwM2MPathError) -> (path: LwM2MPath, version: LwM2MVersion?) {
+        var copy = input
+        let result = copy.withUTF8 { scan($0, input: input, allowVersion: allowVersion) }
+        return try result.get()
+    }
+
+    private static func scan(
+        _ bytes: UnsafeBufferPointer<UInt8>, input: String, allowVersion: Bool
+    ) -> Result<(path: LwM2MPath, version: LwM2MVersion?), LwM2MPathError> {
+        guard !bytes.isEmpty else { return .failure(.empty(input)) }
+        guard bytes[0] == UInt8(ascii: "/") else { return .failure(.missingLeadingSlash(input)) }
+        if bytes.count == 1 { return .success((.root, nil)) }
 
         var ids: (UInt16, UInt16, UInt16, UInt16) = (absent, absent, absent, absent)
         var level = 0
@@ -42,19 +48,19 @@ extension LwM2MPath {
             var value: UInt32 = 0
             while index < bytes.count, bytes[index] != UInt8(ascii: "/"), bytes[index] != UInt8(ascii: "_") {
                 let b = bytes[index]
-                guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { throw .nonNumeric(input, at: index) }
-                if index > start && bytes[start] == UInt8(ascii: "0") { throw .leadingZero(input, at: start) }
+                guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return .failure(.nonNumeric(input, at: index)) }
+                if index > start && bytes[start] == UInt8(ascii: "0") { return .failure(.leadingZero(input, at: start)) }
                 value = value * 10 + UInt32(b - UInt8(ascii: "0"))
-                if value > 65535 { throw .outOfRange(input, at: start) }
+                if value > 65535 { return .failure(.outOfRange(input, at: start)) }
                 index += 1
             }
             if index == start {
                 if index < bytes.count, bytes[index] == UInt8(ascii: "_") {
-                    throw .nonNumeric(input, at: index)
+                    return .failure(.nonNumeric(input, at: index))
                 }
-                throw .emptySegment(input, at: start)
+                return .failure(.emptySegment(input, at: start))
             }
-            if value == 65535 { throw .reserved(input, at: start) }
+            if value == 65535 { return .failure(.reserved(input, at: start)) }
             switch level {
             case 0: ids.0 = UInt16(value)
             case 1: ids.1 = UInt16(value)
@@ -63,31 +69,32 @@ extension LwM2MPath {
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: "_") {
                 guard allowVersion else {
-                    throw .versionHint(input, at: index, "a version hint (\"_1.1\") is not part of a plain path")
+                    return .failure(.versionHint(input, at: index, "a version hint (\"_1.1\") is not part of a plain path"))
                 }
                 guard level == 0 else {
-                    throw .versionHint(input, at: index, "only the object level may carry a version hint")
+                    return .failure(.versionHint(input, at: index, "only the object level may carry a version hint"))
                 }
                 let vStart = index + 1
                 var vEnd = vStart
-                while vEnd < bytes.count, bytes[vEnd] != UInt8(ascii: "/") { vEnd += 1 }
-                let text = input.utf8[input.utf8.index(input.utf8.startIndex, offsetBy: vStart)
-                    ..< input.utf8.index(input.utf8.startIndex, offsetBy: vEnd)]
-                guard let v = Substring(text).split(separator: ".", omittingEmptySubsequences: false).count == 2
-                        ? LwM2MVersion(Substring(text)) : nil else {
-                    throw .versionHint(input, at: vStart, "the version hint must be \"major.minor\", e.g. \"_1.1\"")
+                var dots = 0
+                while vEnd < bytes.count, bytes[vEnd] != UInt8(ascii: "/") {
+                    if bytes[vEnd] == UInt8(ascii: ".") { dots += 1 }
+                    vEnd += 1
+                }
+                guard dots == 1, let v = LwM2MVersion.parse(utf8: UnsafeBufferPointer(rebasing: bytes[vStart..<vEnd])) else {
+                    return .failure(.versionHint(input, at: vStart, "the version hint must be \"major.minor\", e.g. \"_1.1\""))
                 }
                 version = v
                 index = vEnd
             }
             level += 1
             if index == bytes.count { break }
-            if level == 4 { throw .tooDeep(input, at: index) }
-            // bytes[index] is "/": skip it; an empty segment after it is caught at the top of the loop.
+            if level == 4 { return .failure(.tooDeep(input, at: index)) }
+            // bytes[index] is "/": skip it; a trailing slash leaves an empty segment.
             index += 1
-            if index == bytes.count { throw .emptySegment(input, at: index) }
+            if index == bytes.count { return .failure(.emptySegment(input, at: index)) }
         }
-        return (LwM2MPath(uncheckedObject: ids.0, instance: ids.1, resource: ids.2, resourceInstance: ids.3), version)
+        return .success((LwM2MPath(uncheckedObject: ids.0, instance: ids.1, resource: ids.2, resourceInstance: ids.3), version))
     }
 }
 

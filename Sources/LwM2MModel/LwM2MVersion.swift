@@ -24,11 +24,17 @@ public struct LwM2MVersion: Hashable, Sendable, Comparable, CustomStringConverti
     /// Parses `"1.1"` (also `"1"` as 1.0); `nil` for anything else. Surrounding whitespace is not accepted.
     /// Does not allocate.
     @inlinable public init?(_ text: some StringProtocol) {
+        guard let v = Self.parse(utf8: text.utf8) else { return nil }
+        self = v
+    }
+
+    /// Parses the UTF-8 bytes of `"1.1"` (or `"1"`); `nil` for anything else.
+    @inlinable static func parse(utf8: some Sequence<UInt8>) -> LwM2MVersion? {
         var major: UInt32 = 0
         var minor: UInt32 = 0
         var digits = 0
         var seenDot = false
-        for byte in text.utf8 {
+        for byte in utf8 {
             if byte == UInt8(ascii: ".") {
                 if seenDot || digits == 0 { return nil }
                 seenDot = true
@@ -45,7 +51,7 @@ public struct LwM2MVersion: Hashable, Sendable, Comparable, CustomStringConverti
             }
         }
         guard digits > 0, major <= UInt32(UInt16.max), minor <= UInt32(UInt16.max) else { return nil }
-        self.init(major: UInt16(major), minor: UInt16(minor))
+        return LwM2MVersion(major: UInt16(major), minor: UInt16(minor))
     }
 
     /// `"major.minor"`.

@@ -77,6 +77,15 @@ struct LwM2MRegistryTests {
         #expect(registry.latestDefinition(1234) == nil)
     }
 
+    @Test func builtInComesFromTheResourceBundle() throws {
+        let folder = try #require(LwM2MRegistry.builtInFolder)
+        #expect(folder.hasSuffix("objects"))
+        #if os(Linux)
+        // Tests run next to the bundle SwiftPM built, as an installed executable would.
+        #expect(folder.contains("_LwM2MRegistryResources.resources"), "\(folder)")
+        #endif
+    }
+
     @Test func everyFileInRegistryLoads() throws {
         let folder = TestPaths.registryObjects
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".xml") }
