@@ -78,6 +78,47 @@ public enum LwM2MDefinitionLoader {
     }
 }
 
+// MARK: - Schema validation
+
+extension LwM2MDefinitionLoader {
+    /// Checks the DDF file at `path` against an XML schema (e.g. OMA's `LWM2M.xsd`), for linting model files.
+    /// Nothing is fetched from the network and nothing is printed.
+    ///
+    /// - Returns: `nil` when the file is valid, else a `.schemaViolation` error with the first problem's
+    ///   line and message (and how many there were).
+    /// - Throws: ``LwM2MDefinitionLoadingError`` when either file cannot be read or parsed, or the schema is
+    ///   not a usable XSD.
+    public static func schemaViolation(file path: String, schema schemaPath: String)
+        throws(LwM2MDefinitionLoadingError) -> LwM2MDefinitionLoadingError?
+    {
+        let document = try XMLDocument(bytes: try readBytes(path), file: path)
+        let schema = try XMLDocument(bytes: try readBytes(schemaPath), file: schemaPath)
+        var errors = swiftlwm2m_xml_errors()
+        let result = swiftlwm2m_validateWithSchema(schema.pointer, document.pointer, &errors)
+        let message = withUnsafeBytes(of: &errors.message) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if result < 0 {
+            throw LwM2MDefinitionLoadingError(
+                code: .invalidValue, reason: "not a usable XML schema: \(message)", file: schemaPath,
+                line: Int(errors.line))
+        }
+        guard result > 0 else { return nil }
+        let more = errors.count > 1 ? " (and \(errors.count - 1) more)" : ""
+        return LwM2MDefinitionLoadingError(
+            code: .schemaViolation, reason: message + more, file: path, line: Int(errors.line))
+    }
+
+    static func readBytes(_ path: String) throws(LwM2MDefinitionLoadingError) -> [UInt8] {
+        do {
+            return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw LwM2MDefinitionLoadingError(
+                code: .unreadableFile, reason: "cannot read the file: \(error)", file: path, line: 0)
+        }
+    }
+}
+
 // MARK: - libxml2 layer
 
 /// Owns one parsed libxml2 document and frees it in `deinit`.

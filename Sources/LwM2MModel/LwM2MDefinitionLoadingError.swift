@@ -21,6 +21,8 @@ public struct LwM2MDefinitionLoadingError: Error, Hashable, Sendable, CustomStri
         public static let invalidValue = Code(6)
         /// Two `Item`s of one object share an ID.
         public static let duplicateResource = Code(7)
+        /// The file is well-formed but not valid against the schema it was checked with.
+        public static let schemaViolation = Code(8)
 
         /// A short name of the code.
         public var description: String {
@@ -32,6 +34,7 @@ public struct LwM2MDefinitionLoadingError: Error, Hashable, Sendable, CustomStri
             case .invalidIdentifier: return "invalidIdentifier"
             case .invalidValue: return "invalidValue"
             case .duplicateResource: return "duplicateResource"
+            case .schemaViolation: return "schemaViolation"
             default: return "code(\(value))"
             }
         }

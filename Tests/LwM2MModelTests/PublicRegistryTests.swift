@@ -83,3 +83,36 @@ struct PublicRegistryTests {
         #expect(registry.objectDefinition(19, version: "1.1") == nil)
     }
 }
+
+/// Checks the package's own definitions against OMA's schemas, which live with the public registry test data.
+@Suite(
+    "Registry/ against the OMA schemas",
+    .enabled(
+        if: TestPaths.sharedRegistryAvailable,
+        "../shared/registry/schema (OMA's XSDs) is not next to the package; skipping schema validation"
+    )
+)
+struct RegistrySchemaTests {
+    @Test func everyShippedFileIsValid() throws {
+        let folder = TestPaths.registryObjects
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".xml") }
+        #expect(!names.isEmpty)
+        for name in names {
+            let text = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
+            let xsd = text.contains("LWM2M-v1_1.xsd") ? "LWM2M-v1_1.xsd" : "LWM2M.xsd"
+            let violation = try LwM2MDefinitionLoader.schemaViolation(
+                file: folder + "/" + name, schema: TestPaths.sharedRegistry + "/schema/" + xsd)
+            #expect(violation == nil, "\(name): \(violation.map(String.init(describing:)) ?? "")")
+        }
+    }
+
+    @Test func aKnownInvalidPublicFileIsReported() throws {
+        // 511.xml places Description2 before ObjectID (see the registry README).
+        let violation = try LwM2MDefinitionLoader.schemaViolation(
+            file: TestPaths.sharedRegistry + "/objects/511.xml", schema: TestPaths.sharedRegistry + "/schema/LWM2M.xsd")
+        let error = try #require(violation)
+        #expect(error.code == .schemaViolation)
+        #expect(error.line > 0)
+        #expect(!error.reason.isEmpty)
+    }
+}
