@@ -1,7 +1,10 @@
 /// The names of the LwM2M attributes (Core TS "Attributes"): NOTIFICATION class pmin, pmax, gt, lt, st,
 /// epmin, epmax (1.1), edge, con, hqmax (1.2); PROPERTIES class dim, ssid, uri, ver, lwm2m.
 public enum LwM2MAttributeName: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// NOTIFICATION attributes: minimum/maximum period, greater than, less than, step, minimum/maximum
+    /// evaluation period, edge, confirmable notification, maximum historical queue.
     case pmin, pmax, gt, lt, st, epmin, epmax, edge, con, hqmax
+    /// PROPERTIES attributes: dimension, Short Server ID, server URI, object version, LwM2M version.
     case dim, ssid, uri, ver, lwm2m
 
     /// The attribute's class.
