@@ -248,13 +248,24 @@ struct DDFReader {
         return result
     }
 
-    /// The trimmed text of the first child named `name`, or `nil` when there is none.
-    func field(_ name: String, in fields: [XMLElement]) -> (text: String, line: Int)? {
-        guard let element = fields.first(where: { $0.name == name }) else { return nil }
+    /// The child elements of an element by name (the first of each name wins), built once per element.
+    struct Fields {
+        var byName: [String: XMLElement] = [:]
+
+        init(_ element: XMLElement) {
+            for child in element.children where byName[child.name] == nil {
+                byName[child.name] = child
+            }
+        }
+    }
+
+    /// The trimmed text of the child named `name`, or `nil` when there is none.
+    func field(_ name: String, in fields: Fields) -> (text: String, line: Int)? {
+        guard let element = fields.byName[name] else { return nil }
         return (element.text.trimmingCharacters(in: .whitespacesAndNewlines), element.line)
     }
 
-    func required(_ name: String, in fields: [XMLElement], of parent: String, line: Int)
+    func required(_ name: String, in fields: Fields, of parent: String, line: Int)
         throws(LwM2MDefinitionLoadingError) -> (text: String, line: Int)
     {
         guard let value = field(name, in: fields), !value.text.isEmpty else {
@@ -301,7 +312,7 @@ struct DDFReader {
     }
 
     func object(_ element: XMLElement) throws(LwM2MDefinitionLoadingError) -> LwM2MObjectDefinition {
-        let fields = element.children
+        let fields = Fields(element)
         let idField = try required("ObjectID", in: fields, of: "<Object>", line: element.line)
         let id = try identifier(idField.text, what: "ObjectID", line: idField.line)
         let what = "object \(id)"
@@ -314,7 +325,7 @@ struct DDFReader {
 
         var resources: [LwM2MResourceDefinition] = []
         var seen: [UInt16: Int] = [:]
-        if let container = fields.first(where: { $0.name == "Resources" }) {
+        if let container = fields.byName["Resources"] {
             for item in container.children where item.name == "Item" {
                 let resource = try self.resource(item, object: id)
                 if let first = seen[resource.id] {
@@ -345,7 +356,7 @@ struct DDFReader {
         let id = try identifier(
             idText.trimmingCharacters(in: .whitespacesAndNewlines), what: "Item ID", line: item.line)
         let what = "resource \(object)/\(id)"
-        let fields = item.children
+        let fields = Fields(item)
         let name = try required("Name", in: fields, of: what, line: item.line).text
 
         let operations: LwM2MOperations
