@@ -361,7 +361,8 @@ public struct LwM2MAttributes: Hashable, Sendable, CustomStringConvertible {
     public var queryString: String { queryItems.joined(separator: "&") }
 
     /// The link-format attribute list, `;pmin=10;pmax=60;uri="coap://h"` (LwM2M attributes in canonical
-    /// order, then the other parameters as parsed; empty when there is nothing).
+    /// order, then the other parameters as parsed, quoted unless they are plain numbers; empty when there is
+    /// nothing).
     public var linkFormat: String {
         var s = ""
         for name in LwM2MAttributeName.allCases {
@@ -373,8 +374,9 @@ public struct LwM2MAttributes: Hashable, Sendable, CustomStringConvertible {
         for p in otherParameters {
             s += ";\(p.name)"
             if let v = p.value {
-                let plain = v.allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" }
-                s += "=" + (plain && !v.isEmpty ? v : Self.quote(v))
+                // Numbers (ct=110) go bare; anything else is quoted, as rt="oma.lwm2m" conventionally is.
+                let number = !v.isEmpty && v.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }
+                s += "=" + (number ? v : Self.quote(v))
             }
         }
         return s

@@ -70,7 +70,7 @@ struct LwM2MAttributesTests {
             LwM2MLinkParameter(name: "ct", value: "110"),
             LwM2MLinkParameter(name: "obs", value: nil),
         ])
-        #expect(a.linkFormat == ";pmin=10;pmax=60;dim=2;uri=\"coap://[::1]:5683/a;b\";rt=oma.lwm2m;ct=110;obs")
+        #expect(a.linkFormat == ";pmin=10;pmax=60;dim=2;uri=\"coap://[::1]:5683/a;b\";rt=\"oma.lwm2m\";ct=110;obs")
         #expect(try LwM2MAttributes(linkAttributes: a.linkFormat) == a)
         #expect(try LwM2MAttributes(linkAttributes: "ver=1.1").ver == .v1_1)
         #expect(throws: LwM2MAttributeError.self) { try LwM2MAttributes(linkAttributes: ";uri=\"open") }
