@@ -190,9 +190,25 @@ struct XMLElement {
 
     /// The concatenated text and CDATA content of the element's direct and nested text (comments excluded).
     var text: String {
+        // Fast path: a single text node (the common case) needs no intermediate buffer.
+        if let only = node.pointee.children, only.pointee.next == nil,
+           only.pointee.type == XML_TEXT_NODE || only.pointee.type == XML_CDATA_SECTION_NODE
+        {
+            return only.pointee.content.map { String(cString: $0) } ?? ""
+        }
         var bytes: [UInt8] = []
         Self.appendText(of: node, to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `text` without leading and trailing white space (Unicode white space, as in NBSP, included).
+    var trimmedText: String {
+        let full = text
+        let scalars = full.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        if first == scalars.startIndex && scalars.index(after: last) == scalars.endIndex { return full }
+        return String(scalars[first...last])
     }
 
     private static func appendText(of node: xmlNodePtr, to bytes: inout [UInt8]) {
@@ -262,7 +278,7 @@ struct DDFReader {
     /// The trimmed text of the child named `name`, or `nil` when there is none.
     func field(_ name: String, in fields: Fields) -> (text: String, line: Int)? {
         guard let element = fields.byName[name] else { return nil }
-        return (element.text.trimmingCharacters(in: .whitespacesAndNewlines), element.line)
+        return (element.trimmedText, element.line)
     }
 
     func required(_ name: String, in fields: Fields, of parent: String, line: Int)
