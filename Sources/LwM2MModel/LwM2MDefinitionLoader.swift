@@ -33,7 +33,7 @@ public enum LwM2MDefinitionLoader {
         guard bytes.count < Int(Int32.max) else {
             throw LwM2MDefinitionLoadingError(code: .unreadableFile, reason: "file too large", file: file, line: 0)
         }
-        let document = try XMLDocument(bytes: bytes, file: file)
+        let document = try LibXMLDocument(bytes: bytes, file: file)
         return try DDFReader(file: file).objects(in: document)
     }
 
@@ -91,8 +91,8 @@ extension LwM2MDefinitionLoader {
     public static func schemaViolation(file path: String, schema schemaPath: String)
         throws(LwM2MDefinitionLoadingError) -> LwM2MDefinitionLoadingError?
     {
-        let document = try XMLDocument(bytes: try readBytes(path), file: path)
-        let schema = try XMLDocument(bytes: try readBytes(schemaPath), file: schemaPath)
+        let document = try LibXMLDocument(bytes: try readBytes(path), file: path)
+        let schema = try LibXMLDocument(bytes: try readBytes(schemaPath), file: schemaPath)
         var errors = swiftlwm2m_xml_errors()
         let result = swiftlwm2m_validateWithSchema(schema.pointer, document.pointer, &errors)
         let message = withUnsafeBytes(of: &errors.message) { raw in
@@ -122,7 +122,7 @@ extension LwM2MDefinitionLoader {
 // MARK: - libxml2 layer
 
 /// Owns one parsed libxml2 document and frees it in `deinit`.
-final class XMLDocument {
+final class LibXMLDocument {
     let pointer: xmlDocPtr
 
     /// Parses `bytes` with the loader's options; a parse failure becomes `.malformedXML` with line and message.
@@ -161,14 +161,14 @@ final class XMLDocument {
     deinit { xmlFreeDoc(pointer) }
 
     /// The root element.
-    var root: XMLElement? {
+    var root: LibXMLElement? {
         guard let node = xmlDocGetRootElement(pointer) else { return nil }
-        return XMLElement(node: node)
+        return LibXMLElement(node: node)
     }
 }
 
-/// A borrowed element of an `XMLDocument` (valid while the document lives).
-struct XMLElement {
+/// A borrowed element of an `LibXMLDocument` (valid while the document lives).
+struct LibXMLElement {
     let node: xmlNodePtr
 
     /// The element's local name.
@@ -178,11 +178,11 @@ struct XMLElement {
     var line: Int { Int(xmlGetLineNo(node)) }
 
     /// The child elements, in document order (comments, text and processing instructions skipped).
-    var children: [XMLElement] {
-        var result: [XMLElement] = []
+    var children: [LibXMLElement] {
+        var result: [LibXMLElement] = []
         var child = node.pointee.children
         while let c = child {
-            if c.pointee.type == XML_ELEMENT_NODE { result.append(XMLElement(node: c)) }
+            if c.pointee.type == XML_ELEMENT_NODE { result.append(LibXMLElement(node: c)) }
             child = c.pointee.next
         }
         return result
@@ -211,14 +211,17 @@ struct XMLElement {
         return String(scalars[first...last])
     }
 
+    /// The most text one element may contribute (a guard against entity expansion in hostile files).
+    static let maximumTextLength = 1 << 20
+
     private static func appendText(of node: xmlNodePtr, to bytes: inout [UInt8]) {
         var child = node.pointee.children
-        while let c = child {
+        while let c = child, bytes.count < maximumTextLength {
             switch c.pointee.type {
             case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
                 if let content = c.pointee.content {
                     var p = content
-                    while p.pointee != 0 {
+                    while p.pointee != 0, bytes.count < maximumTextLength {
                         bytes.append(p.pointee)
                         p += 1
                     }
@@ -250,7 +253,7 @@ struct DDFReader {
         LwM2MDefinitionLoadingError(code: code, reason: reason, file: file, line: line)
     }
 
-    func objects(in document: XMLDocument) throws(LwM2MDefinitionLoadingError) -> [LwM2MObjectDefinition] {
+    func objects(in document: LibXMLDocument) throws(LwM2MDefinitionLoadingError) -> [LwM2MObjectDefinition] {
         guard let root = document.root else { throw fail(.wrongRoot, "the document has no root element", 0) }
         guard root.name == "LWM2M" else {
             throw fail(.wrongRoot, "the root element is <\(root.name)>, expected <LWM2M>", root.line)
@@ -266,9 +269,9 @@ struct DDFReader {
 
     /// The child elements of an element by name (the first of each name wins), built once per element.
     struct Fields {
-        var byName: [String: XMLElement] = [:]
+        var byName: [String: LibXMLElement] = [:]
 
-        init(_ element: XMLElement) {
+        init(_ element: LibXMLElement) {
             for child in element.children where byName[child.name] == nil {
                 byName[child.name] = child
             }
@@ -327,7 +330,7 @@ struct DDFReader {
         return v.description
     }
 
-    func object(_ element: XMLElement) throws(LwM2MDefinitionLoadingError) -> LwM2MObjectDefinition {
+    func object(_ element: LibXMLElement) throws(LwM2MDefinitionLoadingError) -> LwM2MObjectDefinition {
         let fields = Fields(element)
         let idField = try required("ObjectID", in: fields, of: "<Object>", line: element.line)
         let id = try identifier(idField.text, what: "ObjectID", line: idField.line)
@@ -365,7 +368,7 @@ struct DDFReader {
         )
     }
 
-    func resource(_ item: XMLElement, object: UInt16) throws(LwM2MDefinitionLoadingError) -> LwM2MResourceDefinition {
+    func resource(_ item: LibXMLElement, object: UInt16) throws(LwM2MDefinitionLoadingError) -> LwM2MResourceDefinition {
         guard let idText = item.attribute("ID") else {
             throw fail(.invalidIdentifier, "an Item of object \(object) has no ID attribute", item.line)
         }

@@ -159,6 +159,24 @@ struct LwM2MDefinitionLoaderTests {
         #expect(DDF.error("<LWM2M><Object></LWM2M>")?.code == .malformedXML)
     }
 
+    @Test func hostileNestingIsRejected() throws {
+        let deep = "<LWM2M>" + String(repeating: "<a>", count: 5000) + String(repeating: "</a>", count: 5000) + "</LWM2M>"
+        #expect(DDF.error(deep)?.code == .malformedXML)
+    }
+
+    @Test func entityExpansionIsBounded() throws {
+        // "Billion laughs": libxml2's amplification checks stop it; the loader reports it instead of hanging.
+        var dtd = "<!ENTITY e0 \"lol\">"
+        for level in 1...12 {
+            dtd += "<!ENTITY e\(level) \"" + String(repeating: "&e\(level - 1);", count: 10) + "\">"
+        }
+        let text = "<?xml version=\"1.0\"?><!DOCTYPE LWM2M [\(dtd)]><LWM2M><Object><ObjectID>1</ObjectID>"
+            + "<MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory><Name>&e12;</Name>"
+            + "</Object></LWM2M>"
+        let error = DDF.error(text)
+        #expect(error?.code == .malformedXML, "\(String(describing: error))")
+    }
+
     @Test func wrongRoot() throws {
         let error = try #require(DDF.error("<?xml version=\"1.0\"?>\n<Objects><Object/></Objects>"))
         #expect(error.code == .wrongRoot)
