@@ -71,7 +71,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "Registry: load built-in Registry/ (13 files)",
-        configuration: .init(metrics: [.wallClock, .peakMemoryResident, .mallocCountTotal], maxIterations: 50)
+        configuration: .init(metrics: [.wallClock, .cpuTotal, .peakMemoryResident, .mallocCountTotal], maxIterations: 50)
     ) { benchmark in
         let folder = LwM2MRegistry.builtInFolder!
         for _ in benchmark.scaledIterations {
@@ -83,7 +83,7 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark(
             "Registry: load the public OMA registry from disk (325 files)",
             configuration: .init(
-                metrics: [.wallClock, .peakMemoryResident, .mallocCountTotal],
+                metrics: [.wallClock, .cpuTotal, .peakMemoryResident, .mallocCountTotal],
                 warmupIterations: 1,
                 maxDuration: .seconds(10),
                 maxIterations: 20
