@@ -33,5 +33,16 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
         ),
+        .executableTarget(
+            name: "CodecBenchmarks",
+            dependencies: [
+                benchmark,
+                .product(name: "Codecs", package: root),
+                .product(name: "LwM2MModel", package: root),
+            ],
+            path: "Benchmarks/CodecBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [benchmarkPlugin]
+        ),
     ]
 )
