@@ -16,12 +16,20 @@ public struct CoAPObserverRegistry<Peer: Hashable & Sendable, Resource: Hashable
         public var confirmableEvery: Int
         /// The most observers held; further registrations are refused (answered without Observe).
         public var maxObservers: Int
+        /// Whether an observer has at most one notification in flight (RFC 7641 section 4.5.2): changes while
+        /// one is being sent collapse into a single later notification of the newest state, handed out by
+        /// `completed(_:)`. Off, every change yields a notification at once.
+        public var coalescesInFlight: Bool
 
         /// Creates a configuration.
-        public init(confirmableInterval: TimeAmount = .hours(24), confirmableEvery: Int = 20, maxObservers: Int = 100_000) {
+        public init(
+            confirmableInterval: TimeAmount = .hours(24), confirmableEvery: Int = 20, maxObservers: Int = 100_000,
+            coalescesInFlight: Bool = false
+        ) {
             self.confirmableInterval = confirmableInterval
             self.confirmableEvery = Swift.max(1, confirmableEvery)
             self.maxObservers = maxObservers
+            self.coalescesInFlight = coalescesInFlight
         }
     }
 
@@ -55,6 +63,10 @@ public struct CoAPObserverRegistry<Peer: Hashable & Sendable, Resource: Hashable
         public var sinceConfirmable: Int
         /// The message ID of the last notification sent, to match an RST.
         public var lastMessageID: UInt16?
+        /// Whether a notification is being sent (with `coalescesInFlight`).
+        public var inFlight = false
+        /// The newest change waiting for the notification in flight (with `coalescesInFlight`).
+        var pending: Notification?
     }
 
     /// A notification to send: build the response for `request` (the observer's registration), with `sequence`
@@ -138,10 +150,12 @@ public struct CoAPObserverRegistry<Peer: Hashable & Sendable, Resource: Hashable
         guard observers[key] != nil || observers.count < configuration.maxObservers else { return nil }
         let sequence = advance(resource)
         resources[resource]!.observers.insert(key)
-        let lastMessageID = observers[key]?.lastMessageID
-        observers[key] = Observer(
+        let previous = observers[key]
+        var observer = Observer(
             key: key, resource: resource, request: request, registeredAt: now, lastConfirmable: now,
-            sinceConfirmable: 0, lastMessageID: lastMessageID)
+            sinceConfirmable: 0, lastMessageID: previous?.lastMessageID)
+        observer.inFlight = previous?.inFlight ?? false  // a notification may still be on its way
+        observers[key] = observer
         return sequence
     }
 
@@ -174,11 +188,37 @@ public struct CoAPObserverRegistry<Peer: Hashable & Sendable, Resource: Hashable
             } else {
                 observer.sinceConfirmable += 1
             }
+            let notification = Notification(
+                key: key, request: observer.request, sequence: sequence, type: con ? .confirmable : .nonConfirmable)
+            if configuration.coalescesInFlight && observer.inFlight {
+                // Keep only the newest state; a confirmable one stays confirmable.
+                var newest = notification
+                if observer.pending?.type == .confirmable { newest.type = .confirmable }
+                observer.pending = newest
+                observers[key] = observer
+                continue
+            }
+            observer.inFlight = configuration.coalescesInFlight
             observers[key] = observer
-            notifications.append(
-                Notification(key: key, request: observer.request, sequence: sequence, type: con ? .confirmable : .nonConfirmable))
+            notifications.append(notification)
         }
         return notifications
+    }
+
+    /// With `coalescesInFlight`: the notification to `key` is done (acknowledged, sent, or failed). Returns the
+    /// newest change that came in meanwhile, to send next (still in flight), or `nil` (nothing in flight now).
+    public mutating func completed(_ key: ObserverKey) -> Notification? {
+        guard var observer = observers[key] else { return nil }
+        let next = observer.pending
+        observer.pending = nil
+        observer.inFlight = next != nil
+        if var next {
+            next.request = observer.request
+            observers[key] = observer
+            return next
+        }
+        observers[key] = observer
+        return nil
     }
 
     /// Records the message ID a notification went out with, so an RST to it can be matched.

@@ -286,3 +286,42 @@ struct CoAPObserverRegistryTests {
         #expect(delivered == 100)
     }
 }
+
+@Suite("Observe: one notification in flight per observer (RFC 7641 section 4.5.2)")
+struct CoAPObserverCoalescingTests {
+    typealias Registry = CoAPObserverRegistry<String, String>
+    let t0 = BlockTest.t0
+
+    @Test("changes during a notification in flight collapse into one with the newest sequence; CON is kept")
+    func coalesces() throws {
+        var r = Registry(configuration: .init(confirmableEvery: 100, coalescesInFlight: true))
+        let a = Registry.ObserverKey(peer: "A", token: CoAPToken([1])!)
+        let b = Registry.ObserverKey(peer: "B", token: CoAPToken([2])!)
+        _ = r.register(CoAPObserverRegistryTests.observe("t", token: 1), from: "A", resource: "/t", now: t0)
+        _ = r.register(CoAPObserverRegistryTests.observe("t", token: 2), from: "B", resource: "/t", now: t0)
+        let first = r.notify("/t", now: t0)
+        #expect(first.count == 2)
+        #expect(r.observer(peer: "A", token: a.token)?.inFlight == true)
+        // B's notification completes; A's is still in flight.
+        let doneB = r.completed(b)
+        #expect(doneB == nil)
+        #expect(r.observer(peer: "B", token: b.token)?.inFlight == false)
+        let second = r.notify("/t", now: t0, confirmable: true)
+        let third = r.notify("/t", now: t0)
+        #expect(second.map(\.key) == [b])  // A is busy: only B gets it now
+        #expect(third.isEmpty)               // and now B is busy too
+        let completedA = r.completed(a)
+        let nextA = try #require(completedA)
+        #expect(nextA.sequence == first[0].sequence + 2)
+        #expect(nextA.type == .confirmable)  // the coalesced CON stays CON
+        let completedB = r.completed(b)
+        let nextB = try #require(completedB)
+        #expect(nextB.sequence == first[0].sequence + 2)
+        #expect(nextB.type == .nonConfirmable)
+        let doneA = r.completed(a)
+        #expect(doneA == nil)
+        #expect(r.observer(peer: "A", token: a.token)?.inFlight == false)
+        let unknown = r.completed(Registry.ObserverKey(peer: "Z", token: .empty))
+        #expect(unknown == nil)
+    }
+}
