@@ -76,6 +76,28 @@ struct CoAPEndpointBlockwiseObserveTests {
         await pair.close()
     }
 
+    @Test("a large POST with a large answer: Block1 up, then Block2 down on the same request (RFC 7959 3.3)")
+    func blockwiseBothWaysOnOnePost() async throws {
+        let pair = Pair(configuration: .init(blockwise: .init(blockSize: 128)))
+        await pair.server.register("/echo") { request in
+            var doubled = request.message.payload
+            doubled.writeImmutableBuffer(request.message.payload)
+            return .response(.changed, payload: doubled, contentFormat: .octetStream)
+        }
+        let server = pair.server.localAddress
+        let client = pair.client
+        let body = Self.body(5000, seed: 3)
+        let response = try await driving(pair.clock) {
+            try await client.request(.request(.post, path: "/echo", payload: body, contentFormat: .octetStream), to: server)
+        }
+        var expected = body
+        expected.writeImmutableBuffer(body)
+        #expect(response.code == .changed)
+        #expect(response.payload == expected)
+        #expect(try response.block2() == nil)
+        #expect(try response.block1()?.more == false)
+    }
+
     @Test("the server's smaller block size and maximum body size apply to uploads")
     func serverLimits() async throws {
         let pair = Pair(configuration: .init(blockwise: .init(blockSize: 256, maxRequestBodySize: 4096)))
