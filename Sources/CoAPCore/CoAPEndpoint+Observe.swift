@@ -135,17 +135,22 @@ extension CoAPEndpoint {
 // MARK: - Client role
 
 extension CoAPEndpoint {
+    /// How many undelivered notifications an observation keeps for a slow consumer (the newest ones).
+    public static let observationBuffer = 32
+
     /// Observes the resource `message` asks for (a GET or FETCH; Observe = 0 is set) at `peer` (RFC 7641).
     ///
     /// The observation yields the registration's response, then every fresh notification (stale and reordered
     /// ones are dropped by the 24-bit sequence + 128 s rule of section 3.4; Block2 notifications are fetched
-    /// whole). It ends when the server ends it (an error or a response without Observe, which is yielded last),
+    /// whole; a slow consumer gets the newest `observationBuffer` ones). It ends when the server ends it (an error or a response without Observe, which is yielded last),
     /// on `cancel()` (active: a GET with Observe = 1) or `cancelPassively()`/when the consumer stops iterating
     /// (passive: the next notification is answered with RST).
     public func observe(_ message: CoAPMessage, to peer: SocketAddress) -> CoAPObservation {
         var registration = message
         registration.observe = 0
-        let (outer, outerContinuation) = AsyncThrowingStream<CoAPMessage, any Error>.makeStream()
+        // A slow consumer sees the newest notifications: older ones are dropped past a small buffer.
+        let (outer, outerContinuation) = AsyncThrowingStream<CoAPMessage, any Error>.makeStream(
+            bufferingPolicy: .bufferingNewest(Self.observationBuffer))
         let control = CoAPObservation.Control(endpoint: self, peer: peer, registration: registration)
         guard !isClosed else {
             outerContinuation.finish(throwing: CoAPExchangeError.closed("the endpoint is closed"))
