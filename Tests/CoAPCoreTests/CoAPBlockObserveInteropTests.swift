@@ -197,6 +197,13 @@ struct CoAPBlockObserveInteropTests {
         }
         let status = await client.wait(seconds: 15)
         producer.cancel()
+        // At the end of -s, coap-client ends the observation (deregistration or RST) and we drop the observer.
+        var remaining = await endpoint.observerCount(of: "/counter")
+        for _ in 0..<100 where remaining > 0 {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            remaining = await endpoint.observerCount(of: "/counter")
+        }
+        #expect(remaining == 0)
         let lines = client.output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("n=") }
         client.stop()
         #expect(status == 0)
