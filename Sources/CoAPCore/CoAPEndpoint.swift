@@ -278,7 +278,7 @@ public actor CoAPEndpoint {
             .joined(separator: ",")
     }
 
-    static func resolve(_ path: [String], in resources: [String: CoAPResource]) -> CoAPResource? {
+    private static func resolve(_ path: [String], in resources: [String: CoAPResource]) -> CoAPResource? {
         if let exact = resources[path.joined(separator: "/")] { return exact }
         var prefix = path
         while !prefix.isEmpty {
