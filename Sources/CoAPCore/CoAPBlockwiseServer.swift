@@ -30,7 +30,8 @@ public struct CoAPBlockwiseConfiguration: Sendable {
 /// The server half of block-wise transfers for an endpoint: reassembles Block1 requests before the handlers see
 /// them and slices large responses into Block2 blocks after, serving later blocks from its cache.
 ///
-/// Stale state expires lazily on each request (the heaps make that O(log n) per expired transfer).
+/// Stale state expires on the endpoint's timer (`nextExpiry`) and on each request; the heaps make that O(log n)
+/// per expired transfer.
 final class CoAPBlockwiseServer: Sendable {
     private struct State: Sendable {
         var block1: CoAPBlock1Reassembler<SocketAddress>
@@ -80,6 +81,19 @@ final class CoAPBlockwiseServer: Sendable {
     /// Slices `response` to `request` for `peer` (the first block, or the block asked for).
     func slice(_ response: CoAPMessage, for request: CoAPMessage, to peer: SocketAddress, now: NIODeadline) -> CoAPMessage {
         state.withLock { $0.block2.response(response, for: request, to: peer, now: now) }
+    }
+
+    /// When the next upload or cached representation may expire.
+    var nextExpiry: NIODeadline? {
+        state.withLock { s in [s.block1.nextExpiry, s.block2.nextExpiry].compactMap { $0 }.min() }
+    }
+
+    /// Drops expired uploads and representations.
+    func expire(now: NIODeadline) {
+        state.withLock { s in
+            s.block1.expire(now: now)
+            s.block2.expire(now: now)
+        }
     }
 
     /// Unfinished uploads and cached representations.

@@ -374,7 +374,8 @@ public actor CoAPEndpoint {
     }
 
     func rescheduleTimer() {
-        guard !isClosed, let next = layer.nextDeadline else { return }
+        let deadlines = [layer.nextDeadline, blockwiseServer.nextExpiry]
+        guard !isClosed, let next = deadlines.compactMap({ $0 }).min() else { return }
         if let current = timerDeadline, current <= next, timerTask != nil { return }
         timerTask?.cancel()
         timerDeadline = next
@@ -394,6 +395,7 @@ public actor CoAPEndpoint {
         timerDeadline = nil
         timerTask = nil
         let actions = layer.advance(to: clock.now)
+        blockwiseServer.expire(now: clock.now)
         perform(actions, peerIdentity: nil)
         rescheduleTimer()
     }

@@ -98,6 +98,38 @@ struct CoAPEndpointBlockwiseObserveTests {
         #expect(try response.block1()?.more == false)
     }
 
+    @Test("an abandoned upload and an unfinished download expire on the server's timer, with no further request")
+    func abandonedTransfersExpire() async throws {
+        let pair = Pair(configuration: .init(blockwise: .init(blockSize: 64, transferLifetime: .seconds(30))))
+        let store = BodyStore()
+        store.set("/f", Self.body(1000))
+        await pair.server.register("/f", handler: Self.storeHandler(store))
+        let server = pair.server.localAddress
+        let client = pair.client
+        let serverEndpoint = pair.server
+        var firstUpload = CoAPMessage.request(.put, path: "/f", payload: Self.body(64))
+        firstUpload.setBlock1(try CoAPBlockOption(number: 0, more: true, size: 64))
+        let block0 = firstUpload
+        let (continued, firstBlock) = try await driving(pair.clock) {
+            let continued = try await client.singleRequest(block0, to: server)
+            let firstBlock = try await client.singleRequest(.request(.get, path: "/f"), to: server)
+            return (continued, firstBlock)
+        }
+        #expect(continued.code == .continue)
+        #expect(try firstBlock.block2()?.more == true)
+        #expect(serverEndpoint.blockwiseServer.counts.uploads == 1)
+        #expect(serverEndpoint.blockwiseServer.counts.representations == 1)
+        pair.clock.advance(by: .seconds(31))
+        let drained = try await withTimeout(seconds: 5) {
+            while serverEndpoint.blockwiseServer.counts.uploads + serverEndpoint.blockwiseServer.counts.representations > 0 {
+                try await Task.sleep(nanoseconds: 1_000_000)
+            }
+            return true
+        }
+        #expect(drained)
+        await pair.close()
+    }
+
     @Test("the server's smaller block size and maximum body size apply to uploads")
     func serverLimits() async throws {
         let pair = Pair(configuration: .init(blockwise: .init(blockSize: 256, maxRequestBodySize: 4096)))
