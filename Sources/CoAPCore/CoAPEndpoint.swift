@@ -24,19 +24,26 @@ public actor CoAPEndpoint {
         public var seed: UInt64?
         /// Whether `/.well-known/core` is served from the registered resources.
         public var servesWellKnownCore: Bool
+        /// Block-wise transfer settings (RFC 7959), both roles.
+        public var blockwise: CoAPBlockwiseConfiguration
+        /// Observer settings for the server role (RFC 7641); the endpoint always coalesces notifications.
+        public var observe: CoAPObserverRegistry<SocketAddress, String>.Configuration
 
         /// Creates a configuration.
         public init(
             messageLayer: CoAPMessageLayer.Configuration = .init(), seed: UInt64? = nil,
-            servesWellKnownCore: Bool = true
+            servesWellKnownCore: Bool = true, blockwise: CoAPBlockwiseConfiguration = .init(),
+            observe: CoAPObserverRegistry<SocketAddress, String>.Configuration = .init()
         ) {
             self.messageLayer = messageLayer
             self.seed = seed
             self.servesWellKnownCore = servesWellKnownCore
+            self.blockwise = blockwise
+            self.observe = observe
         }
     }
 
-    private enum Waiter {
+    enum Waiter {
         case response(CheckedContinuation<Result<CoAPMessage, CoAPExchangeError>, Never>)
         case stream(AsyncThrowingStream<CoAPMessage, any Error>.Continuation)
         case delivery(CheckedContinuation<Result<Void, CoAPExchangeError>, Never>)
@@ -56,15 +63,19 @@ public actor CoAPEndpoint {
     /// The configuration.
     public nonisolated let configuration: Configuration
 
-    private var layer: CoAPMessageLayer
-    private var waiters: [CoAPExchangeID: Waiter] = [:]
-    private var resources: [String: CoAPResource] = [:]
+    var layer: CoAPMessageLayer
+    var waiters: [CoAPExchangeID: Waiter] = [:]
+    var resources: [String: CoAPResource] = [:]
+    /// The observers of this endpoint's resources (RFC 7641), keyed by path string.
+    var observers: CoAPObserverRegistry<SocketAddress, String>
+    /// Block1 reassembly and Block2 slicing for the server role (RFC 7959).
+    nonisolated let blockwiseServer: CoAPBlockwiseServer
     private var middlewares: [any CoAPServerMiddleware] = []
     private var timerTask: Task<Void, Never>?
     private var timerDeadline: NIODeadline?
     private var handlerTasks: [UInt64: Task<Void, Never>] = [:]
     private var nextHandlerTask: UInt64 = 0
-    private var isClosed = false
+    var isClosed = false
     private nonisolated let tasks = Tasks()
 
     /// Creates an endpoint on `transport` and starts receiving.
@@ -79,6 +90,10 @@ public actor CoAPEndpoint {
         self.clock = clock
         self.logger = logger
         self.layer = CoAPMessageLayer(configuration: configuration.messageLayer, seed: configuration.seed)
+        var observe = configuration.observe
+        observe.coalescesInFlight = true  // one notification in flight per observer (RFC 7641 4.5.2)
+        self.observers = CoAPObserverRegistry(configuration: observe)
+        self.blockwiseServer = CoAPBlockwiseServer(configuration: configuration.blockwise)
         let task = Task { [self] in await self.receiveLoop() }
         tasks.receive.withLock { $0 = task }
     }
@@ -88,12 +103,9 @@ public actor CoAPEndpoint {
 
     // MARK: - Client role
 
-    /// Sends `message` to `peer` and returns its response. The endpoint sets the message ID and, when the
-    /// token is empty, a fresh token; the request goes CON unless `message.type` is `.nonConfirmable`.
-    ///
-    /// Throws `CoAPExchangeError` on give-up, timeout (`timeout` counts from the call; default
-    /// EXCHANGE_LIFETIME), RST, cancellation of the calling task, or `close()`.
-    public func request(
+    /// Sends one request message and returns its response, without block-wise handling (the building block
+    /// of `request(_:to:timeout:)`).
+    func singleRequest(
         _ message: CoAPMessage, to peer: SocketAddress, timeout: TimeAmount? = nil
     ) async throws(CoAPExchangeError) -> CoAPMessage {
         guard !isClosed else { throw .closed("the endpoint is closed") }
@@ -172,7 +184,7 @@ public actor CoAPEndpoint {
         try result.get()
     }
 
-    private func cancel(_ id: CoAPExchangeID) {
+    func cancel(_ id: CoAPExchangeID) {
         guard let waiter = waiters.removeValue(forKey: id) else { return }
         let actions = layer.cancel(id, now: clock.now)
         perform(actions, peerIdentity: nil)
@@ -218,7 +230,7 @@ public actor CoAPEndpoint {
     }
 
     /// The responder for a request: middlewares, then the router, resolved at dispatch time.
-    private func makePipeline() -> CoAPResponder {
+    func makePipeline(serving: Bool = true) -> CoAPResponder {
         let resources = self.resources
         let servesWellKnownCore = configuration.servesWellKnownCore
         var responder: CoAPResponder = { request in
@@ -233,11 +245,12 @@ public actor CoAPEndpoint {
             }
             throw CoAPError.notFound()
         }
+        if serving { responder = observing(responder) }
         for middleware in middlewares.reversed() {
             let next = responder
             responder = { request in try await middleware.respond(to: request, next: next) }
         }
-        return responder
+        return serving ? blockwiseServer.wrap(responder, clock: clock) : responder
     }
 
     private static func linkDocument(_ resources: [String: CoAPResource], query: [String]) -> String {
@@ -321,7 +334,7 @@ public actor CoAPEndpoint {
         }
     }
 
-    private func perform(_ actions: [CoAPMessageLayerAction], peerIdentity: CoAPPeerIdentity?) {
+    func perform(_ actions: [CoAPMessageLayerAction], peerIdentity: CoAPPeerIdentity?) {
         for action in actions {
             switch action {
             case .send(let datagram):
@@ -360,8 +373,9 @@ public actor CoAPEndpoint {
         }
     }
 
-    private func rescheduleTimer() {
-        guard !isClosed, let next = layer.nextDeadline else { return }
+    func rescheduleTimer() {
+        let deadlines = [layer.nextDeadline, blockwiseServer.nextExpiry]
+        guard !isClosed, let next = deadlines.compactMap({ $0 }).min() else { return }
         if let current = timerDeadline, current <= next, timerTask != nil { return }
         timerTask?.cancel()
         timerDeadline = next
@@ -381,6 +395,7 @@ public actor CoAPEndpoint {
         timerDeadline = nil
         timerTask = nil
         let actions = layer.advance(to: clock.now)
+        blockwiseServer.expire(now: clock.now)
         perform(actions, peerIdentity: nil)
         rescheduleTimer()
     }
