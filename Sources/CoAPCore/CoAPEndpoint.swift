@@ -40,6 +40,7 @@ public actor CoAPEndpoint {
         case response(CheckedContinuation<Result<CoAPMessage, CoAPExchangeError>, Never>)
         case stream(AsyncThrowingStream<CoAPMessage, any Error>.Continuation)
         case delivery(CheckedContinuation<Result<Void, CoAPExchangeError>, Never>)
+        case nonConfirmable(SocketAddress, CoAPToken)
     }
 
     /// Tasks owned by the endpoint, kept outside the actor's state so `init` can start them.
@@ -65,6 +66,7 @@ public actor CoAPEndpoint {
     private var handlerTasks: [UInt64: Task<Void, Never>] = [:]
     private var nextHandlerTask: UInt64 = 0
     private var isClosed = false
+    private var resetHandler: (@Sendable (SocketAddress, CoAPToken) -> Void)?
     private nonisolated let tasks = Tasks()
 
     /// Creates an endpoint on `transport` and starts receiving.
@@ -154,6 +156,7 @@ public actor CoAPEndpoint {
         guard !isClosed else { throw .closed("the endpoint is closed") }
         let id = layer.makeExchangeID()
         if message.type == .nonConfirmable {
+            waiters[id] = .nonConfirmable(peer, message.token)
             let (_, actions) = layer.send(message, to: peer, id: id, now: clock.now)
             perform(actions, peerIdentity: nil)
             rescheduleTimer()
@@ -172,6 +175,12 @@ public actor CoAPEndpoint {
         try result.get()
     }
 
+    /// Sets the function called when a peer rejects a Non-confirmable message sent with `send(_:to:)`
+    /// with RST (within ACK_TIMEOUT), e.g. to drop an observer after a rejected NON notification.
+    public func onNonConfirmableReset(_ handler: @escaping @Sendable (_ peer: SocketAddress, _ token: CoAPToken) -> Void) {
+        resetHandler = handler
+    }
+
     private func cancel(_ id: CoAPExchangeID) {
         guard let waiter = waiters.removeValue(forKey: id) else { return }
         let actions = layer.cancel(id, now: clock.now)
@@ -182,6 +191,7 @@ public actor CoAPEndpoint {
         case .response(let c): c.resume(returning: .failure(error))
         case .delivery(let c): c.resume(returning: .failure(error))
         case .stream(let c): c.finish()
+        case .nonConfirmable: break
         }
     }
 
@@ -343,7 +353,7 @@ public actor CoAPEndpoint {
                 case .delivery(let c):
                     waiters.removeValue(forKey: id)
                     c.resume(returning: .success(()))
-                case nil:
+                case .nonConfirmable, nil:
                     break
                 }
             case .delivered(let id):
@@ -354,6 +364,8 @@ public actor CoAPEndpoint {
                 case .response(let c): c.resume(returning: .failure(error))
                 case .delivery(let c): c.resume(returning: .failure(error))
                 case .stream(let c): c.finish(throwing: error)
+                case .nonConfirmable(let peer, let token):
+                    if error.code == .reset { resetHandler?(peer, token) }
                 case nil: break
                 }
             }
@@ -400,6 +412,7 @@ public actor CoAPEndpoint {
             case .response(let c): c.resume(returning: .failure(error))
             case .delivery(let c): c.resume(returning: .failure(error))
             case .stream(let c): c.finish(throwing: error)
+            case .nonConfirmable: break
             }
         }
         waiters.removeAll()

@@ -199,6 +199,14 @@ struct CoAPEndpointTests {
             var notification = CoAPMessage.response(.content, text: "n")
             notification.token = CoAPToken([9, 9])!
             await #expect(throws: CoAPExchangeError.reset("")) { try await server.send(notification, to: client.localAddress) }
+            // A NON notification returns at once; the RST reaches the reset handler.
+            let rejected = AsyncStream<CoAPToken>.makeStream()
+            await server.onNonConfirmableReset { _, token in rejected.continuation.yield(token) }
+            notification.type = .nonConfirmable
+            notification.token = CoAPToken([7, 7])!
+            try await server.send(notification, to: client.localAddress)
+            var tokens = rejected.stream.makeAsyncIterator()
+            #expect(await tokens.next() == CoAPToken([7, 7])!)
         }
         await pair.close()
     }
