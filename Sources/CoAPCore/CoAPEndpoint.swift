@@ -66,6 +66,7 @@ public actor CoAPEndpoint {
     private var handlerTasks: [UInt64: Task<Void, Never>] = [:]
     private var nextHandlerTask: UInt64 = 0
     private var isClosed = false
+    private var isDraining = false
     private var resetHandler: (@Sendable (SocketAddress, CoAPToken) -> Void)?
     private nonisolated let tasks = Tasks()
 
@@ -286,6 +287,12 @@ public actor CoAPEndpoint {
     }
 
     private func dispatch(_ message: CoAPMessage, _ exchange: CoAPInboundExchange, peerIdentity: CoAPPeerIdentity?) {
+        if isDraining {
+            var unavailable = CoAPMessage.response(.serviceUnavailable)
+            unavailable.maxAge = 0
+            perform(layer.respond(to: exchange, with: unavailable, now: clock.now), peerIdentity: nil)
+            return
+        }
         let responder = makePipeline()
         let request = CoAPIncomingRequest(message: message, exchange: exchange, peerIdentity: peerIdentity)
         let logger = self.logger
@@ -401,7 +408,17 @@ public actor CoAPEndpoint {
 
     /// Closes the endpoint: pending requests fail with `.closed`, running handlers are cancelled, the
     /// transport closes. Idempotent.
-    public func close() async {
+    ///
+    /// With `gracefully`, requests that arrive from now on are answered 5.03 Service Unavailable and the
+    /// handlers already running finish and send their responses before the endpoint closes.
+    public func close(gracefully: Bool = false) async {
+        guard !isClosed else { return }
+        if gracefully && !isDraining {
+            isDraining = true
+            while let (_, task) = handlerTasks.first {
+                await task.value
+            }
+        }
         guard !isClosed else { return }
         isClosed = true
         timerTask?.cancel()
