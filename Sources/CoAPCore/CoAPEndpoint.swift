@@ -47,6 +47,7 @@ public actor CoAPEndpoint {
         case response(CheckedContinuation<Result<CoAPMessage, CoAPExchangeError>, Never>)
         case stream(AsyncThrowingStream<CoAPMessage, any Error>.Continuation)
         case delivery(CheckedContinuation<Result<Void, CoAPExchangeError>, Never>)
+        case nonConfirmable(SocketAddress, CoAPToken)
     }
 
     /// Tasks owned by the endpoint, kept outside the actor's state so `init` can start them.
@@ -76,6 +77,8 @@ public actor CoAPEndpoint {
     private var handlerTasks: [UInt64: Task<Void, Never>] = [:]
     private var nextHandlerTask: UInt64 = 0
     var isClosed = false
+    private var isDraining = false
+    private var resetHandler: (@Sendable (SocketAddress, CoAPToken) -> Void)?
     private nonisolated let tasks = Tasks()
 
     /// Creates an endpoint on `transport` and starts receiving.
@@ -166,6 +169,7 @@ public actor CoAPEndpoint {
         guard !isClosed else { throw .closed("the endpoint is closed") }
         let id = layer.makeExchangeID()
         if message.type == .nonConfirmable {
+            waiters[id] = .nonConfirmable(peer, message.token)
             let (_, actions) = layer.send(message, to: peer, id: id, now: clock.now)
             perform(actions, peerIdentity: nil)
             rescheduleTimer()
@@ -184,6 +188,12 @@ public actor CoAPEndpoint {
         try result.get()
     }
 
+    /// Sets the function called when a peer rejects a Non-confirmable message sent with `send(_:to:)`
+    /// with RST (within ACK_TIMEOUT), e.g. to drop an observer after a rejected NON notification.
+    public func onNonConfirmableReset(_ handler: @escaping @Sendable (_ peer: SocketAddress, _ token: CoAPToken) -> Void) {
+        resetHandler = handler
+    }
+
     func cancel(_ id: CoAPExchangeID) {
         guard let waiter = waiters.removeValue(forKey: id) else { return }
         let actions = layer.cancel(id, now: clock.now)
@@ -194,6 +204,7 @@ public actor CoAPEndpoint {
         case .response(let c): c.resume(returning: .failure(error))
         case .delivery(let c): c.resume(returning: .failure(error))
         case .stream(let c): c.finish()
+        case .nonConfirmable: break
         }
     }
 
@@ -289,6 +300,12 @@ public actor CoAPEndpoint {
     }
 
     private func dispatch(_ message: CoAPMessage, _ exchange: CoAPInboundExchange, peerIdentity: CoAPPeerIdentity?) {
+        if isDraining {
+            var unavailable = CoAPMessage.response(.serviceUnavailable)
+            unavailable.maxAge = 0
+            perform(layer.respond(to: exchange, with: unavailable, now: clock.now), peerIdentity: nil)
+            return
+        }
         let responder = makePipeline()
         let request = CoAPIncomingRequest(message: message, exchange: exchange, peerIdentity: peerIdentity)
         let logger = self.logger
@@ -356,7 +373,7 @@ public actor CoAPEndpoint {
                 case .delivery(let c):
                     waiters.removeValue(forKey: id)
                     c.resume(returning: .success(()))
-                case nil:
+                case .nonConfirmable, nil:
                     break
                 }
             case .delivered(let id):
@@ -367,6 +384,8 @@ public actor CoAPEndpoint {
                 case .response(let c): c.resume(returning: .failure(error))
                 case .delivery(let c): c.resume(returning: .failure(error))
                 case .stream(let c): c.finish(throwing: error)
+                case .nonConfirmable(let peer, let token):
+                    if error.code == .reset { resetHandler?(peer, token) }
                 case nil: break
                 }
             }
@@ -404,7 +423,17 @@ public actor CoAPEndpoint {
 
     /// Closes the endpoint: pending requests fail with `.closed`, running handlers are cancelled, the
     /// transport closes. Idempotent.
-    public func close() async {
+    ///
+    /// With `gracefully`, requests that arrive from now on are answered 5.03 Service Unavailable and the
+    /// handlers already running finish and send their responses before the endpoint closes.
+    public func close(gracefully: Bool = false) async {
+        guard !isClosed else { return }
+        if gracefully && !isDraining {
+            isDraining = true
+            while let (_, task) = handlerTasks.first {
+                await task.value
+            }
+        }
         guard !isClosed else { return }
         isClosed = true
         timerTask?.cancel()
@@ -415,6 +444,7 @@ public actor CoAPEndpoint {
             case .response(let c): c.resume(returning: .failure(error))
             case .delivery(let c): c.resume(returning: .failure(error))
             case .stream(let c): c.finish(throwing: error)
+            case .nonConfirmable: break
             }
         }
         waiters.removeAll()

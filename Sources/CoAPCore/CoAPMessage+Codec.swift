@@ -138,7 +138,12 @@ extension CoAPMessage {
 
     @inline(__always) static func extendedSize(_ v: Int) -> Int { v < 13 ? 0 : (v < 269 ? 1 : 2) }
 
+    /// The longest option value the wire format can carry (RFC 7252 3.1: 14 + 2 bytes, 65535 + 269).
+    public static let maximumOptionValueLength = 65_535 + 269
+
     /// Writes the wire form into `buffer`; returns the number of bytes written.
+    ///
+    /// - Precondition: every option value is at most `maximumOptionValueLength` bytes.
     @discardableResult
     public func encode(into buffer: inout ByteBuffer) -> Int {
         let start = buffer.writerIndex
@@ -158,6 +163,7 @@ extension CoAPMessage {
         for o in options {
             let delta = Int(o.number.rawValue - previous)
             let length = o.value.readableBytes
+            precondition(length <= Self.maximumOptionValueLength, "option \(o.number) is longer than CoAP allows")
             @inline(__always) func nibble(_ v: Int) -> UInt8 { v < 13 ? UInt8(v) : (v < 269 ? 13 : 14) }
             buffer.writeInteger(nibble(delta) << 4 | nibble(length))
             @inline(__always) func writeExtended(_ v: Int) {

@@ -393,6 +393,13 @@ public struct CoAPMessageLayer {
         var message = message
         switch Self.checkOptions(of: &message, isRequest: true, understood: configuration.additionalUnderstoodOptions) {
         case .some(let (code, reason)):
+            if code == .badOption && message.type == .nonConfirmable {
+                // RFC 7252 5.4.1: a NON with an unrecognised critical option is rejected (4.3: RST).
+                let rst = reset(message.messageID, to: key.peer)
+                received[key]?.reply = rst.data
+                actions.append(.send(rst))
+                return
+            }
             var answer = CoAPMessage(
                 type: message.type == .confirmable ? .acknowledgement : .nonConfirmable, code: code,
                 messageID: message.type == .confirmable ? message.messageID : takeMessageID(),

@@ -187,6 +187,41 @@ struct CoAPEndpointTests {
         await pair.close()
     }
 
+    @Test("graceful close lets a running handler answer and refuses new requests with 5.03")
+    func gracefulClose() async throws {
+        let pair = Pair()
+        let (started, startedContinuation) = AsyncStream<Void>.makeStream()
+        let (release, releaseContinuation) = AsyncStream<Void>.makeStream()
+        await pair.server.register("/work") { _ in
+            startedContinuation.yield()
+            for await _ in release { break }
+            return .response(.content, text: "finished")
+        }
+        await pair.server.register("/other") { _ in .response(.content) }
+        let client = pair.client
+        let server = pair.server
+        let address = server.localAddress
+        // A second client: NSTART = 1 would queue its request behind the first client's.
+        let other = CoAPEndpoint(transport: pair.network.makeTransport(), clock: pair.clock)
+        try await withTimeout {
+            async let running = client.request(.request(.get, path: "/work"), to: address)
+            var iterator = started.makeAsyncIterator()
+            await iterator.next()
+            let closing = Task { await server.close(gracefully: true) }
+            // Wait until the server is draining: a new request is refused.
+            var refused: CoAPMessage
+            repeat {
+                refused = try await other.request(.request(.get, path: "/other"), to: address)
+            } while refused.code != .serviceUnavailable
+            releaseContinuation.yield()
+            let response = try await running
+            #expect(String(buffer: response.payload) == "finished")
+            await closing.value
+        }
+        await other.close()
+        await pair.close()
+    }
+
     @Test("ping and a CON notification with its ACK; a notification to a peer without context is reset")
     func pingAndSend() async throws {
         let pair = Pair()
@@ -199,6 +234,14 @@ struct CoAPEndpointTests {
             var notification = CoAPMessage.response(.content, text: "n")
             notification.token = CoAPToken([9, 9])!
             await #expect(throws: CoAPExchangeError.reset("")) { try await server.send(notification, to: client.localAddress) }
+            // A NON notification returns at once; the RST reaches the reset handler.
+            let rejected = AsyncStream<CoAPToken>.makeStream()
+            await server.onNonConfirmableReset { _, token in rejected.continuation.yield(token) }
+            notification.type = .nonConfirmable
+            notification.token = CoAPToken([7, 7])!
+            try await server.send(notification, to: client.localAddress)
+            var tokens = rejected.stream.makeAsyncIterator()
+            #expect(await tokens.next() == CoAPToken([7, 7])!)
         }
         await pair.close()
     }

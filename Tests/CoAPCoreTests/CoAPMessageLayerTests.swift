@@ -210,7 +210,7 @@ struct CoAPMessageLayerTests {
         #expect(c.exchangeCount == 0)
     }
 
-    @Test("unrecognised critical option gets 4.02; elective ones are dropped; Proxy-Uri gets 5.05")
+    @Test("unrecognised critical option: 4.02 for CON, RST for NON; elective ones are dropped; Proxy-Uri gets 5.05")
     func criticalOptions() throws {
         var s = CoAPMessageLayer(seed: 2)
         var bad = get("/a")
@@ -246,8 +246,10 @@ struct CoAPMessageLayerTests {
         var non = get("/a", confirmable: false)
         non.messageID = 6
         non.addOption(CoAPOption(number: .init(rawValue: 9), bytes: [1]))
-        let nonAnswer = try #require(s.receive(non.encoded(), from: client, now: t0).sent.first)
-        #expect(nonAnswer.type == .nonConfirmable && nonAnswer.code == .badOption && nonAnswer.token == non.token)
+        // RFC 7252 5.4.1: a NON with an unrecognised critical option is rejected (RST), not answered 4.02.
+        let nonAnswer = s.receive(non.encoded(), from: client, now: t0)
+        #expect(nonAnswer.requests.isEmpty)
+        #expect(nonAnswer.sent == [CoAPMessage(type: .reset, code: .empty, messageID: 6)])
     }
 
     @Test("malformed CON gets RST, malformed NON and other versions are ignored", arguments: [
