@@ -33,5 +33,16 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
         ),
+        .executableTarget(
+            name: "DTLSBenchmarks",
+            dependencies: [
+                benchmark,
+                .product(name: "DTLSTransport", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/DTLSBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [benchmarkPlugin]
+        ),
     ]
 )

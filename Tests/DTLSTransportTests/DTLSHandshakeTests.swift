@@ -107,6 +107,26 @@ struct DTLSHandshakeTests {
         #expect(pair.serverPlaintexts(from: client) == ["over x509"])
     }
 
+    @Test("The MTU answer of the datagram BIO fragments a certificate flight into small datagrams")
+    func smallMTU() async throws {
+        let pki = TestPKI.shared
+        var server = DTLSConfiguration(certificates: DTLSCertificateConfiguration(
+            certificateChainPEM: pki.serverCertificate, privateKeyPEM: pki.serverKey,
+            trustAnchorsPEM: pki.caCertificate, requirePeerCertificate: true))
+        server.maximumDatagramSize = 256
+        var device = DTLSConfiguration(certificates: DTLSCertificateConfiguration(
+            certificateChainPEM: pki.deviceCertificate, privateKeyPEM: pki.deviceKey, trustAnchorsPEM: pki.caCertificate))
+        device.maximumDatagramSize = 256
+        let pair = try BackToBack(server: server)
+        try pair.addClient(at: client, configuration: device)
+        pair.start(client)
+        await pair.run { pair.established(client) }
+        #expect(pair.established(client))
+        #expect(pair.wire.allSatisfy { $0.2.readableBytes <= 256 })
+        // The certificate flights needed several datagrams each.
+        #expect(pair.wire.filter { $0.0 == .toClient }.count >= 4)
+    }
+
     @Test("Certificates: a server certificate from an untrusted CA is rejected by the client")
     func wrongCA() async throws {
         let pki = TestPKI.shared

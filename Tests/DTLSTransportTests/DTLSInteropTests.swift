@@ -57,7 +57,7 @@ struct DTLSInteropTests {
         defer { responder.cancel() }
         let port = server.localAddress.port!
         let result = try await ProcessRunner.run([
-            client, "-B", "3", "-k", "not-the-key", "-u", "device-1", "coaps://127.0.0.1:\(port)/test",
+            client, "-B", "2", "-k", "not-the-key", "-u", "device-1", "coaps://127.0.0.1:\(port)/test",
         ])
         await server.close()
         #expect(!result.stdout.contains("hello"))

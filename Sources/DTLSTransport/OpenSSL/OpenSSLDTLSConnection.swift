@@ -60,6 +60,7 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
     }
 
     func listen() -> DTLSListenResult {
+        ERR_clear_error()
         let address = BIO_ADDR_new()
         defer { BIO_ADDR_free(address) }
         let result = DTLSv1_listen(ssl, address)
@@ -73,6 +74,7 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
     }
 
     func handshake() -> DTLSStep {
+        ERR_clear_error()  // SSL_get_error reads the thread's error queue: start clean
         let result = SSL_do_handshake(ssl)
         bio.inbound = nil
         if result == 1 { return .complete }
@@ -80,6 +82,7 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
     }
 
     func readPlaintext(_ deliver: (ByteBuffer) -> Void) -> DTLSStep {
+        ERR_clear_error()
         while true {
             var count = 0
             var record: ByteBuffer?
@@ -104,6 +107,7 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
 
     func write(_ plaintext: ByteBuffer) -> Bool {
         var written = 0
+        ERR_clear_error()
         let result = plaintext.withUnsafeReadableBytes { bytes in
             SSL_write_ex(ssl, bytes.baseAddress, bytes.count, &written)
         }
