@@ -54,6 +54,8 @@ public final class DTLSServerEngine {
         var lastActivity: NIODeadline
         var established = false
         var identity: CoAPPeerIdentity?
+        /// The random of the ClientHello that started this association (to recognise late duplicates of it).
+        var helloRandom: [UInt8]?
 
         init(address: SocketAddress, connection: OpenSSLDTLSConnection, now: NIODeadline) {
             self.address = address
@@ -103,7 +105,12 @@ public final class DTLSServerEngine {
         context.rotateCookieSecretIfNeeded(now: now)
         if let existing = peers[peer] {
             if existing.established && DTLSRecord.isInitialClientHello(datagram) {
-                // The peer lost its state (reboot) and starts over: RFC 6347 section 4.2.8.
+                if DTLSRecord.clientHelloRandom(datagram) == existing.helloRandom {
+                    statistics.droppedDatagrams += 1  // a late duplicate of the ClientHello that started it
+                    return output
+                }
+                // The peer lost its state (reboot) and starts over: RFC 6347 section 4.2.8. The old association
+                // goes once the new ClientHello passed the cookie check.
                 acceptNewPeer(datagram, from: peer, replacing: existing, now: now, into: &output)
                 return output
             }
@@ -241,6 +248,7 @@ public final class DTLSServerEngine {
                 logger.error("cannot create a DTLS listener: \(error)")
             }
             let peer = Peer(address: address, connection: connection, now: now)
+            peer.helloRandom = DTLSRecord.clientHelloRandom(datagram)
             peers[address] = peer
             handshaking.insert(address)
             continueHandshake(peer, now: now, into: &output)
@@ -352,5 +360,11 @@ enum DTLSRecord {
             let handshakeType = datagram.getInteger(at: datagram.readerIndex + 13, as: UInt8.self)
         else { return false }
         return type == 22 && epoch == 0 && handshakeType == 1
+    }
+
+    /// The 32-byte random of a ClientHello in the first record (record header 13 bytes, handshake header 12,
+    /// client_version 2), if the record is long enough.
+    static func clientHelloRandom(_ datagram: ByteBuffer) -> [UInt8]? {
+        datagram.getBytes(at: datagram.readerIndex + 27, length: 32)
     }
 }

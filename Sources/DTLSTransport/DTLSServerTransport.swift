@@ -45,7 +45,7 @@ public final class DTLSServerTransport: CoAPTransport {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let engine = try DTLSServerEngine(configuration: configuration, logger: logger)
-                    let handler = DTLSServerHandler(engine: engine, continuation: continuation)
+                    let handler = DTLSServerHandler(engine: engine, continuation: continuation, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -80,10 +80,12 @@ final class DTLSServerHandler: ChannelDuplexHandler {
     private let continuation: AsyncStream<CoAPDatagram>.Continuation
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
+    private let logger: Logger
 
-    init(engine: DTLSServerEngine, continuation: AsyncStream<CoAPDatagram>.Continuation) {
+    init(engine: DTLSServerEngine, continuation: AsyncStream<CoAPDatagram>.Continuation, logger: Logger) {
         self.engine = engine
         self.continuation = continuation
+        self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -96,9 +98,10 @@ final class DTLSServerHandler: ChannelDuplexHandler {
         let datagram = unwrapOutboundIn(data)
         switch engine.send(datagram.data, to: datagram.remote, now: .now()) {
         case .success(let output):
-            perform(output, context: context, flush: false)
+            perform(output, context: context)
             promise?.succeed()
         case .failure(let error):
+            logger.debug("datagram not sent", metadata: ["peer": "\(datagram.remote)", "reason": "\(error.reason)"])
             promise?.fail(error)
         }
     }
@@ -119,7 +122,7 @@ final class DTLSServerHandler: ChannelDuplexHandler {
         continuation.finish()
     }
 
-    private func perform(_ output: [DTLSServerEngine.Output], context: ChannelHandlerContext, flush: Bool = true) {
+    private func perform(_ output: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
         var wrote = false
         for item in output {
             switch item {
@@ -132,8 +135,7 @@ final class DTLSServerHandler: ChannelDuplexHandler {
                 break  // logged by the engine
             }
         }
-        if wrote && flush { context.flush() }
-        if wrote && !flush { context.flush() }
+        if wrote { context.flush() }
         scheduleTimer(context: context)
     }
 

@@ -154,6 +154,22 @@ struct DTLSServerPolicyTests {
         #expect(pair.server.liveConnections == 1)
     }
 
+    @Test("A late duplicate of the ClientHello that started an association does not replace it")
+    func lateDuplicateClientHello() async throws {
+        let pair = try BackToBack(server: pskServerConfiguration())
+        try pair.addClient(at: client, configuration: pskClientConfiguration())
+        pair.start(client)
+        await pair.run { pair.established(client) }
+        let hellos = pair.wire.filter { $0.0 == .toServer && $0.2.firstRecordKinds.handshakeType == 1 }
+        #expect(hellos.count == 2)  // without and with cookie
+        for hello in hellos { pair.handleServer(pair.server.receive(hello.2, from: client, now: pair.now)) }
+        #expect(pair.server.isEstablished(client))
+        pair.clientSend(client, "still here")
+        await pair.run()
+        #expect(pair.serverPlaintexts(from: client) == ["still here"])
+        #expect(pair.server.statistics.fullHandshakes == 1)
+    }
+
     @Test("Shutdown sends close_notify to every peer")
     func shutdownSendsCloseNotify() async throws {
         let pair = try BackToBack(server: pskServerConfiguration())
