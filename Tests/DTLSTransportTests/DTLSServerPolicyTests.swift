@@ -42,6 +42,38 @@ struct DTLSServerPolicyTests {
         #expect(flight4.firstRecordKinds.handshakeType == 2)
     }
 
+    @Test("Cookies stay valid across one secret rotation and expire after two")
+    func cookieRotation() throws {
+        let pair = try BackToBack(server: pskServerConfiguration { $0.cookieSecretLifetime = .seconds(300) })
+        let a = BackToBack.address(44001)
+        let b = BackToBack.address(44002)
+        pair.filter = { _, _, _ in [] }  // deliver by hand
+        var cookieHellos: [SocketAddress: ByteBuffer] = [:]
+        for address in [a, b] {
+            try pair.addClient(at: address, configuration: pskClientConfiguration())
+            pair.start(address)
+            let hello = pair.wire.last!.2
+            guard case .datagram(let verify, _)? = pair.server.receive(hello, from: address, now: pair.now).first else {
+                Issue.record("no HelloVerifyRequest")
+                return
+            }
+            pair.handleClient(address, pair.clients[address]!.receive(verify, now: pair.now))
+            cookieHellos[address] = pair.wire.last!.2
+        }
+        // One rotation later A's cookie is still accepted.
+        pair.now = pair.now + .seconds(301)
+        let answerA = pair.server.receive(cookieHellos[a]!, from: a, now: pair.now)
+        #expect(pair.server.handshakesInProgress == 1)
+        guard case .datagram(let flightA, _)? = answerA.first else { Issue.record("no answer to A"); return }
+        #expect(flightA.firstRecordKinds.handshakeType == 2)  // ServerHello
+        // Two rotations later B's cookie is not: another HelloVerifyRequest and no state.
+        pair.now = pair.now + .seconds(301)
+        let answerB = pair.server.receive(cookieHellos[b]!, from: b, now: pair.now)
+        guard case .datagram(let flightB, _)? = answerB.first else { Issue.record("no answer to B"); return }
+        #expect(flightB.firstRecordKinds.handshakeType == 3)
+        #expect(pair.server.handshakesInProgress == 1)
+    }
+
     @Test("Records from unknown peers that are not a ClientHello are dropped without an answer")
     func garbageFromUnknownPeer() throws {
         let pair = try BackToBack(server: pskServerConfiguration())

@@ -183,6 +183,25 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    for resumed in [false, true] {
+        Benchmark("DTLS PSK \(resumed ? "resumed" : "full") handshake over loopback UDP (connect + close)",
+                  configuration: .init(metrics: [.wallClock, .throughput], warmupIterations: 5)) { benchmark in
+            let server = try await DTLSServerTransport.bind(
+                host: "127.0.0.1", port: 0, configuration: .server(psk: DTLSStaticPSKStore(["bench": pskKey])))
+            let address = try SocketAddress(ipAddress: "127.0.0.1", port: server.localAddress.port!)
+            let cache = resumed ? DTLSClientSessionCache() : nil
+            let configuration = DTLSConfiguration.client(pskIdentity: "bench", key: pskKey)
+            if resumed { await (try DTLSClientTransport.connect(to: address, configuration: configuration, sessionCache: cache)).close() }
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let client = try await DTLSClientTransport.connect(to: address, configuration: configuration, sessionCache: cache)
+                await client.close()
+            }
+            benchmark.stopMeasurement()
+            await server.close()
+        }
+    }
+
     let memoryMetrics: [BenchmarkMetric] = [
         .custom("bytes per active peer (server)", useScalingFactor: false),
         .custom("bytes per idle peer (server, saved session)", useScalingFactor: false),
