@@ -33,10 +33,12 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
         ),
+        .target(name: "CHeapInfo", path: "Benchmarks/CHeapInfo"),
         .executableTarget(
             name: "DTLSBenchmarks",
             dependencies: [
                 benchmark,
+                "CHeapInfo",
                 .product(name: "DTLSTransport", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -46,6 +46,11 @@ static inline long lwm2m_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
 }
 static inline void lwm2m_BIO_set_retry_read(BIO *b) { BIO_set_retry_read(b); }
 static inline void lwm2m_BIO_clear_retry_flags(BIO *b) { BIO_clear_retry_flags(b); }
+static inline long lwm2m_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
+static inline long lwm2m_SSL_CTX_set_max_send_fragment(SSL_CTX *ctx, long m) {
+    return SSL_CTX_set_max_send_fragment(ctx, m);
+}
+static const long lwm2m_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
 static inline int lwm2m_BIO_get_new_index(void) { return BIO_get_new_index(); }
 
 static const uint64_t lwm2m_SSL_OP_NO_QUERY_MTU = SSL_OP_NO_QUERY_MTU;

@@ -73,6 +73,9 @@ public struct DTLSConfiguration: Sendable {
     public var cipherSuites: [DTLSCipherSuite]
     /// Largest datagram DTLS may send; `nil` picks 1232 bytes on IPv6 paths and 1452 bytes on IPv4 paths.
     public var maximumDatagramSize: Int?
+    /// Largest plaintext in one record (512...16384, default 2048: a CoAP message that fits a datagram). Larger
+    /// sends are refused; a smaller value shrinks each live connection's write buffer (16 KB at the maximum).
+    public var maximumPlaintextSize: Int
     /// First handshake retransmission timeout (doubled on each retransmission, RFC 6347 section 4.2.4.1).
     public var initialRetransmissionTimeout: TimeAmount
     /// Upper bound of the retransmission timeout.
@@ -112,6 +115,7 @@ public struct DTLSConfiguration: Sendable {
         self.expectedServerName = expectedServerName
         self.cipherSuites = cipherSuites
         self.maximumDatagramSize = nil
+        self.maximumPlaintextSize = 2048
         self.initialRetransmissionTimeout = .seconds(1)
         self.maximumRetransmissionTimeout = .seconds(60)
         self.handshakeTimeout = .seconds(60)

@@ -133,8 +133,10 @@ public final class DTLSServerEngine {
             return .failure(DTLSError(code: .closed, reason: "no DTLS association with the peer", peer: peer))
         }
         existing.lastActivity = now
-        guard existing.connection.write(plaintext) else {
-            return .failure(DTLSError(code: .closed, reason: "the association refused the write", peer: peer))
+        guard plaintext.readableBytes <= configuration.maximumPlaintextSize, existing.connection.write(plaintext) else {
+            return .failure(DTLSError(
+                code: .closed, reason: "write refused (\(plaintext.readableBytes) bytes; the limit is "
+                    + "\(configuration.maximumPlaintextSize))", peer: peer))
         }
         return .success(existing.connection.takeOutbound().map { .datagram($0, to: peer) })
     }

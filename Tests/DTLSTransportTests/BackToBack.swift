@@ -95,6 +95,11 @@ final class BackToBack {
         return true
     }
 
+    /// Delivers datagrams until none is in flight (no timers run, the clock stands still).
+    func settle() {
+        while deliverOne() {}
+    }
+
     /// Advances the virtual clock by `amount`, running timers.
     func advance(by amount: TimeAmount) {
         now = now + amount
@@ -107,7 +112,7 @@ final class BackToBack {
     }
 
     /// Runs deliveries and timers until `done` holds or nothing is pending (or `limit` of virtual time passed).
-    func run(limit: TimeAmount = .seconds(120), until done: () -> Bool = { false }) async {
+    func run(limit: TimeAmount = .seconds(120), until done: () -> Bool) async {
         let end = now + limit
         var idleRounds = 0
         while !done() && now < end {

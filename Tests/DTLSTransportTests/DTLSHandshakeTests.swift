@@ -34,13 +34,18 @@ struct DTLSHandshakeTests {
         #expect(pair.serverIdentity(client) == .psk(identity: "device-1"))
         pair.clientSend(client, "hello server")
         try pair.serverSend(client, "hello device")
-        await pair.run()
+        pair.settle()
         #expect(pair.serverPlaintexts(from: client) == ["hello server"])
         #expect(pair.clientPlaintexts(client) == ["hello device"])
         #expect(pair.server.statistics.fullHandshakes == 1)
         // Application data on the wire is encrypted: no plaintext bytes appear in it.
         let onWire = pair.wire.map { String(decoding: $0.2.readableBytesView, as: UTF8.self) }
         #expect(!onWire.contains { $0.contains("hello") })
+        // A plaintext beyond maximumPlaintextSize (2048 by default) is refused, the association stays.
+        #expect(throws: DTLSError(code: .closed, reason: "")) {
+            try pair.server.send(ByteBuffer(repeating: 1, count: 3000), to: client, now: pair.now).get()
+        }
+        #expect(pair.server.isEstablished(client))
     }
 
     @Test("Only the CBC suite offered: TLS_PSK_WITH_AES_128_CBC_SHA256 is negotiated")
@@ -103,7 +108,7 @@ struct DTLSHandshakeTests {
         #expect(pair.serverIdentity(client) == .certificate(commonName: "device-1"))
         #expect(pair.clients[client]?.peerIdentity == .certificate(commonName: "localhost"))
         pair.clientSend(client, "over x509")
-        await pair.run()
+        pair.settle()
         #expect(pair.serverPlaintexts(from: client) == ["over x509"])
     }
 
@@ -186,7 +191,7 @@ struct DTLSHandshakeTests {
         await pair.run { pair.established(client) }
         #expect(pair.established(client))
         pair.clientSend(client, "once")
-        await pair.run()
+        pair.settle()
         #expect(pair.serverPlaintexts(from: client) == ["once"])
         #expect(pair.server.statistics.fullHandshakes == 1)
     }

@@ -94,7 +94,7 @@ struct DTLSServerPolicyTests {
         #expect(first.lastHandshakeResumed == false)
         #expect(cache.count == 1)
         pair.handleClient(client, first.close())
-        await pair.run()
+        pair.settle()
         #expect(pair.server.liveConnections == 0)
 
         let second = try pair.addClient(at: client, configuration: pskClientConfiguration(), cache: cache)
@@ -104,7 +104,7 @@ struct DTLSServerPolicyTests {
         #expect(pair.serverResumed(client) == [false, true])
         #expect(pair.server.statistics.resumedHandshakes == 1)
         pair.clientSend(client, "after resumption")
-        await pair.run()
+        pair.settle()
         #expect(pair.serverPlaintexts(from: client) == ["after resumption"])
     }
 
@@ -122,7 +122,7 @@ struct DTLSServerPolicyTests {
         #expect(pair.server.statistics.evictions == 1)
         let closeNotify = try #require(pair.wire.last)
         #expect(closeNotify.0 == .toClient && closeNotify.2.firstRecordKinds.contentType == 21)  // alert record
-        await pair.run()
+        pair.settle()
         #expect(device.state == .closed)
 
         pair.clientSend(client, "I am back")
@@ -181,7 +181,7 @@ struct DTLSServerPolicyTests {
         await pair.run { pair.established(client) && pair.serverResumed(client).count == 2 }
         #expect(pair.serverResumed(client) == [false, false])
         pair.clientSend(client, "fresh")
-        await pair.run()
+        pair.settle()
         #expect(pair.serverPlaintexts(from: client) == ["fresh"])
         #expect(pair.server.liveConnections == 1)
     }
@@ -197,7 +197,7 @@ struct DTLSServerPolicyTests {
         for hello in hellos { pair.handleServer(pair.server.receive(hello.2, from: client, now: pair.now)) }
         #expect(pair.server.isEstablished(client))
         pair.clientSend(client, "still here")
-        await pair.run()
+        pair.settle()
         #expect(pair.serverPlaintexts(from: client) == ["still here"])
         #expect(pair.server.statistics.fullHandshakes == 1)
     }
@@ -214,7 +214,7 @@ struct DTLSServerPolicyTests {
         pair.handleServer(pair.server.shutdown())
         let alerts = pair.wire.filter { $0.0 == .toClient && $0.2.firstRecordKinds.contentType == 21 }
         #expect(Set(alerts.map { $0.1 }) == Set(addresses))
-        await pair.run()
+        pair.settle()
         #expect(addresses.allSatisfy { pair.clients[$0]?.state == .closed })
         #expect(pair.server.liveConnections == 0)
     }

@@ -35,6 +35,8 @@ final class OpenSSLDTLSContext {
         _ = lwm2m_SSL_CTX_set_options(
             ctx, lwm2m_SSL_OP_NO_TICKET | lwm2m_SSL_OP_NO_RENEGOTIATION | lwm2m_SSL_OP_NO_COMPRESSION)
         _ = lwm2m_SSL_CTX_set1_groups_list(ctx, "P-256")
+        // The write buffer is sized for the largest record: 16 KB by default, which no datagram needs.
+        _ = lwm2m_SSL_CTX_set_max_send_fragment(ctx, min(max(configuration.maximumPlaintextSize, 512), 16_384))
         let hasPSK = isServer ? configuration.pskStore != nil : configuration.pskClientCredentials != nil
         let certificates = configuration.certificates
         let hasOwnCertificate = !(certificates?.certificateChainPEM.isEmpty ?? true)
