@@ -33,7 +33,7 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
         ),
-        .target(name: "CHeapInfo", path: "Benchmarks/CHeapInfo"),
+        .target(name: "CHeapInfo", path: "Benchmarks/CHeapInfo", linkerSettings: [.linkedLibrary("crypto")]),
         .executableTarget(
             name: "DTLSBenchmarks",
             dependencies: [

@@ -112,6 +112,31 @@ struct DTLSHandshakeTests {
         #expect(pair.serverPlaintexts(from: client) == ["over x509"])
     }
 
+    @Test("Certificates: with optional client certificates a client without one connects anonymously")
+    func optionalClientCertificate() async throws {
+        let pki = TestPKI.shared
+        let server = DTLSConfiguration(certificates: DTLSCertificateConfiguration(
+            certificateChainPEM: pki.serverCertificate, privateKeyPEM: pki.serverKey,
+            trustAnchorsPEM: pki.caCertificate, requirePeerCertificate: false))
+        let pair = try BackToBack(server: server)
+        try pair.addClient(at: client, configuration: DTLSConfiguration(
+            certificates: DTLSCertificateConfiguration(trustAnchorsPEM: pki.caCertificate)))
+        pair.start(client)
+        await pair.run { pair.established(client) }
+        #expect(pair.established(client))
+        #expect(pair.server.identity(of: client) == nil)
+
+        // The same server refuses a client certificate it cannot verify.
+        let stranger = BackToBack.address(40002)
+        try pair.addClient(at: stranger, configuration: DTLSConfiguration(
+            certificates: DTLSCertificateConfiguration(
+                certificateChainPEM: pki.strangerCertificate, privateKeyPEM: pki.strangerKey,
+                trustAnchorsPEM: pki.caCertificate)))
+        pair.start(stranger)
+        await pair.run(limit: .seconds(5)) { pair.serverFailure(stranger) != nil }
+        #expect(pair.serverFailure(stranger)?.code == .certificateVerificationFailed)
+    }
+
     @Test("The MTU answer of the datagram BIO fragments a certificate flight into small datagrams")
     func smallMTU() async throws {
         let pki = TestPKI.shared

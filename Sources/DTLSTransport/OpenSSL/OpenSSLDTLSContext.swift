@@ -11,7 +11,9 @@ final class OpenSSLDTLSContext {
     let configuration: DTLSConfiguration
     let isServer: Bool
     /// HMAC secrets for stateless cookies: the current one and the one before (still accepted).
-    private(set) var cookieSecrets: [[UInt8]] = []
+    /// One keyed HMAC-SHA256 context per cookie secret (current first), so a cookie costs a context copy
+    /// instead of OpenSSL 3.0's algorithm fetch in the one-shot `HMAC()`.
+    private(set) var cookieKeys: [CookieKey] = []
     private var cookieSecretBorn: NIODeadline?
 
     init(configuration: DTLSConfiguration, isServer: Bool) throws(DTLSError) {
@@ -114,17 +116,10 @@ final class OpenSSLDTLSContext {
         if let born = cookieSecretBorn, now - born < configuration.cookieSecretLifetime { return }
         var secret = [UInt8](repeating: 0, count: 32)
         _ = RAND_bytes(&secret, 32)
-        cookieSecrets.insert(secret, at: 0)
-        if cookieSecrets.count > 2 { cookieSecrets.removeLast() }
+        guard let key = CookieKey(secret: secret) else { return }
+        cookieKeys.insert(key, at: 0)
+        if cookieKeys.count > 2 { cookieKeys.removeLast() }
         cookieSecretBorn = now
-    }
-
-    /// HMAC-SHA256 of the peer's address under `secret`, truncated to 16 bytes.
-    static func cookie(secret: [UInt8], peer: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 32
-        _ = HMAC(EVP_sha256(), secret, Int32(secret.count), peer, peer.count, &digest, &length)
-        return Array(digest.prefix(16))
     }
 
     static func from(_ ssl: OpaquePointer?) -> OpenSSLDTLSContext? {
@@ -138,10 +133,10 @@ final class OpenSSLDTLSContext {
 private func cookieGenerateCallback(
     _ ssl: OpaquePointer?, _ cookie: UnsafeMutablePointer<UInt8>?, _ length: UnsafeMutablePointer<UInt32>?
 ) -> Int32 {
-    guard let context = OpenSSLDTLSContext.from(ssl), let secret = context.cookieSecrets.first,
+    guard let context = OpenSSLDTLSContext.from(ssl), let key = context.cookieKeys.first,
         let bio = DatagramBIO.from(SSL_get_rbio(ssl)), let cookie, let length
     else { return 0 }
-    let value = OpenSSLDTLSContext.cookie(secret: secret, peer: bio.peerKey)
+    guard let value = key.cookie(for: bio.peerKey) else { return 0 }
     for (index, byte) in value.enumerated() { cookie[index] = byte }
     length.pointee = UInt32(value.count)
     return 1
@@ -154,8 +149,8 @@ private func cookieVerifyCallback(
         length == 16
     else { return 0 }
     let received = Array(UnsafeBufferPointer(start: cookie, count: Int(length)))
-    for secret in context.cookieSecrets {
-        let expected = OpenSSLDTLSContext.cookie(secret: secret, peer: bio.peerKey)
+    for key in context.cookieKeys {
+        guard let expected = key.cookie(for: bio.peerKey) else { continue }
         if CRYPTO_memcmp(expected, received, 16) == 0 { return 1 }
     }
     return 0
@@ -206,6 +201,47 @@ private func infoCallback(_ ssl: OpaquePointer?, _ whereValue: Int32, _ value: I
 }
 
 // MARK: - Helpers
+
+/// A cookie secret as a keyed HMAC-SHA256 context; cookies are the first 16 bytes of the MAC of the peer address.
+final class CookieKey {
+    /// OpenSSL's HMAC implementation, fetched once. `nonisolated(unsafe)`: set once by Swift's thread-safe lazy
+    /// static initialisation; an `EVP_MAC` is immutable and documented as shareable between threads.
+    nonisolated(unsafe) private static let hmac: OpaquePointer? = EVP_MAC_fetch(nil, "HMAC", nil)
+    private let context: OpaquePointer
+
+    init?(secret: [UInt8]) {
+        guard let mac = CookieKey.hmac, let context = EVP_MAC_CTX_new(mac) else { return nil }
+        let initialised = "digest".withCString { name in
+            "SHA256".withCString { value in
+                var parameters = [
+                    OSSL_PARAM_construct_utf8_string(name, UnsafeMutablePointer(mutating: value), 0),
+                    OSSL_PARAM_construct_end(),
+                ]
+                return EVP_MAC_init(context, secret, secret.count, &parameters)
+            }
+        }
+        guard initialised == 1 else {
+            EVP_MAC_CTX_free(context)
+            return nil
+        }
+        self.context = context
+    }
+
+    deinit {
+        EVP_MAC_CTX_free(context)
+    }
+
+    func cookie(for peer: [UInt8]) -> [UInt8]? {
+        guard let copy = EVP_MAC_CTX_dup(context) else { return nil }
+        defer { EVP_MAC_CTX_free(copy) }
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length = 0
+        guard EVP_MAC_update(copy, peer, peer.count) == 1, EVP_MAC_final(copy, &digest, &length, 32) == 1 else {
+            return nil
+        }
+        return Array(digest.prefix(16))
+    }
+}
 
 enum OpenSSLError {
     /// Empties OpenSSL's thread-local error queue into one line.

@@ -3,7 +3,14 @@
 
 #include <stddef.h>
 
-/// Bytes currently allocated from the C heap (glibc's mallinfo2().uordblks; 0 where unavailable).
-size_t lwm2m_heap_in_use(void);
+/// Routes OpenSSL's allocations through counting wrappers (call before OpenSSL allocates anything).
+/// Returns 1 on success, 0 when OpenSSL had already allocated.
+int lwm2m_openssl_count_allocations(void);
+
+/// Bytes OpenSSL currently holds (valid after a successful lwm2m_openssl_count_allocations()).
+long lwm2m_openssl_bytes_in_use(void);
+
+/// CPU time of the calling thread in nanoseconds.
+long long lwm2m_thread_cpu_nanoseconds(void);
 
 #endif
