@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "CoAPCore", targets: ["CoAPCore"]),
         .library(name: "LwM2MModel", targets: ["LwM2MModel"]),
         .library(name: "Codecs", targets: ["Codecs"]),
+        .library(name: "DTLSTransport", targets: ["DTLSTransport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -42,6 +43,23 @@ let package = Package(
         .testTarget(
             name: "CoAPCoreTests",
             dependencies: ["CoAPCore", nioCore, nioPosix],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: DTLS
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "DTLSTransport",
+            dependencies: ["CoAPCore", "COpenSSL", nioCore, nioPosix, logging],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DTLSTransportTests",
+            dependencies: ["DTLSTransport", "CoAPCore", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
 

@@ -54,5 +54,18 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
         ),
+        .target(name: "CHeapInfo", path: "Benchmarks/CHeapInfo", linkerSettings: [.linkedLibrary("crypto")]),
+        .executableTarget(
+            name: "DTLSBenchmarks",
+            dependencies: [
+                benchmark,
+                "CHeapInfo",
+                .product(name: "DTLSTransport", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/DTLSBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [benchmarkPlugin]
+        ),
     ]
 )

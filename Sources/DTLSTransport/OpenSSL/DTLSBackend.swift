@@ -1,0 +1,47 @@
+import CoAPCore
+import NIOCore
+
+/// What the stateless cookie listener did with a datagram from an unknown peer.
+enum DTLSListenResult {
+    /// A HelloVerifyRequest was written; no state was kept.
+    case helloVerifySent
+    /// A ClientHello with a valid cookie: this connection now belongs to the peer and continues the handshake.
+    case accepted
+    /// Not a usable ClientHello.
+    case dropped
+}
+
+/// The result of one step of a connection.
+enum DTLSStep: Equatable {
+    /// Needs more datagrams.
+    case wantRead
+    /// The handshake finished.
+    case complete
+    /// The peer closed the association (close_notify).
+    case closed
+    /// A fatal error.
+    case failed(code: DTLSError.Code, reason: String)
+}
+
+/// The interface between the sans-I/O engines and a DTLS library. OpenSSL 3.0 implements it
+/// (``OpenSSLDTLSConnection``); a backend with raw public keys or Connection IDs would implement it as well.
+protocol DTLSBackendConnection: AnyObject {
+    func feed(_ datagram: ByteBuffer)
+    func listen() -> DTLSListenResult
+    func handshake() -> DTLSStep
+    func readPlaintext(_ deliver: (ByteBuffer) -> Void) -> DTLSStep
+    func write(_ plaintext: ByteBuffer) -> Bool
+    func shutdown()
+    func markClosedWithoutNotify()
+    func takeOutbound() -> [ByteBuffer]
+    var retransmissionDelay: TimeAmount? { get }
+    func handleRetransmissionTimeout() -> Bool
+    var isResumed: Bool { get }
+    var isEstablished: Bool { get }
+    var usesPSK: Bool { get }
+    var pskIdentity: String? { get }
+    var peerIdentity: CoAPPeerIdentity? { get }
+    var cipherSuiteName: String? { get }
+    func savedSession() -> DTLSSavedSession?
+    func resume(_ session: DTLSSavedSession)
+}
