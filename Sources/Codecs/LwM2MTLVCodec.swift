@@ -64,7 +64,7 @@ public enum LwM2MTLVCodec {
         }
         let start = out.count
         out.reserveCapacity(start + total)
-        out.append(contentsOf: repeatElement(0, count: total))
+        growZeroed(&out, by: total)
         out.withUnsafeMutableBytes { raw in
             var w = RawWriter(raw.baseAddress! + start)
             switch node {
@@ -81,6 +81,22 @@ public enum LwM2MTLVCodec {
                 writeElement(kindResourceInstance, ri.id, ri.value, &w)
             }
             assert(w.p == raw.baseAddress! + start + total, "TLV size and write passes disagree")
+        }
+    }
+
+    @usableFromInline
+    static let zeros = [UInt8](repeating: 0, count: 1024)
+
+    /// Appends `n` zero bytes with memory copies (much cheaper than a generic repeated-element append).
+    @inlinable
+    static func growZeroed(_ out: inout [UInt8], by n: Int) {
+        var left = n
+        zeros.withUnsafeBufferPointer { z in
+            while left > 0 {
+                let k = min(left, z.count)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: z[0..<k]))
+                left -= k
+            }
         }
     }
 
@@ -362,8 +378,10 @@ struct RawWriter {
 
     @inlinable
     mutating func utf8(_ s: String) {
-        var s = s
-        s.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { bytes(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            for c in s.utf8 { byte(c) }
+        }
     }
 }
 
@@ -403,37 +421,59 @@ struct TLVDecoder {
         }
     }
 
-    @inlinable
+    @inline(never) @usableFromInline
     func error(_ code: LwM2MCodecError.Code, _ reason: String, _ offset: Int) -> LwM2MCodecError {
         LwM2MCodecError(code: code, reason: reason, offset: offset, path: path)
     }
 
     /// Reads the element header at `p`, whose value must end by `end`.
     @inlinable
+    @inline(__always)
     func header(at p: Int, end: Int) throws(LwM2MCodecError) -> TLVHeader {
-        let type = bytes[p]
+        guard let h = peekHeader(at: p, end: end) else { throw headerError(at: p, end: end) }
+        return h
+    }
+
+    /// The header at `p` when it is well-formed and its value fits by `end`; `nil` otherwise.
+    @inlinable @inline(__always)
+    func peekHeader(at p: Int, end: Int) -> TLVHeader? {
+        let base = bytes.baseAddress.unsafelyUnwrapped
+        let type = base.load(fromByteOffset: p, as: UInt8.self)
         var q = p + 1
+        let wideID = type & 0x20 != 0
+        let lengthType = Int(type >> 3 & 0x03)
+        guard q + (wideID ? 2 : 1) + lengthType <= end else { return nil }
+        var id = UInt16(base.load(fromByteOffset: q, as: UInt8.self))
+        if wideID {
+            id = id << 8 | UInt16(base.load(fromByteOffset: q + 1, as: UInt8.self))
+            q += 2
+            guard id != 0xFFFF else { return nil }
+        } else {
+            q += 1
+        }
+        var length = Int(type & 0x07)
+        if lengthType != 0 {
+            length = 0
+            for _ in 0..<lengthType {
+                length = length << 8 | Int(base.load(fromByteOffset: q, as: UInt8.self))
+                q += 1
+            }
+        }
+        guard length <= end - q else { return nil }
+        return TLVHeader(kind: type >> 6, id: id, valueStart: q, valueEnd: q + length)
+    }
+
+    /// Why the header at `p` does not parse (the cold path of ``header(at:end:)``).
+    @inline(never) @usableFromInline
+    func headerError(at p: Int, end: Int) -> LwM2MCodecError {
+        let type = bytes[p]
         let idBytes = type & 0x20 != 0 ? 2 : 1
         let lengthType = Int(type >> 3 & 0x03)
-        guard q + idBytes + lengthType <= end else {
-            throw error(.truncated, "TLV header is cut short", p)
+        if p + 1 + idBytes + lengthType > end { return error(.truncated, "TLV header is cut short", p) }
+        if idBytes == 2 && bytes[p + 1] == 0xFF && bytes[p + 2] == 0xFF {
+            return error(.invalidPath, "identifier 65535 is reserved", p)
         }
-        var id = UInt16(bytes[q])
-        if idBytes == 2 { id = id << 8 | UInt16(bytes[q + 1]) }
-        q += idBytes
-        var length: Int
-        if lengthType == 0 {
-            length = Int(type & 0x07)
-        } else {
-            length = 0
-            for k in 0..<lengthType { length = length << 8 | Int(bytes[q + k]) }
-            q += lengthType
-        }
-        guard id != 0xFFFF else { throw error(.invalidPath, "identifier 65535 is reserved", p) }
-        guard length <= end - q else {
-            throw error(.truncated, "TLV value of \(length) bytes runs past its container", p)
-        }
-        return TLVHeader(kind: type >> 6, id: id, valueStart: q, valueEnd: q + length)
+        return error(.truncated, "TLV value runs past its container", p)
     }
 
     /// The number of elements in `start..<end`, checking every header's bounds.
@@ -442,7 +482,8 @@ struct TLVDecoder {
         var p = start
         var n = 0
         while p < end {
-            p = try header(at: p, end: end).valueEnd
+            guard let h = peekHeader(at: p, end: end) else { throw headerError(at: p, end: end) }
+            p = h.valueEnd
             n += 1
         }
         return n
