@@ -289,7 +289,7 @@ public struct LwM2MCodec: Sendable {
         guard let definitions, let o = path.objectID, let r = path.resourceID,
             let def = definitions.objectDefinition(o, version: nil)
         else { return nil }
-        return lookupResource(def, r)
+        return lookupResource(def.resources, r)
     }
 
     // MARK: - Records (composite operations, Send, time series)
@@ -346,11 +346,13 @@ public struct LwM2MCodec: Sendable {
     }
 }
 
-/// The type and multiplicity of resource `id` in `definition` (binary search, no copies); `nil` when the
+/// The type and multiplicity of resource `id` among an object's `resources` (binary search, no copies); `nil` when the
 /// resource is unknown or executable (no value type).
 @inlinable
-func lookupResource(_ definition: LwM2MObjectDefinition, _ id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
-    definition.resources.withUnsafeBufferPointer { rs -> (type: LwM2MResourceType, isMultiple: Bool)? in
+func lookupResource(_ resources: [LwM2MResourceDefinition], _ id: UInt16)
+    -> (type: LwM2MResourceType, isMultiple: Bool)?
+{
+    resources.withUnsafeBufferPointer { rs -> (type: LwM2MResourceType, isMultiple: Bool)? in
         var lo = 0
         var hi = rs.count
         while lo < hi {

@@ -407,17 +407,20 @@ struct TLVHeader {
 struct TLVDecoder {
     @usableFromInline let bytes: UnsafeRawBufferPointer
     @usableFromInline let path: LwM2MPath
-    @usableFromInline let objectDefinition: LwM2MObjectDefinition?
+    /// The resource definitions of the path's object (only the array is kept, so lookups copy nothing).
+    @usableFromInline let resourceDefinitions: [LwM2MResourceDefinition]?
     @usableFromInline var untyped: [LwM2MPath] = []
+    /// Where the next resource definition probably is: payloads usually list resources in ID order.
+    @usableFromInline var hint = 0
 
     @inlinable
     init(_ bytes: UnsafeRawBufferPointer, path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?) {
         self.bytes = bytes
         self.path = path
         if let o = path.objectID, let definitions {
-            self.objectDefinition = definitions.objectDefinition(o, version: nil)
+            self.resourceDefinitions = definitions.objectDefinition(o, version: nil)?.resources
         } else {
-            self.objectDefinition = nil
+            self.resourceDefinitions = nil
         }
     }
 
@@ -491,9 +494,21 @@ struct TLVDecoder {
 
     /// The type and multiplicity of resource `id` of the path's object, if defined (and not executable).
     @inlinable
-    func resourceInfo(_ id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
-        guard let def = objectDefinition else { return nil }
-        return lookupResource(def, id)
+    mutating func resourceInfo(_ id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
+        guard let resourceDefinitions else { return nil }
+        // A short forward scan from the last hit finds in-order resources in one or two steps.
+        let found: Int? = resourceDefinitions.withUnsafeBufferPointer { rs in
+            var k = hint
+            let limit = Swift.min(rs.count, hint + 4)
+            while k < limit && rs[k].id < id { k += 1 }
+            return k < rs.count && rs[k].id == id ? k : nil
+        }
+        if let found {
+            hint = found + 1
+            let t = resourceDefinitions[found].type
+            return t == .none ? nil : (t, resourceDefinitions[found].isMultiple)
+        }
+        return lookupResource(resourceDefinitions, id)
     }
 
     @inlinable
