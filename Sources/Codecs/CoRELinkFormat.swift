@@ -248,7 +248,7 @@ struct LinkParser {
 
     func text(_ from: Int, _ to: Int) throws(LwM2MCodecError) -> String {
         let raw = UnsafeRawBufferPointer(rebasing: bytes[from..<to])
-        guard let s = String(validating: raw.bindMemoryAssumingUInt8(), as: UTF8.self) else {
+        guard let s = UTF8Validation.string(raw) else {
             throw fail("not valid UTF-8", from)
         }
         return s
@@ -339,7 +339,7 @@ struct LinkParser {
                 p += 1
             }
             p += 1
-            guard let s = String(validating: value, as: UTF8.self) else { throw fail("not valid UTF-8", open) }
+            guard let s = value.withUnsafeBytes({ UTF8Validation.string($0) }) else { throw fail("not valid UTF-8", open) }
             return CoRELinkAttribute(name: name, value: .quoted(s))
         }
         let vstart = p

@@ -189,8 +189,9 @@ public struct LwM2MCodec: Sendable {
     public func decode(_ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, as format: LwM2MContentFormat)
         throws(LwM2MCodecError) -> LwM2MNode
     {
-        if format == .tlv && unknownResources == .keepRaw {
-            return try LwM2MTLVCodec.decode(bytes, at: path, definitions: definitions)
+        if unknownResources == .keepRaw {
+            if format == .tlv { return try LwM2MTLVCodec.decode(bytes, at: path, definitions: definitions) }
+            if format == .textPlain && path.depth >= 3 { return try decodeSingle(bytes, at: path, as: format).node }
         }
         return try decodeReportingUntyped(bytes, at: path, as: format).node
     }
@@ -214,24 +215,8 @@ public struct LwM2MCodec: Sendable {
         case .tlv:
             result = try LwM2MTLVCodec.decodeReportingUntyped(bytes, at: path, definitions: definitions)
         case .textPlain, .opaque, .cbor:
-            let info = resourceInfo(path)
-            if info?.isMultiple == true && path.depth == 3 {
-                throw Self.notAcceptable(format, "the multiple resource \(path)", path)
-            }
-            if info?.isMultiple == false && path.depth == 4 {
-                throw LwM2MCodecError(code: .typeMismatch, reason: "\(path.parent!) is a single resource", path: path)
-            }
-            let value: LwM2MValue
-            switch format {
-            case .textPlain: value = try LwM2MTextCodec.decode(bytes, as: info?.type)
-            case .opaque: value = try LwM2MOpaqueCodec.decode(bytes, as: info?.type)
-            default: value = try CBORValueCodec.decode(bytes, as: info?.type)
-            }
-            let node: LwM2MNode =
-                path.depth == 3
-                ? .resource(.single(path.resourceID!, value))
-                : .resourceInstance(LwM2MResourceInstance(id: path.resourceInstanceID!, value: value))
-            result = LwM2MDecodedNode(node: node, untypedPaths: info == nil && format != .cbor ? [path] : [])
+            let (node, untyped) = try decodeSingle(bytes, at: path, as: format)
+            result = LwM2MDecodedNode(node: node, untypedPaths: untyped ? [path] : [])
         case .senmlJSON:
             result = LwM2MDecodedNode(
                 node: try SenMLJSONCodec.decode(bytes, at: path, definitions: definitions), untypedPaths: [])
@@ -262,12 +247,49 @@ public struct LwM2MCodec: Sendable {
         }
     }
 
+    /// A single-value payload (text, opaque, CBOR) at a resource or resource-instance path, and whether its
+    /// resource had no definition.
+    @inlinable
+    func decodeSingle(_ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, as format: LwM2MContentFormat)
+        throws(LwM2MCodecError) -> (node: LwM2MNode, untyped: Bool)
+    {
+        guard path.depth >= 3 else { throw Self.notAcceptable(format, "a node at \(path)", path) }
+        let info = resourceInfo(path)
+        if let info {
+            if info.isMultiple && path.depth == 3 {
+                throw Self.notAcceptable(format, "the multiple resource \(path)", path)
+            }
+            if !info.isMultiple && path.depth == 4 {
+                throw LwM2MCodecError(code: .typeMismatch, reason: "\(path.parent!) is a single resource", path: path)
+            }
+        }
+        let value: LwM2MValue
+        switch format {
+        case .textPlain: value = try LwM2MTextCodec.decode(bytes, as: info?.type)
+        case .opaque: value = try LwM2MOpaqueCodec.decode(bytes, as: info?.type)
+        default: value = try Self.decodeCBORValue(bytes, as: info?.type)
+        }
+        let node: LwM2MNode =
+            path.depth == 3
+            ? .resource(LwM2MResource(id: path.resourceID!, content: .single(value)))
+            : .resourceInstance(LwM2MResourceInstance(id: path.resourceInstanceID!, value: value))
+        return (node, info == nil && format != .cbor)
+    }
+
+    @usableFromInline
+    static func decodeCBORValue(_ bytes: UnsafeRawBufferPointer, as type: LwM2MResourceType?) throws(LwM2MCodecError)
+        -> LwM2MValue
+    {
+        try CBORValueCodec.decode(bytes, as: type)
+    }
+
     /// The type and multiplicity of the resource `path` names (`nil` when unknown or executable).
+    @inlinable
     func resourceInfo(_ path: LwM2MPath) -> (type: LwM2MResourceType, isMultiple: Bool)? {
         guard let definitions, let o = path.objectID, let r = path.resourceID,
             let def = definitions.objectDefinition(o, version: nil)
         else { return nil }
-        return lookupResource(def, r)
+        return lookupResource(def.resources, r)
     }
 
     // MARK: - Records (composite operations, Send, time series)
@@ -324,11 +346,13 @@ public struct LwM2MCodec: Sendable {
     }
 }
 
-/// The type and multiplicity of resource `id` in `definition` (binary search, no copies); `nil` when the
+/// The type and multiplicity of resource `id` among an object's `resources` (binary search, no copies); `nil` when the
 /// resource is unknown or executable (no value type).
 @inlinable
-func lookupResource(_ definition: LwM2MObjectDefinition, _ id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
-    definition.resources.withUnsafeBufferPointer { rs -> (type: LwM2MResourceType, isMultiple: Bool)? in
+func lookupResource(_ resources: [LwM2MResourceDefinition], _ id: UInt16)
+    -> (type: LwM2MResourceType, isMultiple: Bool)?
+{
+    resources.withUnsafeBufferPointer { rs -> (type: LwM2MResourceType, isMultiple: Bool)? in
         var lo = 0
         var hi = rs.count
         while lo < hi {

@@ -41,35 +41,62 @@ public enum LwM2MTLVCodec {
     ///
     /// `path` must name the node (e.g. `/3/0` for object instance 0 of object 3): a mismatch is `invalidPath`,
     /// a node at `/` is `notAcceptable`, a value longer than 16 MiB is `limitExceeded`. On error `out` is left
-    /// as it was.
+    /// as it was. The encoder measures the payload first, grows `out` once and writes through a raw pointer,
+    /// so it allocates nothing when `out` already has the capacity.
     @inlinable
     public static func encode(_ node: LwM2MNode, at path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
         try checkPath(node, path)
+        let total: Int
+        switch node {
+        case .object(let object):
+            var sum = 0
+            for instance in object.instances {
+                let body = try instanceBodySize(instance)
+                sum += headerSize(id: instance.id, length: try checked(body))
+            }
+            total = sum
+        case .objectInstance(let instance):
+            total = try instanceBodySize(instance)
+        case .resource(let resource):
+            total = headerSize(id: resource.id, length: try checked(try resourceBodySize(resource)))
+        case .resourceInstance(let ri):
+            total = headerSize(id: ri.id, length: try checked(valueSize(ri.value)))
+        }
         let start = out.count
-        do throws(LwM2MCodecError) {
+        out.reserveCapacity(start + total)
+        growZeroed(&out, by: total)
+        out.withUnsafeMutableBytes { raw in
+            var w = RawWriter(raw.baseAddress! + start)
             switch node {
             case .object(let object):
-                var total = 0
                 for instance in object.instances {
-                    let body = try instanceBodySize(instance)
-                    total += headerSize(id: instance.id, length: body) + body
-                }
-                out.reserveCapacity(start + total)
-                for instance in object.instances {
-                    try writeHeader(kindObjectInstance, instance.id, try instanceBodySize(instance), &out)
-                    for resource in instance.resources { try writeResource(resource, &out) }
+                    writeHeader(kindObjectInstance, instance.id, instanceBodySizeUnchecked(instance), &w)
+                    for resource in instance.resources { writeResource(resource, &w) }
                 }
             case .objectInstance(let instance):
-                out.reserveCapacity(start + (try instanceBodySize(instance)))
-                for resource in instance.resources { try writeResource(resource, &out) }
+                for resource in instance.resources { writeResource(resource, &w) }
             case .resource(let resource):
-                try writeResource(resource, &out)
+                writeResource(resource, &w)
             case .resourceInstance(let ri):
-                try writeElement(kindResourceInstance, ri.id, ri.value, &out)
+                writeElement(kindResourceInstance, ri.id, ri.value, &w)
             }
-        } catch {
-            out.removeSubrange(start...)
-            throw error
+            assert(w.p == raw.baseAddress! + start + total, "TLV size and write passes disagree")
+        }
+    }
+
+    @usableFromInline
+    static let zeros = [UInt8](repeating: 0, count: 1024)
+
+    /// Appends `n` zero bytes with memory copies (much cheaper than a generic repeated-element append).
+    @inlinable
+    static func growZeroed(_ out: inout [UInt8], by n: Int) {
+        var left = n
+        zeros.withUnsafeBufferPointer { z in
+            while left > 0 {
+                let k = min(left, z.count)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: z[0..<k]))
+                left -= k
+            }
         }
     }
 
@@ -98,19 +125,38 @@ public enum LwM2MTLVCodec {
         }
     }
 
+    /// `length`, or `limitExceeded` when a TLV length field cannot hold it.
+    @inlinable @inline(__always)
+    static func checked(_ length: Int) throws(LwM2MCodecError) -> Int {
+        guard length <= maxValueLength else {
+            throw LwM2MCodecError(code: .limitExceeded, reason: "TLV value of \(length) bytes exceeds 24-bit length")
+        }
+        return length
+    }
+
+    /// The size of a whole element (header and value) whose value has `length` bytes.
     @inlinable @inline(__always)
     static func headerSize(id: UInt16, length: Int) -> Int {
         let idBytes = id > 0xFF ? 2 : 1
         let lengthBytes = length < 8 ? 0 : length <= 0xFF ? 1 : length <= 0xFFFF ? 2 : 3
-        return 1 + idBytes + lengthBytes
+        return 1 + idBytes + lengthBytes + length
     }
 
+    /// The encoded size of the instance's resources, checking every length.
     @inlinable
     static func instanceBodySize(_ instance: LwM2MObjectInstance) throws(LwM2MCodecError) -> Int {
         var total = 0
         for resource in instance.resources {
-            let body = try resourceBodySize(resource)
-            total += headerSize(id: resource.id, length: body) + body
+            total += headerSize(id: resource.id, length: try checked(try resourceBodySize(resource)))
+        }
+        return total
+    }
+
+    @inlinable
+    static func instanceBodySizeUnchecked(_ instance: LwM2MObjectInstance) -> Int {
+        var total = 0
+        for resource in instance.resources {
+            total += headerSize(id: resource.id, length: resourceBodySizeUnchecked(resource))
         }
         return total
     }
@@ -122,10 +168,19 @@ public enum LwM2MTLVCodec {
             return valueSize(v)
         case .multiple(let instances):
             var total = 0
-            for ri in instances {
-                let n = valueSize(ri.value)
-                total += headerSize(id: ri.id, length: n) + n
-            }
+            for ri in instances { total += headerSize(id: ri.id, length: try checked(valueSize(ri.value))) }
+            return total
+        }
+    }
+
+    @inlinable
+    static func resourceBodySizeUnchecked(_ resource: LwM2MResource) -> Int {
+        switch resource.content {
+        case .single(let v):
+            return valueSize(v)
+        case .multiple(let instances):
+            var total = 0
+            for ri in instances { total += headerSize(id: ri.id, length: valueSize(ri.value)) }
             return total
         }
     }
@@ -167,26 +222,21 @@ public enum LwM2MTLVCodec {
     }
 
     @inlinable
-    static func writeResource(_ resource: LwM2MResource, _ out: inout [UInt8]) throws(LwM2MCodecError) {
+    static func writeResource(_ resource: LwM2MResource, _ w: inout RawWriter) {
         switch resource.content {
         case .single(let v):
-            try writeElement(kindResource, resource.id, v, &out)
+            writeElement(kindResource, resource.id, v, &w)
         case .multiple(let instances):
             var body = 0
-            for ri in instances {
-                let n = valueSize(ri.value)
-                body += headerSize(id: ri.id, length: n) + n
-            }
-            try writeHeader(kindMultipleResource, resource.id, body, &out)
-            for ri in instances { try writeElement(kindResourceInstance, ri.id, ri.value, &out) }
+            for ri in instances { body += headerSize(id: ri.id, length: valueSize(ri.value)) }
+            writeHeader(kindMultipleResource, resource.id, body, &w)
+            for ri in instances { writeElement(kindResourceInstance, ri.id, ri.value, &w) }
         }
     }
 
+    /// Writes a type byte, identifier and length field (the length was checked by the size pass).
     @inlinable @inline(__always)
-    static func writeHeader(_ kind: UInt8, _ id: UInt16, _ length: Int, _ out: inout [UInt8]) throws(LwM2MCodecError) {
-        guard length <= maxValueLength else {
-            throw LwM2MCodecError(code: .limitExceeded, reason: "TLV value of \(length) bytes exceeds 24-bit length")
-        }
+    static func writeHeader(_ kind: UInt8, _ id: UInt16, _ length: Int, _ w: inout RawWriter) {
         var type = kind << 6
         if id > 0xFF { type |= 0x20 }
         if length < 8 {
@@ -198,72 +248,47 @@ public enum LwM2MTLVCodec {
         } else {
             type |= 0x18
         }
-        out.append(type)
-        if id > 0xFF { out.append(UInt8(truncatingIfNeeded: id >> 8)) }
-        out.append(UInt8(truncatingIfNeeded: id))
+        w.byte(type)
+        if id > 0xFF { w.byte(UInt8(truncatingIfNeeded: id >> 8)) }
+        w.byte(UInt8(truncatingIfNeeded: id))
         if length >= 8 {
-            if length > 0xFFFF { out.append(UInt8(truncatingIfNeeded: length >> 16)) }
-            if length > 0xFF { out.append(UInt8(truncatingIfNeeded: length >> 8)) }
-            out.append(UInt8(truncatingIfNeeded: length))
-        }
-    }
-
-    @inlinable @inline(__always)
-    static func appendBigEndian(_ v: UInt64, width: Int, _ out: inout [UInt8]) {
-        switch width {
-        case 1:
-            out.append(UInt8(truncatingIfNeeded: v))
-        case 2:
-            out.append(UInt8(truncatingIfNeeded: v >> 8))
-            out.append(UInt8(truncatingIfNeeded: v))
-        case 4:
-            out.append(UInt8(truncatingIfNeeded: v >> 24))
-            out.append(UInt8(truncatingIfNeeded: v >> 16))
-            out.append(UInt8(truncatingIfNeeded: v >> 8))
-            out.append(UInt8(truncatingIfNeeded: v))
-        default:
-            var shift: UInt64 = 56
-            while true {
-                out.append(UInt8(truncatingIfNeeded: v >> shift))
-                if shift == 0 { break }
-                shift -= 8
-            }
+            if length > 0xFFFF { w.byte(UInt8(truncatingIfNeeded: length >> 16)) }
+            if length > 0xFF { w.byte(UInt8(truncatingIfNeeded: length >> 8)) }
+            w.byte(UInt8(truncatingIfNeeded: length))
         }
     }
 
     @inlinable
-    static func writeElement(_ kind: UInt8, _ id: UInt16, _ value: LwM2MValue, _ out: inout [UInt8])
-        throws(LwM2MCodecError)
-    {
+    static func writeElement(_ kind: UInt8, _ id: UInt16, _ value: LwM2MValue, _ w: inout RawWriter) {
         switch value {
         case .integer(let v), .time(let v):
-            let w = intWidth(v)
-            try writeHeader(kind, id, w, &out)
-            appendBigEndian(UInt64(bitPattern: v), width: w, &out)
+            let width = intWidth(v)
+            writeHeader(kind, id, width, &w)
+            w.bigEndian(UInt64(bitPattern: v), width: width)
         case .unsignedInteger(let v):
-            let w = uintWidth(v)
-            try writeHeader(kind, id, w, &out)
-            appendBigEndian(v, width: w, &out)
+            let width = uintWidth(v)
+            writeHeader(kind, id, width, &w)
+            w.bigEndian(v, width: width)
         case .float(let d):
             if floatIsExactInSingle(d) {
-                try writeHeader(kind, id, 4, &out)
-                appendBigEndian(UInt64(Float(d).bitPattern), width: 4, &out)
+                writeHeader(kind, id, 4, &w)
+                w.bigEndian(UInt64(Float(d).bitPattern), width: 4)
             } else {
-                try writeHeader(kind, id, 8, &out)
-                appendBigEndian(d.bitPattern, width: 8, &out)
+                writeHeader(kind, id, 8, &w)
+                w.bigEndian(d.bitPattern, width: 8)
             }
         case .boolean(let b):
-            try writeHeader(kind, id, 1, &out)
-            out.append(b ? 1 : 0)
+            writeHeader(kind, id, 1, &w)
+            w.byte(b ? 1 : 0)
         case .objectLink(let link):
-            try writeHeader(kind, id, 4, &out)
-            appendBigEndian(UInt64(link.objectID) << 16 | UInt64(link.instanceID), width: 4, &out)
+            writeHeader(kind, id, 4, &w)
+            w.bigEndian(UInt64(link.objectID) << 16 | UInt64(link.instanceID), width: 4)
         case .string(let s), .coreLink(let s):
-            try writeHeader(kind, id, s.utf8.count, &out)
-            LwM2MTextCodec.appendUTF8(s, into: &out)
+            writeHeader(kind, id, s.utf8.count, &w)
+            w.utf8(s)
         case .opaque(let bytes):
-            try writeHeader(kind, id, bytes.count, &out)
-            out.append(contentsOf: bytes)
+            writeHeader(kind, id, bytes.count, &w)
+            bytes.withUnsafeBytes { w.bytes($0) }
         }
     }
 
@@ -315,6 +340,51 @@ public struct LwM2MDecodedNode: Hashable, Sendable {
     }
 }
 
+/// A cursor writing into memory the encoder sized beforehand.
+@usableFromInline
+struct RawWriter {
+    @usableFromInline var p: UnsafeMutableRawPointer
+
+    @inlinable
+    init(_ p: UnsafeMutableRawPointer) { self.p = p }
+
+    @inlinable @inline(__always)
+    mutating func byte(_ b: UInt8) {
+        p.storeBytes(of: b, as: UInt8.self)
+        p += 1
+    }
+
+    @inlinable @inline(__always)
+    mutating func bigEndian(_ v: UInt64, width: Int) {
+        switch width {
+        case 1:
+            p.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)
+        case 2:
+            p.storeBytes(of: UInt16(truncatingIfNeeded: v).bigEndian, as: UInt16.self)
+        case 4:
+            p.storeBytes(of: UInt32(truncatingIfNeeded: v).bigEndian, as: UInt32.self)
+        default:
+            p.storeBytes(of: v.bigEndian, as: UInt64.self)
+        }
+        p += width
+    }
+
+    @inlinable @inline(__always)
+    mutating func bytes(_ src: UnsafeRawBufferPointer) {
+        guard let base = src.baseAddress, src.count > 0 else { return }
+        p.copyMemory(from: base, byteCount: src.count)
+        p += src.count
+    }
+
+    @inlinable
+    mutating func utf8(_ s: String) {
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { bytes(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            for c in s.utf8 { byte(c) }
+        }
+    }
+}
+
 /// One TLV element header: kind, identifier and the value's byte range.
 @usableFromInline
 struct TLVHeader {
@@ -337,51 +407,76 @@ struct TLVHeader {
 struct TLVDecoder {
     @usableFromInline let bytes: UnsafeRawBufferPointer
     @usableFromInline let path: LwM2MPath
-    @usableFromInline let objectDefinition: LwM2MObjectDefinition?
+    /// The resource definitions of the path's object (only the array is kept, so lookups copy nothing).
+    @usableFromInline let resourceDefinitions: [LwM2MResourceDefinition]?
     @usableFromInline var untyped: [LwM2MPath] = []
+    /// Where the next resource definition probably is: payloads usually list resources in ID order.
+    @usableFromInline var hint = 0
 
     @inlinable
     init(_ bytes: UnsafeRawBufferPointer, path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?) {
         self.bytes = bytes
         self.path = path
         if let o = path.objectID, let definitions {
-            self.objectDefinition = definitions.objectDefinition(o, version: nil)
+            self.resourceDefinitions = definitions.objectDefinition(o, version: nil)?.resources
         } else {
-            self.objectDefinition = nil
+            self.resourceDefinitions = nil
         }
     }
 
-    @inlinable
+    @inline(never) @usableFromInline
     func error(_ code: LwM2MCodecError.Code, _ reason: String, _ offset: Int) -> LwM2MCodecError {
         LwM2MCodecError(code: code, reason: reason, offset: offset, path: path)
     }
 
     /// Reads the element header at `p`, whose value must end by `end`.
     @inlinable
+    @inline(__always)
     func header(at p: Int, end: Int) throws(LwM2MCodecError) -> TLVHeader {
-        let type = bytes[p]
+        guard let h = peekHeader(at: p, end: end) else { throw headerError(at: p, end: end) }
+        return h
+    }
+
+    /// The header at `p` when it is well-formed and its value fits by `end`; `nil` otherwise.
+    @inlinable @inline(__always)
+    func peekHeader(at p: Int, end: Int) -> TLVHeader? {
+        let base = bytes.baseAddress.unsafelyUnwrapped
+        let type = base.load(fromByteOffset: p, as: UInt8.self)
         var q = p + 1
+        let wideID = type & 0x20 != 0
+        let lengthType = Int(type >> 3 & 0x03)
+        guard q + (wideID ? 2 : 1) + lengthType <= end else { return nil }
+        var id = UInt16(base.load(fromByteOffset: q, as: UInt8.self))
+        if wideID {
+            id = id << 8 | UInt16(base.load(fromByteOffset: q + 1, as: UInt8.self))
+            q += 2
+            guard id != 0xFFFF else { return nil }
+        } else {
+            q += 1
+        }
+        var length = Int(type & 0x07)
+        if lengthType != 0 {
+            length = 0
+            for _ in 0..<lengthType {
+                length = length << 8 | Int(base.load(fromByteOffset: q, as: UInt8.self))
+                q += 1
+            }
+        }
+        guard length <= end - q else { return nil }
+        return TLVHeader(kind: type >> 6, id: id, valueStart: q, valueEnd: q + length)
+    }
+
+    /// Why the header at `p` does not parse (the cold path of ``header(at:end:)``).
+    @inline(never) @usableFromInline
+    func headerError(at p: Int, end: Int) -> LwM2MCodecError {
+        let type = bytes[p]
         let idBytes = type & 0x20 != 0 ? 2 : 1
         let lengthType = Int(type >> 3 & 0x03)
-        guard q + idBytes + lengthType <= end else {
-            throw error(.truncated, "TLV header is cut short", p)
+        if p + 1 + idBytes + lengthType > end { return error(.truncated, "TLV header is cut short", p) }
+        if idBytes == 2 && bytes[p + 1] == 0xFF && bytes[p + 2] == 0xFF {
+            return error(.invalidPath, "identifier 65535 is reserved", p)
         }
-        var id = UInt16(bytes[q])
-        if idBytes == 2 { id = id << 8 | UInt16(bytes[q + 1]) }
-        q += idBytes
-        var length: Int
-        if lengthType == 0 {
-            length = Int(type & 0x07)
-        } else {
-            length = 0
-            for k in 0..<lengthType { length = length << 8 | Int(bytes[q + k]) }
-            q += lengthType
-        }
-        guard id != 0xFFFF else { throw error(.invalidPath, "identifier 65535 is reserved", p) }
-        guard length <= end - q else {
-            throw error(.truncated, "TLV value of \(length) bytes runs past its container", p)
-        }
-        return TLVHeader(kind: type >> 6, id: id, valueStart: q, valueEnd: q + length)
+        return error(.truncated, "TLV value runs past its container", p)
     }
 
     /// The number of elements in `start..<end`, checking every header's bounds.
@@ -390,7 +485,8 @@ struct TLVDecoder {
         var p = start
         var n = 0
         while p < end {
-            p = try header(at: p, end: end).valueEnd
+            guard let h = peekHeader(at: p, end: end) else { throw headerError(at: p, end: end) }
+            p = h.valueEnd
             n += 1
         }
         return n
@@ -398,9 +494,21 @@ struct TLVDecoder {
 
     /// The type and multiplicity of resource `id` of the path's object, if defined (and not executable).
     @inlinable
-    func resourceInfo(_ id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
-        guard let def = objectDefinition else { return nil }
-        return lookupResource(def, id)
+    mutating func resourceInfo(_ id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
+        guard let resourceDefinitions else { return nil }
+        // A short forward scan from the last hit finds in-order resources in one or two steps.
+        let found: Int? = resourceDefinitions.withUnsafeBufferPointer { rs in
+            var k = hint
+            let limit = Swift.min(rs.count, hint + 4)
+            while k < limit && rs[k].id < id { k += 1 }
+            return k < rs.count && rs[k].id == id ? k : nil
+        }
+        if let found {
+            hint = found + 1
+            let t = resourceDefinitions[found].type
+            return t == .none ? nil : (t, resourceDefinitions[found].isMultiple)
+        }
+        return lookupResource(resourceDefinitions, id)
     }
 
     @inlinable
@@ -624,7 +732,7 @@ struct TLVDecoder {
             return .opaque(Array(UnsafeRawBufferPointer(rebasing: bytes[s..<h.valueEnd])))
         case .string, .coreLink, .none:
             let raw = UnsafeRawBufferPointer(rebasing: bytes[s..<h.valueEnd])
-            guard let text = String(validating: raw.bindMemoryAssumingUInt8(), as: UTF8.self) else {
+            guard let text = UTF8Validation.string(raw) else {
                 throw error(.malformed, "\(type.rawValue) value is not valid UTF-8", s)
             }
             return type == .coreLink ? .coreLink(text) : .string(text)

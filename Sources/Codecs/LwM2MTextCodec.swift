@@ -116,7 +116,7 @@ public enum LwM2MTextCodec {
             count = 24 - i
         }
         withUnsafeBytes(of: &digits) { buf in
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[(24 - count)...]))
+            for k in (24 - count)..<24 { out.append(buf[k]) }
         }
     }
 
@@ -130,24 +130,10 @@ public enum LwM2MTextCodec {
 
     @inlinable
     static func decodeUTF8(_ bytes: UnsafeRawBufferPointer) throws(LwM2MCodecError) -> String {
-        guard let s = String(validating: bytes.bindMemoryAssumingUInt8(), as: UTF8.self) else {
-            throw LwM2MCodecError(code: .malformed, reason: "text is not valid UTF-8", offset: firstInvalidUTF8(bytes))
+        if let bad = UTF8Validation.firstInvalid(bytes) {
+            throw LwM2MCodecError(code: .malformed, reason: "text is not valid UTF-8", offset: bad)
         }
-        return s
-    }
-
-    @usableFromInline
-    static func firstInvalidUTF8(_ bytes: UnsafeRawBufferPointer) -> Int {
-        // Grow a prefix until it stops validating (only on the error path).
-        var lo = 0
-        var hi = bytes.count
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            let prefix = UnsafeRawBufferPointer(rebasing: bytes[0..<mid])
-            if String(validating: prefix.bindMemoryAssumingUInt8(), as: UTF8.self) != nil { lo = mid } else { hi = mid - 1 }
-        }
-        // `lo` is the longest valid prefix; a truncated sequence at the end may make it shorter than the bad byte.
-        return lo
+        return String(decoding: bytes.bindMemoryAssumingUInt8(), as: UTF8.self)
     }
 
     @inlinable

@@ -73,6 +73,23 @@ struct TextCodecTests {
         #expect(error?.offset == 2)
     }
 
+    @Test func utf8CheckAgreesWithTheStandardLibrary() throws {
+        var rng = SeededGenerator(seed: 3)
+        let interesting: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4,
+                                    0xF5, 0xFF, 0x9F, 0xA0, 0x8F, 0x90]
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...12, using: &rng)).map { _ in
+                interesting[Int.random(in: 0..<interesting.count, using: &rng)]
+            }
+            let expected = String(validating: bytes, as: UTF8.self)
+            let decoded = Result { () throws(LwM2MCodecError) in try LwM2MTextCodec.decode(bytes, as: .string) }
+            switch decoded {
+            case .success(let value): #expect(value == .string(expected ?? "<invalid>"), "\(bytes)")
+            case .failure: #expect(expected == nil, "\(bytes)")
+            }
+        }
+    }
+
     @Test func randomValuesRoundTrip() throws {
         var gen = RandomNodes(seed: 11)
         for _ in 0..<3000 {
