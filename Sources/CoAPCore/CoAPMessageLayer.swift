@@ -178,6 +178,9 @@ public struct CoAPMessageLayer {
     /// Message IDs remembered for deduplication.
     public var deduplicationCount: Int { received.count }
 
+    /// Timer entries held, including stale ones not yet dropped (bounded by compaction).
+    public var timerCount: Int { timers.count }
+
     /// Exchanges waiting for NSTART with their peer.
     public func queuedCount(for peer: SocketAddress) -> Int { peers[peer]?.queue.count ?? 0 }
 
@@ -210,6 +213,7 @@ public struct CoAPMessageLayer {
         byToken[PeerToken(peer: peer, token: message.token)] = id
         var actions: [CoAPMessageLayerAction] = []
         startOrQueue(id, now: now, into: &actions)
+        compactTimersIfNeeded()
         return (id, actions)
     }
 
@@ -383,6 +387,28 @@ public struct CoAPMessageLayer {
             }
         }
         return actions
+    }
+
+    /// Drops timers whose exchange or deduplication entry is gone or was rescheduled, once stale entries
+    /// clearly outnumber live ones (amortised O(1) per timer; keeps memory proportional to live state when
+    /// exchanges finish long before their response timeout).
+    private mutating func compactTimersIfNeeded() {
+        let live = 3 * exchanges.count + 2 * received.count
+        guard timers.count > 4_096 && timers.count > 2 * live else { return }
+        let exchanges = self.exchanges
+        let received = self.received
+        timers.retain { deadline, timer in
+            switch timer {
+            case .retransmit(let id):
+                return exchanges[id].map { $0.phase == .transmitting && $0.retransmitDeadline == deadline } ?? false
+            case .response(let id):
+                return exchanges[id]?.responseDeadline == deadline
+            case .dedup(let key):
+                return received[key]?.expires == deadline
+            case .piggyback(let key):
+                return received[key]?.piggybackDeadline == deadline
+            }
+        }
     }
 
     // MARK: - Inbound handling

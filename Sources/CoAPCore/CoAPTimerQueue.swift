@@ -28,19 +28,33 @@ struct CoAPTimerQueue<Payload> {
         let last = heap.removeLast()
         if !heap.isEmpty {
             heap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var smallest = parent
-                if left < heap.count && less(left, smallest) { smallest = left }
-                if right < heap.count && less(right, smallest) { smallest = right }
-                if smallest == parent { break }
-                heap.swapAt(parent, smallest)
-                parent = smallest
-            }
+            siftDown(from: 0)
         }
         return (first.deadline, first.payload)
+    }
+
+    /// Keeps only the entries `isIncluded` accepts and restores the heap order (O(n)).
+    mutating func retain(where isIncluded: (NIODeadline, Payload) -> Bool) {
+        heap.removeAll { !isIncluded($0.deadline, $0.payload) }
+        var start = heap.count / 2 - 1
+        while start >= 0 {
+            siftDown(from: start)
+            start -= 1
+        }
+    }
+
+    private mutating func siftDown(from index: Int) {
+        var parent = index
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count && less(left, smallest) { smallest = left }
+            if right < heap.count && less(right, smallest) { smallest = right }
+            if smallest == parent { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 
     private func less(_ a: Int, _ b: Int) -> Bool {

@@ -52,7 +52,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark(
         "Message layer: 100k peers, CON request in, piggybacked response out",
         configuration: .init(
-            metrics: [.wallClock, .mallocCountTotal], scalingFactor: .one, maxDuration: .seconds(20), maxIterations: 3)
+            metrics: [.wallClock, .mallocCountTotal], warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(20),
+            maxIterations: 3)
     ) { benchmark in
         let peers = (0..<100_000).map { k in
             try! SocketAddress(ipAddress: "10.\(k >> 16).\((k >> 8) & 0xFF).\(k & 0xFF)", port: 40_000 + k % 1000)
