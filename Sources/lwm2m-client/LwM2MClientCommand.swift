@@ -1,0 +1,7 @@
+import ArgumentParser
+
+/// The `lwm2m-client` command (assembled once the codecs land).
+@main
+struct LwM2MClientCommand: AsyncParsableCommand {
+    func run() async throws {}
+}
