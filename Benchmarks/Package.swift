@@ -44,5 +44,15 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
         ),
+        .executableTarget(
+            name: "ModelBenchmarks",
+            dependencies: [
+                benchmark,
+                .product(name: "LwM2MModel", package: root),
+            ],
+            path: "Benchmarks/ModelBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [benchmarkPlugin]
+        ),
     ]
 )
