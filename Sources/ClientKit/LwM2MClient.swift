@@ -213,7 +213,7 @@ public actor LwM2MClient {
                     } catch {
                         outcome = .timeout
                     }
-                    await self.deliver(outcome, for: request.id)
+                    self.deliver(outcome, for: request.id)
                 }
             }
         }
@@ -318,7 +318,7 @@ public actor LwM2MClient {
             do {
                 try await endpoint.send(message, to: peer)
             } catch let error as CoAPExchangeError {
-                if error.code == .reset || error.code == .transmissionTimeout { await self.removeObservation(id) }
+                if error.code == .reset || error.code == .transmissionTimeout { self.removeObservation(id) }
             } catch {}
         }
     }

@@ -66,58 +66,34 @@ struct LwM2MClientPayloads: Sendable {
     }
 
     /// Parses Uri-Path segments into a path (4.00 when they are not an LwM2M path; 4.04 is the caller's).
-    // TODO: use LwM2MModel's `LwM2MPath(segments:)` once the lwm2m-model branch lands on main.
     static func path(_ segments: [String]) throws(LwM2MClientError) -> LwM2MPath {
-        guard segments.count <= 4 else { throw .badRequest("path too deep: /\(segments.joined(separator: "/"))") }
-        var path = LwM2MPath.root
-        for segment in segments {
-            guard segment.utf8.count <= 5, segment.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                  let id = UInt16(segment), let next = path.appending(id)
-            else { throw .badRequest("not an LwM2M path: /\(segments.joined(separator: "/"))") }
-            path = next
+        do {
+            return try LwM2MPath(segments: segments)
+        } catch {
+            throw .badRequest("not an LwM2M path: /\(segments.joined(separator: "/")) (\(error))")
         }
-        return path
     }
 
     /// Parses a path typed by a user (`/3/0/1`).
     static func path(text: String) throws(LwM2MClientError) -> LwM2MPath {
-        try path(text.split(separator: "/", omittingEmptySubsequences: true).map(String.init))
+        do {
+            return try LwM2MPath(parsing: text)
+        } catch {
+            throw .badRequest("not an LwM2M path: \(text) (\(error))")
+        }
     }
 
     /// Parses Write-Attributes query items into the notification attributes (4.00 on a bad item). Returns
     /// the attributes set and the names cleared (`pmin` with no value).
-    // TODO: use LwM2MModel's `LwM2MAttributes(queryItems:)` once the lwm2m-model branch lands on main.
     static func attributes(_ query: [String]) throws(LwM2MClientError) -> (set: LwM2MNotificationAttributes, cleared: Set<String>) {
-        var set = LwM2MNotificationAttributes()
-        var cleared: Set<String> = []
-        var seen: Set<String> = []
-        for item in query {
-            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = String(parts[0])
-            guard seen.insert(name).inserted else { throw .badRequest("attribute \(name) given twice") }
-            guard parts.count == 2 else {
-                guard ["pmin", "pmax", "gt", "lt", "st", "epmin", "epmax"].contains(name) else {
-                    throw .badRequest("unknown attribute \(name)")
-                }
-                cleared.insert(name)
-                continue
-            }
-            let text = String(parts[1])
-            switch name {
-            case "pmin", "pmax", "epmin", "epmax":
-                guard let v = UInt32(text) else { throw .badRequest("\(name) must be a non-negative integer") }
-                if name == "pmin" { set.pmin = v } else if name == "pmax" { set.pmax = v }
-            case "gt", "lt", "st":
-                guard let v = Double(text), v.isFinite else { throw .badRequest("\(name) must be a number") }
-                if name == "gt" { set.gt = v } else if name == "lt" { set.lt = v } else {
-                    guard v >= 0 else { throw .badRequest("st must not be negative") }
-                    set.st = v
-                }
-            default:
-                throw .badRequest("unknown attribute \(name)")
-            }
+        let parsed: LwM2MAttributes
+        do {
+            parsed = try LwM2MAttributes(queryItems: query)
+        } catch {
+            throw .badRequest("bad attributes: \(error)")
         }
-        return (set, cleared)
+        let set = LwM2MNotificationAttributes(pmin: parsed.pmin, pmax: parsed.pmax, gt: parsed.gt, lt: parsed.lt, st: parsed.st)
+        return (set, Set(parsed.cleared.map(\.rawValue)))
     }
 
     private static func map(_ error: LwM2MCodecError, forPayload: Bool) -> LwM2MClientError {
