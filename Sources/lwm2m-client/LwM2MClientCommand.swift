@@ -95,14 +95,24 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         let shell = LwM2MClientShell(client: client, sensor: sensor, output: writeLine)
         writeLine("lwm2m-client \(endpoint) on \(transport.localAddress) -> \(serverAddress)")
 
+        // Stop on SIGINT/SIGTERM, at the end of standard input (after its commands ran), or when the engine
+        // gave up.
+        let (stopRequests, stopper) = AsyncStream<Void>.makeStream()
+        let (disconnects, disconnected) = AsyncStream<Void>.makeStream()
         let events = Task {
             for await event in client.events {
                 writeLine("EVENT \(event)")
-                if event == .disconnect || event == .networkError { return event }
+                if event == .networkError { stopper.yield() }
+                if event == .disconnect { disconnected.yield() }
             }
-            return LwM2MRDClientEvent.disconnect
         }
         let (signals, sources) = signalStream()
+        let signalTask = Task {
+            for await _ in signals {
+                stopper.yield()
+                return
+            }
+        }
         await client.start()
 
         let lines = StandardInputLines()
@@ -110,29 +120,23 @@ struct LwM2MClientCommand: AsyncParsableCommand {
             for await line in lines.stream {
                 if await !shell.run(line) { break }
             }
+            stopper.yield()
         }
-        // Stop on SIGINT/SIGTERM, at the end of standard input (after the commands ran), or when the engine
-        // gave up.
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { for await _ in signals { return } }
-            group.addTask { await input.value }
-            group.addTask { _ = await events.value }
-            await group.next()
-            group.cancelAll()
-        }
+        for await _ in stopRequests { break }
         input.cancel()
+        signalTask.cancel()
         let status = await client.status
         if status != .idle && status != .networkError {
             await client.stop()
-            // Wait (bounded) for DISCONNECT so the De-register gets out.
-            let waiter = Task { await events.value }
-            let timeout = Task {
-                try? await Task.sleep(nanoseconds: 5_000_000_000)
-                events.cancel()
+            // Wait (at most 5 s) for DISCONNECT so the De-register gets out.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { for await _ in disconnects { return } }
+                group.addTask { try? await Task.sleep(nanoseconds: 5_000_000_000) }
+                await group.next()
+                group.cancelAll()
             }
-            _ = await waiter.value
-            timeout.cancel()
         }
+        events.cancel()
         await client.close()
         withExtendedLifetime(sources) {}
     }
