@@ -154,6 +154,31 @@ struct ClientDeviceManagementTests {
         #expect(at3 - at2 < .seconds(61))
     }
 
+    @Test("Read-Composite (FETCH) and Write-Composite (iPATCH) with SenML JSON")
+    func composite() async throws {
+        let f = try await ClientFixture()
+        try await f.register()
+        var fetch = CoAPMessage.request(
+            .fetch, path: "/", payload: ByteBuffer(string: #"[{"n":"/3/0/0"},{"n":"/3303/0/5700"},{"n":"/3/0/99"}]"#),
+            contentFormat: .senmlJSON)
+        fetch.accept = .senmlJSON
+        let response = try await f.request(fetch)
+        #expect(response.code == .content)
+        let text = String(buffer: response.payload)
+        #expect(text.contains("swift-lwm2m"))
+        #expect(text.contains("5700"))
+        #expect(!text.contains("/3/0/99"))
+        let patch = CoAPMessage.request(
+            .iPatch, path: "/", payload: ByteBuffer(string: #"[{"n":"/3/0/14","vs":"+03:00"},{"n":"/3/0/15","vs":"Asia/Tokyo"}]"#),
+            contentFormat: .senmlJSON)
+        #expect(try await f.request(patch).code == .changed)
+        #expect(f.tree.value(at: .resource(3, 0, 14)) == .string("+03:00"))
+        #expect(f.tree.value(at: .resource(3, 0, 15)) == .string("Asia/Tokyo"))
+        let readOnly = CoAPMessage.request(
+            .iPatch, path: "/", payload: ByteBuffer(string: #"[{"n":"/3/0/0","vs":"x"}]"#), contentFormat: .senmlJSON)
+        #expect(try await f.request(readOnly).code == .methodNotAllowed)
+    }
+
     @Test("Send: POST /dp with SenML CBOR of the chosen paths")
     func send() async throws {
         let f = try await ClientFixture()
