@@ -15,6 +15,7 @@ let swiftSettings: [SwiftSetting] = [
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let dequeModule: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
 
 // MARK: - Package
@@ -26,6 +27,8 @@ let package = Package(
         .library(name: "LwM2MModel", targets: ["LwM2MModel"]),
         .library(name: "Codecs", targets: ["Codecs"]),
         .library(name: "DTLSTransport", targets: ["DTLSTransport"]),
+        .library(name: "ClientKit", targets: ["ClientKit"]),
+        .executable(name: "lwm2m-client", targets: ["lwm2m-client"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -99,6 +102,23 @@ let package = Package(
         .testTarget(
             name: "CodecsTests",
             dependencies: ["Codecs", "LwM2MModel"],
+            swiftSettings: swiftSettings
+        ),
+    
+        // MARK: Client
+        .target(
+            name: "ClientKit",
+            dependencies: ["CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClientKitTests",
+            dependencies: ["ClientKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "lwm2m-client",
+            dependencies: ["ClientKit", "CoAPCore", "LwM2MModel", nioCore, nioPosix, logging, argumentParser],
             swiftSettings: swiftSettings
         ),
     ]

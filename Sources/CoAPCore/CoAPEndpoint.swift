@@ -28,18 +28,24 @@ public actor CoAPEndpoint {
         public var blockwise: CoAPBlockwiseConfiguration
         /// Observer settings for the server role (RFC 7641); the endpoint always coalesces notifications.
         public var observe: CoAPObserverRegistry<SocketAddress, String>.Configuration
+        /// Whether the endpoint keeps the observers of its resources itself (register on Observe = 0, number
+        /// and send notifications through `notifyObservers(of:)`). Turn it off when the application runs its own
+        /// observation rules (e.g. an LwM2M client's pmin/pmax) and answers Observe requests in its handlers.
+        public var managesObservers: Bool
 
         /// Creates a configuration.
         public init(
             messageLayer: CoAPMessageLayer.Configuration = .init(), seed: UInt64? = nil,
             servesWellKnownCore: Bool = true, blockwise: CoAPBlockwiseConfiguration = .init(),
-            observe: CoAPObserverRegistry<SocketAddress, String>.Configuration = .init()
+            observe: CoAPObserverRegistry<SocketAddress, String>.Configuration = .init(),
+            managesObservers: Bool = true
         ) {
             self.messageLayer = messageLayer
             self.seed = seed
             self.servesWellKnownCore = servesWellKnownCore
             self.blockwise = blockwise
             self.observe = observe
+            self.managesObservers = managesObservers
         }
     }
 
@@ -96,6 +102,7 @@ public actor CoAPEndpoint {
         var observe = configuration.observe
         observe.coalescesInFlight = true  // one notification in flight per observer (RFC 7641 4.5.2)
         self.observers = CoAPObserverRegistry(configuration: observe)
+        self.managesObservers = configuration.managesObservers
         self.blockwiseServer = CoAPBlockwiseServer(configuration: configuration.blockwise)
         let task = Task { [self] in await self.receiveLoop() }
         tasks.receive.withLock { $0 = task }
@@ -188,6 +195,15 @@ public actor CoAPEndpoint {
         try result.get()
     }
 
+    /// Whether the endpoint keeps the observers of its resources (see `Configuration.managesObservers`).
+    public private(set) var managesObservers: Bool
+
+    /// Hands Observe handling to the application (`false`) or back to the endpoint (`true`); it applies to
+    /// requests that arrive afterwards.
+    public func setManagesObservers(_ manages: Bool) {
+        managesObservers = manages
+    }
+
     /// Sets the function called when a peer rejects a Non-confirmable message sent with `send(_:to:)`
     /// with RST (within ACK_TIMEOUT), e.g. to drop an observer after a rejected NON notification.
     public func onNonConfirmableReset(_ handler: @escaping @Sendable (_ peer: SocketAddress, _ token: CoAPToken) -> Void) {
@@ -256,7 +272,7 @@ public actor CoAPEndpoint {
             }
             throw CoAPError.notFound()
         }
-        if serving { responder = observing(responder) }
+        if serving && managesObservers { responder = observing(responder) }
         for middleware in middlewares.reversed() {
             let next = responder
             responder = { request in try await middleware.respond(to: request, next: next) }

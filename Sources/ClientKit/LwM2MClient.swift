@@ -1,0 +1,584 @@
+public import CoAPCore
+public import Codecs
+public import LwM2MModel
+public import Logging
+public import NIOCore
+
+/// An LwM2M client (device) for one server: registers its object tree over a `CoAPEndpoint`, keeps the
+/// registration alive with the registration engine, serves the DM interface (Read, Discover, Write,
+/// Write-Attributes, Execute, Create, Delete, Read-/Write-Composite), sends notifications for observations
+/// and data with Send.
+///
+/// ```swift
+/// let tree = LwM2MObjectTree(definitions: LwM2MRegistry.builtIn)
+/// try LwM2MStandardObjects.installServer(in: tree, shortServerID: 1, lifetime: 300)
+/// try LwM2MStandardObjects.installDevice(in: tree)
+/// let client = LwM2MClient(
+///     configuration: .init(registration: .init(endpointName: "dev1", lifetime: 300), server: serverAddress),
+///     tree: tree, endpoint: CoAPEndpoint(transport: transport))
+/// await client.start()
+/// for await event in client.events { print(event) }
+/// ```
+public actor LwM2MClient {
+    /// The client's configuration.
+    public struct Configuration: Sendable {
+        /// How to register.
+        public var registration: LwM2MRegistrationConfiguration
+        /// The server's address.
+        public var server: SocketAddress
+        /// The server account's Short Server ID (the instance of /1 with that /1/x/0 is the server's).
+        public var shortServerID: UInt16
+        /// The format of Send payloads.
+        public var sendFormat: LwM2MContentFormat
+
+        /// Creates a configuration.
+        public init(
+            registration: LwM2MRegistrationConfiguration, server: SocketAddress, shortServerID: UInt16 = 1,
+            sendFormat: LwM2MContentFormat = .senmlCBOR
+        ) {
+            self.registration = registration
+            self.server = server
+            self.shortServerID = shortServerID
+            self.sendFormat = sendFormat
+        }
+    }
+
+    /// An active observation as the `obs` shell command lists it.
+    public struct ObservationInfo: Sendable, Hashable {
+        /// The observed path.
+        public var path: LwM2MPath
+        /// The server's token.
+        public var token: CoAPToken
+        /// The effective attributes.
+        public var attributes: LwM2MNotificationAttributes
+    }
+
+    struct Observation: Sendable {
+        var path: LwM2MPath
+        var peer: SocketAddress
+        var token: CoAPToken
+        var format: LwM2MContentFormat
+        var sequence: UInt32
+        var attributes: LwM2MNotificationAttributes
+    }
+
+    /// The configuration.
+    public nonisolated let configuration: Configuration
+    /// The object tree served.
+    public nonisolated let tree: LwM2MObjectTree
+    /// The CoAP endpoint.
+    public nonisolated let endpoint: CoAPEndpoint
+    /// The logger.
+    public nonisolated let logger: Logger
+    /// The registration events (Zephyr's RD client events).
+    public nonisolated let events: AsyncStream<LwM2MRDClientEvent>
+    private nonisolated let eventContinuation: AsyncStream<LwM2MRDClientEvent>.Continuation
+    private let payloads: LwM2MClientPayloads
+
+    private var engine: LwM2MRegistrationStateMachine
+    private var notifications = LwM2MNotificationStateMachine()
+    private var observations: [UInt64: Observation] = [:]
+    private var nextObservation: UInt64 = 0
+    private var attributes: [LwM2MPath: LwM2MNotificationAttributes] = [:]
+    private var timerTask: Task<Void, Never>?
+    private var timerDeadline: NIODeadline?
+    private var isPaused = false
+
+    /// Creates a client; it starts serving requests at once and registers on `start()`.
+    public init(
+        configuration: Configuration, tree: LwM2MObjectTree, endpoint: CoAPEndpoint,
+        logger: Logger = Logger(label: "lwm2m.client", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.configuration = configuration
+        self.tree = tree
+        self.endpoint = endpoint
+        self.logger = logger
+        self.engine = LwM2MRegistrationStateMachine(configuration: configuration.registration)
+        self.payloads = LwM2MClientPayloads(definitions: tree.definitions)
+        (events, eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        _ = tree.takeStructureChange()
+        Task { await self.install() }
+    }
+
+    private var now: NIODeadline { endpoint.clock.now }
+
+    private func install() async {
+        // Notifications follow the LwM2M attributes (pmin, pmax, gt, lt, st), so the client answers Observe itself.
+        await endpoint.setManagesObservers(false)
+        await endpoint.register(CoAPResource(path: [], matchesSubpaths: true, isDiscoverable: false) { [weak self] request in
+            guard let self else { throw CoAPError(.serviceUnavailable, "the client is gone") }
+            return try await self.handle(request)
+        })
+        tree.addChangeListener { [weak self] paths in
+            guard let self else { return }
+            Task { await self.treeChanged(paths) }
+        }
+        guard let server = serverInstance else { return }
+        tree.onExecute(1, server, 8) { [weak self] _, _ in await self?.triggerUpdate() }
+        tree.onExecute(1, server, 4) { [weak self] _, _ in
+            guard let self else { return }
+            var seconds: Int64 = 86_400
+            if case .integer(let t) = self.tree.value(at: .resource(1, server, 5)) { seconds = t }
+            await self.disable(for: .seconds(seconds))
+        }
+        tree.onWrite(1, server, 1) { [weak self] _, value in
+            guard case .integer(let lt) = value, lt > 0, lt <= Int64(UInt32.max) else { return }
+            Task { await self?.setLifetime(UInt32(lt)) }
+        }
+    }
+
+    /// The /1 instance of this client's server account.
+    nonisolated var serverInstance: UInt16? {
+        tree.instanceIDs(of: 1).first { tree.value(at: .resource(1, $0, 0)) == .integer(Int64(configuration.shortServerID)) }
+    }
+
+    // MARK: - Registration control
+
+    /// The registration engine's status.
+    public var status: LwM2MRegistrationStateMachine.Status { engine.status }
+    /// The registration's location path at the server while registered.
+    public var location: [String]? { engine.location }
+
+    /// Registers with the server (shell `start`).
+    public func start() { perform(engine.start(now: now)) }
+    /// De-registers; the events stream then yields `DISCONNECT` (shell `stop`).
+    public func stop() { perform(engine.stop(now: now)) }
+    /// Sends a registration Update now (or when the 15 s flood guard allows; shell `update`, /1/x/8).
+    public func triggerUpdate() { perform(engine.triggerUpdate(now: now)) }
+    /// Pauses the engine and notifications (shell `pause`).
+    public func pause() {
+        isPaused = true
+        perform(engine.pause(now: now))
+    }
+    /// Resumes after `pause()` (shell `resume`).
+    public func resume() {
+        isPaused = false
+        perform(engine.resume(now: now))
+    }
+    /// Disables the server account for `duration` (what /1/x/4 does).
+    public func disable(for duration: TimeAmount) { perform(engine.disable(for: duration, now: now)) }
+    /// Changes the lifetime and tells the server in an Update.
+    public func setLifetime(_ lifetime: UInt32) { perform(engine.setLifetime(lifetime, now: now)) }
+
+    /// Stops timers, finishes the events stream and closes the endpoint.
+    public func close() async {
+        timerTask?.cancel()
+        timerTask = nil
+        eventContinuation.finish()
+        await endpoint.close()
+    }
+
+    /// The active observations (shell `obs`).
+    public var activeObservations: [ObservationInfo] {
+        observations.values.map { ObservationInfo(path: $0.path, token: $0.token, attributes: $0.attributes) }
+            .sorted { $0.path < $1.path }
+    }
+
+    // MARK: - Send
+
+    /// Sends the current values of `paths` to the server with the Send operation (`POST /dp`, LwM2M 1.1) and
+    /// returns the server's response code.
+    public func send(paths: [LwM2MPath]) async throws -> CoAPCode {
+        var records: [LwM2MRecord] = []
+        for path in paths {
+            let node = try tree.read(path)
+            records += node.records(at: path)
+        }
+        let payload = try payloads.encode(records: records, as: configuration.sendFormat)
+        perform(engine.wakeForSending(now: now))
+        let message = CoAPMessage.request(
+            .post, path: "/dp", payload: ByteBuffer(bytes: payload),
+            contentFormat: CoAPContentFormat(rawValue: configuration.sendFormat.rawValue))
+        return try await endpoint.request(message, to: configuration.server).code
+    }
+
+    // MARK: - Driving the engine
+
+    private func perform(_ actions: [LwM2MRegistrationStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .emit(let event):
+                logger.info("registration event", metadata: ["event": "\(event)"])
+                eventContinuation.yield(event)
+            case .setReceiving(let on):
+                logger.debug("queue mode receiving", metadata: ["on": "\(on)"])
+            case .send(let request):
+                let message = registrationMessage(request)
+                let endpoint = self.endpoint
+                let server = configuration.server
+                Task {
+                    let outcome: LwM2MRegistrationStateMachine.Outcome
+                    do {
+                        let response = try await endpoint.request(message, to: server)
+                        outcome = response.code.isSuccess
+                            ? .success(location: response.locationPath) : .rejected(response.code)
+                    } catch {
+                        outcome = .timeout
+                    }
+                    self.deliver(outcome, for: request.id)
+                }
+            }
+        }
+        rescheduleTimer()
+    }
+
+    private func deliver(_ outcome: LwM2MRegistrationStateMachine.Outcome, for id: UInt64) {
+        perform(engine.receive(outcome, for: id, now: now))
+    }
+
+    /// The CoAP message for a registration request.
+    func registrationMessage(_ request: LwM2MRegistrationStateMachine.Request) -> CoAPMessage {
+        let links = { ByteBuffer(string: self.tree.registrationLinks(version: self.configuration.registration.version)) }
+        switch request {
+        case .register(_, let query):
+            return .request(.post, path: "/rd", query: query, payload: links(), contentFormat: .linkFormat)
+        case .update(_, let location, let query, let includesObjects):
+            return .request(
+                .post, path: "/" + location.joined(separator: "/"), query: query,
+                payload: includesObjects ? links() : ByteBuffer(), contentFormat: includesObjects ? .linkFormat : nil)
+        case .deregister(_, let location):
+            return .request(.delete, path: "/" + location.joined(separator: "/"))
+        }
+    }
+
+    private func rescheduleTimer() {
+        let next = isPaused ? nil : [engine.nextDeadline, notifications.nextDeadline].compactMap { $0 }.min()
+        guard next != timerDeadline else { return }
+        timerTask?.cancel()
+        timerDeadline = next
+        guard let next else {
+            timerTask = nil
+            return
+        }
+        let clock = endpoint.clock
+        timerTask = Task { [weak self] in
+            do { try await clock.sleep(until: next) } catch { return }
+            await self?.timerFired(next)
+        }
+    }
+
+    private func timerFired(_ deadline: NIODeadline) {
+        guard deadline == timerDeadline else { return }
+        timerDeadline = nil
+        timerTask = nil
+        let now = self.now
+        perform(engine.advance(to: now))
+        for id in notifications.due(at: now) { notify(id) }
+        rescheduleTimer()
+    }
+
+    // MARK: - Changes and notifications
+
+    private func treeChanged(_ paths: Set<LwM2MPath>) {
+        if tree.takeStructureChange() { perform(engine.objectsDidChange(now: now)) }
+        guard !isPaused else { return }
+        let tree = self.tree
+        let due = notifications.changed(paths, now: now) { Self.number(tree.value(at: $0)) }
+        for id in due { notify(id) }
+        rescheduleTimer()
+    }
+
+    static func number(_ value: LwM2MValue?) -> Double? {
+        switch value {
+        case .integer(let v): return Double(v)
+        case .unsignedInteger(let v): return Double(v)
+        case .float(let v): return v
+        case .time(let v): return Double(v)
+        default: return nil
+        }
+    }
+
+    private func notify(_ id: UInt64) {
+        guard var observation = observations[id] else { return }
+        let node: LwM2MNode
+        let payload: [UInt8]
+        do {
+            node = try tree.read(observation.path)
+            payload = try payloads.encode(node, at: observation.path, as: observation.format)
+        } catch {
+            // The observed path is gone: end the observation with the error code (RFC 7641 3.2).
+            let code = error.responseCode
+            let message = CoAPMessage(type: .confirmable, code: code, messageID: 0, token: observation.token)
+            let endpoint = self.endpoint
+            Task { try? await endpoint.send(message, to: observation.peer) }
+            removeObservation(id)
+            return
+        }
+        observation.sequence = (observation.sequence + 1) & 0xFF_FFFF
+        observations[id] = observation
+        notifications.sent(id, value: Self.number(Self.value(of: node)), now: now)
+        perform(engine.wakeForSending(now: now))
+        // NON notifications, with a CON every 20th so that a vanished observer is eventually detected.
+        var message = CoAPMessage(
+            type: observation.sequence % 20 == 0 ? .confirmable : .nonConfirmable, code: .content, messageID: 0,
+            token: observation.token, payload: ByteBuffer(bytes: payload))
+        message.observe = observation.sequence
+        message.contentFormat = CoAPContentFormat(rawValue: observation.format.rawValue)
+        let endpoint = self.endpoint
+        let peer = observation.peer
+        Task {
+            do {
+                try await endpoint.send(message, to: peer)
+            } catch let error as CoAPExchangeError {
+                if error.code == .reset || error.code == .transmissionTimeout { self.removeObservation(id) }
+            } catch {}
+        }
+    }
+
+    private func removeObservation(_ id: UInt64) {
+        observations.removeValue(forKey: id)
+        notifications.remove(id)
+    }
+
+    static func value(of node: LwM2MNode) -> LwM2MValue? {
+        switch node {
+        case .resource(let r): return r.value
+        case .resourceInstance(let ri): return ri.value
+        default: return nil
+        }
+    }
+
+    /// The effective attributes of `path`: resource over instance over object over the server's defaults.
+    func effectiveAttributes(_ path: LwM2MPath) -> LwM2MNotificationAttributes {
+        var defaults = LwM2MNotificationAttributes()
+        if let server = serverInstance {
+            if case .integer(let v) = tree.value(at: .resource(1, server, 2)), v >= 0 { defaults.pmin = UInt32(clamping: v) }
+            if case .integer(let v) = tree.value(at: .resource(1, server, 3)), v > 0 { defaults.pmax = UInt32(clamping: v) }
+        }
+        var chain: [LwM2MPath] = []
+        var p: LwM2MPath? = path
+        while let current = p, current.depth > 0 {
+            chain.append(current)
+            p = current.parent
+        }
+        var result = defaults
+        for level in chain.reversed() {
+            if let a = attributes[level] { result = a.inheriting(from: result) }
+        }
+        return result
+    }
+
+    // MARK: - DM interface
+
+    private func handle(_ request: CoAPIncomingRequest) async throws -> CoAPMessage {
+        engine.serverActivity(now: now)
+        do {
+            return try await dispatch(request)
+        } catch let error as LwM2MClientError {
+            logger.debug("DM request refused", metadata: ["path": "\(request.message.uriPathString)", "error": "\(error)"])
+            throw error.coapError
+        }
+    }
+
+    private func dispatch(_ request: CoAPIncomingRequest) async throws -> CoAPMessage {
+        let message = request.message
+        let path = try LwM2MClientPayloads.path(message.uriPath)
+        switch message.code {
+        case .get:
+            if message.accept == .linkFormat { return try discover(path) }
+            if message.observe == 0 { return try observe(path, request) }
+            if message.observe == 1 { cancelObservation(token: message.token, peer: request.peer) }
+            return try read(path, accept: message.accept)
+        case .put:
+            if message.payload.readableBytes == 0 && !message.uriQuery.isEmpty { return try writeAttributes(path, message.uriQuery) }
+            return try write(path, message, replace: true)
+        case .post:
+            switch path.level {
+            case .resource:
+                let args = String(buffer: message.payload)
+                try await tree.execute(path, arguments: args)
+                return .response(.changed)
+            case .object: return try create(path, message)
+            case .objectInstance: return try write(path, message, replace: false)
+            default: throw LwM2MClientError.methodNotAllowed("POST on \(path)", path)
+            }
+        case .delete:
+            guard path.level == .objectInstance, let o = path.objectID, let i = path.instanceID else {
+                throw LwM2MClientError.methodNotAllowed("delete needs an instance path", path)
+            }
+            if o == 0 || (o == 1 && tree.value(at: .resource(1, i, 0)) == .integer(Int64(configuration.shortServerID))) {
+                throw LwM2MClientError(code: .unauthorized, reason: "the server cannot delete its own account", path: path)
+            }
+            try tree.deleteInstance(o, i)
+            return .response(.deleted)
+        case .fetch:
+            return try readComposite(message)
+        case .iPatch:
+            return try writeComposite(message)
+        default:
+            throw LwM2MClientError.methodNotAllowed("method \(message.code)", path)
+        }
+    }
+
+    private func responseFormat(_ accept: CoAPContentFormat?, for node: LwM2MNode) throws(LwM2MClientError) -> LwM2MContentFormat {
+        guard let accept else { return LwM2MClientPayloads.defaultFormat(for: node, version: configuration.registration.version) }
+        return try LwM2MClientPayloads.format(accept.rawValue, forPayload: false)
+    }
+
+    private func read(_ path: LwM2MPath, accept: CoAPContentFormat?) throws -> CoAPMessage {
+        let node = try tree.read(path)
+        let format = try responseFormat(accept, for: node)
+        let bytes = try payloads.encode(node, at: path, as: format)
+        return .response(.content, payload: ByteBuffer(bytes: bytes), contentFormat: CoAPContentFormat(rawValue: format.rawValue))
+    }
+
+    private func observe(_ path: LwM2MPath, _ request: CoAPIncomingRequest) throws -> CoAPMessage {
+        let node = try tree.read(path)
+        let format = try responseFormat(request.message.accept, for: node)
+        let bytes = try payloads.encode(node, at: path, as: format)
+        // A new observation with the same token replaces the old one (RFC 7641 4.1).
+        cancelObservation(token: request.message.token, peer: request.peer)
+        nextObservation += 1
+        let id = nextObservation
+        let attributes = effectiveAttributes(path)
+        observations[id] = Observation(
+            path: path, peer: request.peer, token: request.message.token, format: format, sequence: 0, attributes: attributes)
+        notifications.add(id, path: path, attributes: attributes, value: Self.number(Self.value(of: node)), now: now)
+        rescheduleTimer()
+        var response = CoAPMessage.response(
+            .content, payload: ByteBuffer(bytes: bytes), contentFormat: CoAPContentFormat(rawValue: format.rawValue))
+        response.observe = 0
+        return response
+    }
+
+    private func cancelObservation(token: CoAPToken, peer: SocketAddress) {
+        for (id, o) in observations where o.token == token && o.peer == peer { removeObservation(id) }
+    }
+
+    private func write(_ path: LwM2MPath, _ message: CoAPMessage, replace: Bool) throws -> CoAPMessage {
+        guard let cf = message.contentFormat else { throw LwM2MClientError.badRequest("write without Content-Format", path) }
+        let format = try LwM2MClientPayloads.format(cf.rawValue, forPayload: true)
+        let node = try payloads.decode(message.payloadBytes, at: path, as: format)
+        try tree.write(node, at: path, replace: replace)
+        return .response(.changed)
+    }
+
+    private func create(_ path: LwM2MPath, _ message: CoAPMessage) throws -> CoAPMessage {
+        guard let objectID = path.objectID else { throw LwM2MClientError.methodNotAllowed("create on /", path) }
+        guard tree.definition(of: objectID) != nil else { throw LwM2MClientError.notFound(path) }
+        var instanceID: UInt16?
+        var resources: [LwM2MResource] = []
+        if message.payload.readableBytes > 0 {
+            guard let cf = message.contentFormat else { throw LwM2MClientError.badRequest("create without Content-Format", path) }
+            let format = try LwM2MClientPayloads.format(cf.rawValue, forPayload: true)
+            switch try payloads.decode(message.payloadBytes, at: path, as: format) {
+            case .object(let object):
+                guard object.instances.count <= 1 else { throw LwM2MClientError.badRequest("create of several instances", path) }
+                instanceID = object.instances.first?.id
+                resources = object.instances.first?.resources ?? []
+            case .objectInstance(let instance):
+                instanceID = instance.id
+                resources = instance.resources
+            default:
+                throw LwM2MClientError.badRequest("create payload is not an instance", path)
+            }
+        }
+        let id = try tree.createInstance(objectID, id: instanceID, resources: resources, checkWritable: false)
+        var response = CoAPMessage.response(.created)
+        response.locationPath = [String(objectID), String(id)]
+        return response
+    }
+
+    private func discover(_ path: LwM2MPath) throws -> CoAPMessage {
+        guard let objectID = path.objectID, let definition = tree.definition(of: objectID) else {
+            throw LwM2MClientError.notFound(path)
+        }
+        guard path.level <= .resource else { throw LwM2MClientError.badRequest("discover of a resource instance", path) }
+        let node = try tree.read(path, checkReadable: false)
+        func attrs(_ p: LwM2MPath) -> String {
+            guard let a = attributes[p] else { return "" }
+            var s = ""
+            if let v = a.pmin { s += ";pmin=\(v)" }
+            if let v = a.pmax { s += ";pmax=\(v)" }
+            if let v = a.gt { s += ";gt=\(v)" }
+            if let v = a.lt { s += ";lt=\(v)" }
+            if let v = a.st { s += ";st=\(v)" }
+            return s
+        }
+        var links: [String] = []
+        func instanceLinks(_ instance: LwM2MObjectInstance) -> [String] {
+            var links: [String] = []
+            let ipath = LwM2MPath.instance(objectID, instance.id)
+            links.append("<\(ipath)>" + attrs(ipath))
+            var ids = Set(instance.resources.map(\.id))
+            for rd in definition.resources where rd.operations.contains(.execute) { ids.insert(rd.id) }
+            for r in ids.sorted() {
+                let rpath = LwM2MPath.resource(objectID, instance.id, r)
+                var link = "<\(rpath)>"
+                if let count = instance[resource: r]?.instances?.count { link += ";dim=\(count)" }
+                links.append(link + attrs(rpath))
+            }
+            return links
+        }
+        switch node {
+        case .object(let object):
+            let ver = definition.objectVersion != "1.0" ? ";ver=\(definition.objectVersion)" : ""
+            links.append("<\(path)>" + ver + attrs(path))
+            for instance in object.instances { links += instanceLinks(instance) }
+        case .objectInstance(let instance):
+            links += instanceLinks(instance)
+        case .resource(let resource):
+            var link = "<\(path)>"
+            if let count = resource.instances?.count { link += ";dim=\(count)" }
+            links.append(link + attrs(path))
+        case .resourceInstance:
+            break
+        }
+        return .response(.content, payload: ByteBuffer(string: links.joined(separator: ",")), contentFormat: .linkFormat)
+    }
+
+    private func writeAttributes(_ path: LwM2MPath, _ query: [String]) throws -> CoAPMessage {
+        guard path.depth > 0, tree.contains(path) || path.level == .resource else { throw LwM2MClientError.notFound(path) }
+        let (set, cleared) = try LwM2MClientPayloads.attributes(query)
+        var current = attributes[path] ?? LwM2MNotificationAttributes()
+        current = set.inheriting(from: current)
+        if cleared.contains("pmin") { current.pmin = nil }
+        if cleared.contains("pmax") { current.pmax = nil }
+        if cleared.contains("gt") { current.gt = nil }
+        if cleared.contains("lt") { current.lt = nil }
+        if cleared.contains("st") { current.st = nil }
+        if let lt = current.lt, let gt = current.gt, lt >= gt {
+            throw LwM2MClientError.badRequest("lt must be below gt", path)
+        }
+        attributes[path] = current == LwM2MNotificationAttributes() ? nil : current
+        for (id, o) in observations where path.isPrefix(of: o.path) {
+            let effective = effectiveAttributes(o.path)
+            observations[id]?.attributes = effective
+            notifications.update(id, attributes: effective)
+        }
+        rescheduleTimer()
+        return .response(.changed)
+    }
+
+    private func readComposite(_ message: CoAPMessage) throws -> CoAPMessage {
+        guard let cf = message.contentFormat else { throw LwM2MClientError.badRequest("FETCH without Content-Format") }
+        let requested = try payloads.decode(records: message.payloadBytes, as: LwM2MClientPayloads.format(cf.rawValue, forPayload: true))
+        var records: [LwM2MRecord] = []
+        for r in requested {
+            // Core TS 6.3.1.2: paths not found are left out.
+            guard tree.contains(r.path) else { continue }
+            records += try tree.read(r.path).records(at: r.path)
+        }
+        let format = try LwM2MClientPayloads.format((message.accept ?? cf).rawValue, forPayload: false)
+        let bytes = try payloads.encode(records: records, as: format)
+        return .response(.content, payload: ByteBuffer(bytes: bytes), contentFormat: CoAPContentFormat(rawValue: format.rawValue))
+    }
+
+    private func writeComposite(_ message: CoAPMessage) throws -> CoAPMessage {
+        guard let cf = message.contentFormat else { throw LwM2MClientError.badRequest("iPATCH without Content-Format") }
+        let records = try payloads.decode(records: message.payloadBytes, as: LwM2MClientPayloads.format(cf.rawValue, forPayload: true))
+        try tree.batch {
+            for record in records {
+                guard let value = record.value, record.path.level >= .resource else {
+                    throw LwM2MClientError.badRequest("composite write needs resource values", record.path)
+                }
+                let resourcePath = record.path.level == .resource ? record.path : record.path.parent!
+                let node: LwM2MNode = record.path.level == .resource
+                    ? .resource(.single(record.path.resourceID!, value))
+                    : .resourceInstance(LwM2MResourceInstance(id: record.path.resourceInstanceID!, value: value))
+                try tree.write(node, at: record.path.level == .resource ? resourcePath : record.path, replace: false)
+            }
+        }
+        return .response(.changed)
+    }
+}
