@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "CoAPCore", targets: ["CoAPCore"]),
         .library(name: "LwM2MModel", targets: ["LwM2MModel"]),
         .library(name: "Codecs", targets: ["Codecs"]),
+        .library(name: "ServerKit", targets: ["ServerKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -71,6 +72,18 @@ let package = Package(
         .testTarget(
             name: "CodecsTests",
             dependencies: ["Codecs", "LwM2MModel"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: ServerKit
+        .target(
+            name: "ServerKit",
+            dependencies: ["CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServerKitTests",
+            dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
             swiftSettings: swiftSettings
         ),
     ]
