@@ -1,0 +1,413 @@
+public import Logging
+public import NIOCore
+import Synchronization
+
+/// A CoAP endpoint for both roles over any `CoAPTransport`: send requests and await responses, serve
+/// registered resources (with `/.well-known/core` discovery), ping, and send notifications.
+///
+/// The protocol rules live in `CoAPMessageLayer`; the endpoint feeds it datagrams and time from its
+/// transport and clock, and turns its actions into I/O and resumed callers. It starts receiving at `init`
+/// and stops at `close()`.
+///
+/// ```swift
+/// let transport = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
+/// let endpoint = CoAPEndpoint(transport: transport)
+/// await endpoint.register(CoAPResource(path: ["hello"]) { _ in .response(.content, text: "world") })
+/// let reply = try await endpoint.request(.request(.get, path: "/hello"), to: transport.localAddress)
+/// ```
+public actor CoAPEndpoint {
+    /// The endpoint's configuration.
+    public struct Configuration: Sendable {
+        /// Message layer settings (transmission parameters, token length, piggyback delay ...).
+        public var messageLayer: CoAPMessageLayer.Configuration
+        /// Seed for message IDs, tokens and jitter (reproducible runs); `nil` seeds from the system.
+        public var seed: UInt64?
+        /// Whether `/.well-known/core` is served from the registered resources.
+        public var servesWellKnownCore: Bool
+
+        /// Creates a configuration.
+        public init(
+            messageLayer: CoAPMessageLayer.Configuration = .init(), seed: UInt64? = nil,
+            servesWellKnownCore: Bool = true
+        ) {
+            self.messageLayer = messageLayer
+            self.seed = seed
+            self.servesWellKnownCore = servesWellKnownCore
+        }
+    }
+
+    private enum Waiter {
+        case response(CheckedContinuation<Result<CoAPMessage, CoAPExchangeError>, Never>)
+        case stream(AsyncThrowingStream<CoAPMessage, any Error>.Continuation)
+        case delivery(CheckedContinuation<Result<Void, CoAPExchangeError>, Never>)
+    }
+
+    /// Tasks owned by the endpoint, kept outside the actor's state so `init` can start them.
+    private final class Tasks: Sendable {
+        let receive = Mutex<Task<Void, Never>?>(nil)
+    }
+
+    /// The transport under the endpoint.
+    public nonisolated let transport: any CoAPTransport
+    /// The clock driving retransmissions and timeouts.
+    public nonisolated let clock: any CoAPClock
+    /// The logger.
+    public nonisolated let logger: Logger
+    /// The configuration.
+    public nonisolated let configuration: Configuration
+
+    private var layer: CoAPMessageLayer
+    private var waiters: [CoAPExchangeID: Waiter] = [:]
+    private var resources: [String: CoAPResource] = [:]
+    private var middlewares: [any CoAPServerMiddleware] = []
+    private var timerTask: Task<Void, Never>?
+    private var timerDeadline: NIODeadline?
+    private var handlerTasks: [UInt64: Task<Void, Never>] = [:]
+    private var nextHandlerTask: UInt64 = 0
+    private var isClosed = false
+    private nonisolated let tasks = Tasks()
+
+    /// Creates an endpoint on `transport` and starts receiving.
+    public init(
+        transport: any CoAPTransport,
+        configuration: Configuration = .init(),
+        clock: any CoAPClock = CoAPSystemClock(),
+        logger: Logger = Logger(label: "coap.endpoint", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.transport = transport
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.layer = CoAPMessageLayer(configuration: configuration.messageLayer, seed: configuration.seed)
+        let task = Task { [self] in await self.receiveLoop() }
+        tasks.receive.withLock { $0 = task }
+    }
+
+    /// The transport's local address.
+    public nonisolated var localAddress: SocketAddress { transport.localAddress }
+
+    // MARK: - Client role
+
+    /// Sends `message` to `peer` and returns its response. The endpoint sets the message ID and, when the
+    /// token is empty, a fresh token; the request goes CON unless `message.type` is `.nonConfirmable`.
+    ///
+    /// Throws `CoAPExchangeError` on give-up, timeout (`timeout` counts from the call; default
+    /// EXCHANGE_LIFETIME), RST, cancellation of the calling task, or `close()`.
+    public func request(
+        _ message: CoAPMessage, to peer: SocketAddress, timeout: TimeAmount? = nil
+    ) async throws(CoAPExchangeError) -> CoAPMessage {
+        guard !isClosed else { throw .closed("the endpoint is closed") }
+        let id = layer.makeExchangeID()
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<CoAPMessage, CoAPExchangeError>, Never>) in
+                waiters[id] = .response(continuation)
+                let (_, actions) = layer.startRequest(message, to: peer, responseTimeout: timeout, id: id, now: clock.now)
+                perform(actions, peerIdentity: nil)
+                rescheduleTimer()
+            }
+        } onCancel: {
+            Task { await self.cancel(id) }
+        }
+        return try result.get()
+    }
+
+    /// Sends `message` to `peer` and yields every response with its token until the consumer stops
+    /// iterating (the building block for Observe, RFC 7641: the first element is the registration's
+    /// response, later ones are notifications). Ending the iteration forgets the token, so later
+    /// notifications are rejected with RST.
+    public func responses(for message: CoAPMessage, to peer: SocketAddress) -> AsyncThrowingStream<CoAPMessage, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<CoAPMessage, any Error>.makeStream()
+        guard !isClosed else {
+            continuation.finish(throwing: CoAPExchangeError.closed("the endpoint is closed"))
+            return stream
+        }
+        let id = layer.makeExchangeID()
+        waiters[id] = .stream(continuation)
+        continuation.onTermination = { _ in Task { await self.cancel(id) } }
+        let (_, actions) = layer.startRequest(message, to: peer, keepsTokenOpen: true, id: id, now: clock.now)
+        perform(actions, peerIdentity: nil)
+        rescheduleTimer()
+        return stream
+    }
+
+    /// Pings `peer` with an empty CON (RFC 7252 4.3) and returns when it answers with RST.
+    public func ping(_ peer: SocketAddress) async throws(CoAPExchangeError) {
+        guard !isClosed else { throw .closed("the endpoint is closed") }
+        let id = layer.makeExchangeID()
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, CoAPExchangeError>, Never>) in
+                waiters[id] = .delivery(continuation)
+                let (_, actions) = layer.ping(peer, id: id, now: clock.now)
+                perform(actions, peerIdentity: nil)
+                rescheduleTimer()
+            }
+        } onCancel: {
+            Task { await self.cancel(id) }
+        }
+        try result.get()
+    }
+
+    /// Sends a response-coded message outside a request exchange (e.g. an Observe notification) with the
+    /// caller's token. For CON it returns when the peer acknowledges and throws `.reset` or
+    /// `.transmissionTimeout` otherwise (both mean: drop the observer, RFC 7641 4.5); NON returns at once.
+    public func send(_ message: CoAPMessage, to peer: SocketAddress) async throws(CoAPExchangeError) {
+        guard !isClosed else { throw .closed("the endpoint is closed") }
+        let id = layer.makeExchangeID()
+        if message.type == .nonConfirmable {
+            let (_, actions) = layer.send(message, to: peer, id: id, now: clock.now)
+            perform(actions, peerIdentity: nil)
+            rescheduleTimer()
+            return
+        }
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, CoAPExchangeError>, Never>) in
+                waiters[id] = .delivery(continuation)
+                let (_, actions) = layer.send(message, to: peer, id: id, now: clock.now)
+                perform(actions, peerIdentity: nil)
+                rescheduleTimer()
+            }
+        } onCancel: {
+            Task { await self.cancel(id) }
+        }
+        try result.get()
+    }
+
+    private func cancel(_ id: CoAPExchangeID) {
+        guard let waiter = waiters.removeValue(forKey: id) else { return }
+        let actions = layer.cancel(id, now: clock.now)
+        perform(actions, peerIdentity: nil)
+        rescheduleTimer()
+        let error = CoAPExchangeError.cancelled("the caller cancelled exchange \(id)")
+        switch waiter {
+        case .response(let c): c.resume(returning: .failure(error))
+        case .delivery(let c): c.resume(returning: .failure(error))
+        case .stream(let c): c.finish()
+        }
+    }
+
+    // MARK: - Server role
+
+    /// Registers (or replaces) the resource at `resource.path`.
+    public func register(_ resource: CoAPResource) {
+        resources[resource.path.joined(separator: "/")] = resource
+    }
+
+    /// Registers a handler for `path` (e.g. `"/3/0"`).
+    public func register(
+        _ path: String, matchesSubpaths: Bool = false, attributes: [CoAPLinkAttribute] = [],
+        handler: @escaping CoAPResponder
+    ) {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        register(CoAPResource(path: segments, matchesSubpaths: matchesSubpaths, attributes: attributes, handler: handler))
+    }
+
+    /// Removes the resource at `path` segments.
+    public func unregister(path: [String]) {
+        resources.removeValue(forKey: path.joined(separator: "/"))
+    }
+
+    /// Appends a middleware; it sees every request before the resource handlers (after earlier ones).
+    public func addMiddleware(_ middleware: any CoAPServerMiddleware) {
+        middlewares.append(middleware)
+    }
+
+    /// The `/.well-known/core` document (RFC 6690) of the discoverable resources, filtered by the query
+    /// items of RFC 6690 4.1 (`href=` or an attribute, with a trailing `*` for a prefix match).
+    public func linkFormat(query: [String] = []) -> String {
+        Self.linkDocument(resources, query: query)
+    }
+
+    /// The responder for a request: middlewares, then the router, resolved at dispatch time.
+    private func makePipeline() -> CoAPResponder {
+        let resources = self.resources
+        let servesWellKnownCore = configuration.servesWellKnownCore
+        var responder: CoAPResponder = { request in
+            let path = request.message.uriPath
+            if let resource = Self.resolve(path, in: resources) {
+                return try await resource.handler(request)
+            }
+            if servesWellKnownCore && path == [".well-known", "core"] {
+                guard request.method == .get else { throw CoAPError.methodNotAllowed() }
+                let body = Self.linkDocument(resources, query: request.message.uriQuery)
+                return .response(.content, payload: ByteBuffer(string: body), contentFormat: .linkFormat)
+            }
+            throw CoAPError.notFound()
+        }
+        for middleware in middlewares.reversed() {
+            let next = responder
+            responder = { request in try await middleware.respond(to: request, next: next) }
+        }
+        return responder
+    }
+
+    private static func linkDocument(_ resources: [String: CoAPResource], query: [String]) -> String {
+        var links = resources.values
+            .filter(\.isDiscoverable)
+            .map { ("/" + $0.path.joined(separator: "/"), $0.attributes) }
+            .sorted { $0.0 < $1.0 }
+        for item in query {
+            guard let eq = item.firstIndex(of: "=") else { continue }
+            let name = String(item[..<eq])
+            var pattern = String(item[item.index(after: eq)...])
+            let prefix = pattern.hasSuffix("*")
+            if prefix { pattern.removeLast() }
+            func matches(_ value: String) -> Bool { prefix ? value.hasPrefix(pattern) : value == pattern }
+            links = links.filter { href, attributes in
+                if name == "href" { return matches(href) }
+                return attributes.contains { a in
+                    guard a.name == name else { return false }
+                    guard let value = a.value else { return pattern.isEmpty }
+                    return value.split(separator: " ").contains { matches(String($0)) }
+                }
+            }
+        }
+        return links.map { href, attributes in "<\(href)>" + attributes.map { ";" + $0.linkFormat }.joined() }
+            .joined(separator: ",")
+    }
+
+    private static func resolve(_ path: [String], in resources: [String: CoAPResource]) -> CoAPResource? {
+        if let exact = resources[path.joined(separator: "/")] { return exact }
+        var prefix = path
+        while !prefix.isEmpty {
+            prefix.removeLast()
+            if let r = resources[prefix.joined(separator: "/")], r.matchesSubpaths { return r }
+        }
+        return nil
+    }
+
+    private func dispatch(_ message: CoAPMessage, _ exchange: CoAPInboundExchange, peerIdentity: CoAPPeerIdentity?) {
+        let responder = makePipeline()
+        let request = CoAPIncomingRequest(message: message, exchange: exchange, peerIdentity: peerIdentity)
+        let logger = self.logger
+        nextHandlerTask += 1
+        let key = nextHandlerTask
+        handlerTasks[key] = Task {
+            let response: CoAPMessage
+            do {
+                response = try await responder(request)
+            } catch let error as CoAPError {
+                logger.debug("CoAP handler answered with an error", metadata: [
+                    "peer": "\(exchange.peer)", "path": "\(message.uriPathString)", "code": "\(error.responseCode)"])
+                response = .response(
+                    error.responseCode,
+                    payload: error.exposesReason && !error.reason.isEmpty ? ByteBuffer(string: error.reason) : ByteBuffer())
+            } catch {
+                logger.warning("CoAP handler failed", metadata: [
+                    "peer": "\(exchange.peer)", "path": "\(message.uriPathString)", "error": "\(error)"])
+                response = .response(.internalServerError)
+            }
+            self.finishHandler(key, exchange: exchange, response: response)
+        }
+    }
+
+    private func finishHandler(_ key: UInt64, exchange: CoAPInboundExchange, response: CoAPMessage) {
+        handlerTasks.removeValue(forKey: key)
+        guard !isClosed else { return }
+        var response = response
+        if !response.code.isResponse { response.code = .internalServerError }
+        let actions = layer.respond(to: exchange, with: response, now: clock.now)
+        perform(actions, peerIdentity: nil)
+        rescheduleTimer()
+    }
+
+    // MARK: - Driving the layer
+
+    private func receiveLoop() async {
+        for await datagram in transport.inbound {
+            if isClosed { break }
+            let actions = layer.receive(datagram.data, from: datagram.remote, now: clock.now)
+            perform(actions, peerIdentity: datagram.peerIdentity)
+            rescheduleTimer()
+        }
+    }
+
+    private func perform(_ actions: [CoAPMessageLayerAction], peerIdentity: CoAPPeerIdentity?) {
+        for action in actions {
+            switch action {
+            case .send(let datagram):
+                transport.send(datagram)
+            case .deliverRequest(let message, let exchange):
+                dispatch(message, exchange, peerIdentity: peerIdentity)
+            case .deliverResponse(let id, let message, let isFinal):
+                switch waiters[id] {
+                case .response(let c):
+                    waiters.removeValue(forKey: id)
+                    c.resume(returning: .success(message))
+                    if !isFinal { perform(layer.cancel(id, now: clock.now), peerIdentity: nil) }
+                case .stream(let c):
+                    c.yield(message)
+                    if isFinal {
+                        waiters.removeValue(forKey: id)
+                        c.finish()
+                    }
+                case .delivery(let c):
+                    waiters.removeValue(forKey: id)
+                    c.resume(returning: .success(()))
+                case nil:
+                    break
+                }
+            case .delivered(let id):
+                if case .delivery(let c) = waiters.removeValue(forKey: id) { c.resume(returning: .success(())) }
+            case .failed(let id, let error):
+                logger.debug("CoAP exchange failed", metadata: ["exchange": "\(id)", "error": "\(error)"])
+                switch waiters.removeValue(forKey: id) {
+                case .response(let c): c.resume(returning: .failure(error))
+                case .delivery(let c): c.resume(returning: .failure(error))
+                case .stream(let c): c.finish(throwing: error)
+                case nil: break
+                }
+            }
+        }
+    }
+
+    private func rescheduleTimer() {
+        guard !isClosed, let next = layer.nextDeadline else { return }
+        if let current = timerDeadline, current <= next, timerTask != nil { return }
+        timerTask?.cancel()
+        timerDeadline = next
+        let clock = self.clock
+        timerTask = Task { [weak self] in
+            do {
+                try await clock.sleep(until: next)
+            } catch {
+                return
+            }
+            await self?.fireTimers(scheduledFor: next)
+        }
+    }
+
+    private func fireTimers(scheduledFor deadline: NIODeadline) {
+        guard timerDeadline == deadline else { return }
+        timerDeadline = nil
+        timerTask = nil
+        let actions = layer.advance(to: clock.now)
+        perform(actions, peerIdentity: nil)
+        rescheduleTimer()
+    }
+
+    // MARK: - Shutdown
+
+    /// Closes the endpoint: pending requests fail with `.closed`, running handlers are cancelled, the
+    /// transport closes. Idempotent.
+    public func close() async {
+        guard !isClosed else { return }
+        isClosed = true
+        timerTask?.cancel()
+        timerTask = nil
+        let error = CoAPExchangeError.closed("the endpoint closed")
+        for (_, waiter) in waiters {
+            switch waiter {
+            case .response(let c): c.resume(returning: .failure(error))
+            case .delivery(let c): c.resume(returning: .failure(error))
+            case .stream(let c): c.finish(throwing: error)
+            }
+        }
+        waiters.removeAll()
+        for (_, task) in handlerTasks { task.cancel() }
+        handlerTasks.removeAll()
+        await transport.close()
+        let receive = tasks.receive.withLock { $0 }
+        receive?.cancel()
+        await receive?.value
+    }
+}
