@@ -16,6 +16,7 @@ let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let dequeModule: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
 // MARK: - Package
 
@@ -26,6 +27,7 @@ let package = Package(
         .library(name: "LwM2MModel", targets: ["LwM2MModel"]),
         .library(name: "Codecs", targets: ["Codecs"]),
         .library(name: "ServerKit", targets: ["ServerKit"]),
+        .executable(name: "lwm2m-server", targets: ["lwm2m-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -79,6 +81,11 @@ let package = Package(
         .target(
             name: "ServerKit",
             dependencies: ["CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "lwm2m-server",
+            dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", argumentParser, logging, nioCore],
             swiftSettings: swiftSettings
         ),
         .testTarget(

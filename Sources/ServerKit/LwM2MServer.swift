@@ -246,6 +246,14 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         return (r, try request.check(response, endpoint: endpointName))
     }
 
+    private static func coapCode(_ error: LwM2MCodecError) -> CoAPCode {
+        switch error.responseCode {
+        case .notAcceptable: return .notAcceptable
+        case .unsupportedContentFormat: return .unsupportedContentFormat
+        case .badRequest: return .badRequest
+        }
+    }
+
     private static func map(_ error: CoAPExchangeError, endpoint: String, path: LwM2MPath) -> LwM2MServerError {
         switch error.code {
         case .responseTimeout, .transmissionTimeout: return .timeout(endpoint: endpoint, path: path)
@@ -296,8 +304,8 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
             return ByteBuffer(bytes: try codec.encode(node, at: path, as: format))
         } catch {
             throw LwM2MServerError(
-                code: .invalidRequest, coapCode: CoAPCode(rawValue: error.responseCode == .notAcceptable ? 0x86 : 0x80),
-                reason: "cannot encode as \(format): \(error)", endpoint: endpoint, path: path)
+                code: .invalidRequest, coapCode: Self.coapCode(error), reason: "cannot encode as \(format): \(error)",
+                endpoint: endpoint, path: path)
         }
     }
 
@@ -307,7 +315,9 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         do {
             return ByteBuffer(bytes: try codec.encode(records: records, as: format))
         } catch {
-            throw LwM2MServerError.invalidRequest("cannot encode as \(format): \(error)", endpoint: endpoint)
+            throw LwM2MServerError(
+                code: .invalidRequest, coapCode: Self.coapCode(error), reason: "cannot encode as \(format): \(error)",
+                endpoint: endpoint)
         }
     }
 
