@@ -54,9 +54,19 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        // The OMA DDF files shipped with the package live in `Registry/objects` at the package root; the
+        // folder is a small resource target so that SwiftPM bundles them (see Registry/README.md).
+        .target(
+            name: "LwM2MRegistryResources",
+            path: "Registry",
+            exclude: ["README.md"],
+            sources: ["LwM2MRegistryResources.swift"],
+            resources: [.copy("objects")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "LwM2MModel",
-            dependencies: ["CLibXML2"],
+            dependencies: ["CLibXML2", "LwM2MRegistryResources"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -46,6 +46,16 @@ let package = Package(
             plugins: [benchmarkPlugin]
         ),
         .executableTarget(
+            name: "ModelBenchmarks",
+            dependencies: [
+                benchmark,
+                .product(name: "LwM2MModel", package: root),
+            ],
+            path: "Benchmarks/ModelBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [benchmarkPlugin]
+        ),
+        .executableTarget(
             name: "ServerBenchmarks",
             dependencies: [
                 benchmark,

@@ -48,9 +48,20 @@ extension LwM2MNode {
         guard path.depth > 0 else {
             throw LwM2MCodecError(code: .invalidPath, reason: "records at / do not form one node", path: path)
         }
+        // Payloads usually arrive in path order: sort (and copy) only when they do not.
         var sorted = records
-        sorted.sort { $0.path < $1.path }
-        for (k, r) in sorted.enumerated() {
+        var inOrder = true
+        var k = 1
+        while k < sorted.count {
+            if sorted[k].path < sorted[k - 1].path {
+                inOrder = false
+                break
+            }
+            k += 1
+        }
+        if !inOrder { sorted.sort { $0.path < $1.path } }
+        for k in sorted.indices {
+            let r = sorted[k]
             guard path.isPrefix(of: r.path), r.path.depth >= 3 || r.path == path && path.depth >= 3 else {
                 throw LwM2MCodecError(
                     code: .invalidPath, reason: "\(r.path) is not a resource path within \(path)", path: r.path)
@@ -62,45 +73,56 @@ extension LwM2MNode {
                 throw LwM2MCodecError(code: .malformed, reason: "\(r.path) has no value", path: r.path)
             }
         }
-        var typed: [LwM2MRecord] = []
-        typed.reserveCapacity(sorted.count)
-        for r in sorted {
-            typed.append(try Self.typed(r, definitions: definitions))
+        // Every record lies within one object: look its definition up once.
+        let objectDefinition = definitions?.objectDefinition(path.objectID!, version: nil)
+
+        @inline(__always)
+        func typedValue(_ r: LwM2MRecord, _ def: (type: LwM2MResourceType, isMultiple: Bool)?) throws(LwM2MCodecError)
+            -> LwM2MValue
+        {
+            let value = r.value!
+            guard let def, def.type != .none else { return value }
+            guard let v = value.coerced(to: def.type) else {
+                throw LwM2MCodecError(
+                    code: .typeMismatch,
+                    reason: "\(value.type.rawValue) value does not fit \(def.type.rawValue) resource", path: r.path)
+            }
+            return v
         }
 
         // Group into resources.
         func resources(in records: ArraySlice<LwM2MRecord>) throws(LwM2MCodecError) -> [LwM2MResource] {
             var result: [LwM2MResource] = []
+            result.reserveCapacity(records.count)
             var index = records.startIndex
             while index < records.endIndex {
                 let rid = records[index].path.resourceID!
-                var end = index
+                var end = index + 1
                 while end < records.endIndex && records[end].path.resourceID == rid { end += 1 }
-                let group = records[index..<end]
-                let first = group.first!
-                let objectID = first.path.objectID!
-                let definedMultiple = definitions?.resourceDefinition(objectID: objectID, resourceID: rid)?.isMultiple
-                if group.count == 1 && first.path.depth == 3 {
-                    if definedMultiple == true {
+                let first = records[index]
+                let def = objectDefinition?.typeAndMultiplicity(of: rid)
+                if end - index == 1 && first.path.depth == 3 {
+                    if def?.isMultiple == true {
                         throw LwM2MCodecError(
                             code: .typeMismatch, reason: "\(first.path) is a multiple resource but has a single value",
                             path: first.path)
                     }
-                    result.append(.single(rid, first.value!))
+                    result.append(LwM2MResource(id: rid, content: .single(try typedValue(first, def))))
                 } else {
+                    if def?.isMultiple == false {
+                        throw LwM2MCodecError(
+                            code: .typeMismatch, reason: "\(first.path.parent!) is a single resource but has instances",
+                            path: first.path)
+                    }
                     var instances: [LwM2MResourceInstance] = []
-                    for r in group {
+                    instances.reserveCapacity(end - index)
+                    for r in records[index..<end] {
                         guard let ri = r.path.resourceInstanceID else {
                             throw LwM2MCodecError(
                                 code: .malformed, reason: "\(r.path) mixes a single value with resource instances",
                                 path: r.path)
                         }
-                        instances.append(LwM2MResourceInstance(id: ri, value: r.value!))
-                    }
-                    if definedMultiple == false {
-                        throw LwM2MCodecError(
-                            code: .typeMismatch, reason: "\(first.path.parent!) is a single resource but has instances",
-                            path: first.path)
+                        instances.append(LwM2MResourceInstance(id: ri, value: try typedValue(r, def)))
                     }
                     result.append(LwM2MResource(id: rid, content: .multiple(instances)))
                 }
@@ -113,31 +135,32 @@ extension LwM2MNode {
         case .root:
             fatalError("unreachable: checked above")
         case .resourceInstance:
-            guard typed.count == 1 else {
-                throw LwM2MCodecError(code: .malformed, reason: "expected one value at \(path), got \(typed.count)", path: path)
+            guard sorted.count == 1 else {
+                throw LwM2MCodecError(
+                    code: .malformed, reason: "expected one value at \(path), got \(sorted.count)", path: path)
             }
-            self = .resourceInstance(LwM2MResourceInstance(id: path.resourceInstanceID!, value: typed[0].value!))
+            let def = objectDefinition?.typeAndMultiplicity(of: path.resourceID!)
+            self = .resourceInstance(LwM2MResourceInstance(id: path.resourceInstanceID!, value: try typedValue(sorted[0], def)))
         case .resource:
-            if typed.isEmpty {
-                let multiple = definitions?.resourceDefinition(objectID: path.objectID!, resourceID: path.resourceID!)?.isMultiple
-                guard multiple == true else {
+            if sorted.isEmpty {
+                guard objectDefinition?.typeAndMultiplicity(of: path.resourceID!)?.isMultiple == true else {
                     throw LwM2MCodecError(code: .malformed, reason: "no value for \(path)", path: path)
                 }
                 self = .resource(LwM2MResource(id: path.resourceID!, content: .multiple([])))
                 return
             }
-            let rs = try resources(in: typed[...])
+            let rs = try resources(in: sorted[...])
             self = .resource(rs[0])
         case .objectInstance:
-            self = .objectInstance(LwM2MObjectInstance(id: path.instanceID!, resources: try resources(in: typed[...])))
+            self = .objectInstance(LwM2MObjectInstance(id: path.instanceID!, resources: try resources(in: sorted[...])))
         case .object:
             var instances: [LwM2MObjectInstance] = []
-            var index = typed.startIndex
-            while index < typed.endIndex {
-                let iid = typed[index].path.instanceID!
+            var index = sorted.startIndex
+            while index < sorted.endIndex {
+                let iid = sorted[index].path.instanceID!
                 var end = index
-                while end < typed.endIndex && typed[end].path.instanceID == iid { end += 1 }
-                instances.append(LwM2MObjectInstance(id: iid, resources: try resources(in: typed[index..<end])))
+                while end < sorted.endIndex && sorted[end].path.instanceID == iid { end += 1 }
+                instances.append(LwM2MObjectInstance(id: iid, resources: try resources(in: sorted[index..<end])))
                 index = end
             }
             self = .object(LwM2MObject(id: path.objectID!, instances: instances))
@@ -159,5 +182,21 @@ extension LwM2MNode {
         var out = record
         out.value = v
         return out
+    }
+}
+
+extension LwM2MObjectDefinition {
+    /// The type and multiplicity of resource `id` (binary search, without copying the definition's strings).
+    @inline(__always)
+    func typeAndMultiplicity(of id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
+        var lo = 0
+        var hi = resources.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let rid = resources[mid].id
+            if rid == id { return (resources[mid].type, resources[mid].isMultiple) }
+            if rid < id { lo = mid + 1 } else { hi = mid }
+        }
+        return nil
     }
 }

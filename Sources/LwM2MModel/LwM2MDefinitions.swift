@@ -1,6 +1,8 @@
 /// The operations a resource allows (from a DDF `Operations` element: R, W, RW, E or empty).
 public struct LwM2MOperations: OptionSet, Hashable, Sendable {
+    /// The bit set.
     public let rawValue: UInt8
+    /// Creates a set from its bits.
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// Read.

@@ -34,7 +34,7 @@ public struct LwM2MResource: Hashable, Sendable {
 
     /// Creates a multiple-instance resource; instances are sorted by ID.
     @inlinable public static func multiple(_ id: UInt16, _ instances: [LwM2MResourceInstance]) -> LwM2MResource {
-        LwM2MResource(id: id, content: .multiple(instances.sorted { $0.id < $1.id }))
+        LwM2MResource(id: id, content: .multiple(isOrdered(instances, by: \.id) ? instances : instances.sorted { $0.id < $1.id }))
     }
 
     /// Creates a multiple-instance resource from `[instanceID: value]`.
@@ -77,7 +77,7 @@ public struct LwM2MObjectInstance: Hashable, Sendable {
     /// Creates an object instance; resources are sorted by ID.
     @inlinable public init(id: UInt16, resources: [LwM2MResource]) {
         self.id = id
-        self.resources = resources.sorted { $0.id < $1.id }
+        self.resources = isOrdered(resources, by: \.id) ? resources : resources.sorted { $0.id < $1.id }
     }
 
     /// The resource with `id`, if present.
@@ -96,7 +96,7 @@ public struct LwM2MObject: Hashable, Sendable {
     /// Creates an object; instances are sorted by ID.
     @inlinable public init(id: UInt16, instances: [LwM2MObjectInstance]) {
         self.id = id
-        self.instances = instances.sorted { $0.id < $1.id }
+        self.instances = isOrdered(instances, by: \.id) ? instances : instances.sorted { $0.id < $1.id }
     }
 
     /// The instance with `id`, if present.
@@ -144,4 +144,14 @@ public struct LwM2MRecord: Hashable, Sendable {
         self.value = value
         self.timestamp = timestamp
     }
+}
+
+/// Whether `elements` are in ascending order of `key` (lets the initializers skip a sort and its copy).
+@inlinable func isOrdered<T>(_ elements: [T], by key: (T) -> UInt16) -> Bool {
+    var k = 1
+    while k < elements.count {
+        if key(elements[k]) < key(elements[k - 1]) { return false }
+        k += 1
+    }
+    return true
 }

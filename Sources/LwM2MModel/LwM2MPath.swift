@@ -91,6 +91,7 @@ public struct LwM2MPath: Hashable, Sendable, Comparable {
     public enum Level: Int, Sendable, Hashable, Comparable {
         case root = 0, object, objectInstance, resource, resourceInstance
 
+        /// Shallower levels first.
         public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
@@ -144,6 +145,7 @@ public struct LwM2MPath: Hashable, Sendable, Comparable {
         depth < other.depth && isPrefix(of: other)
     }
 
+    /// Orders by identifiers, a path before its descendants.
     @inlinable public static func < (lhs: LwM2MPath, rhs: LwM2MPath) -> Bool {
         // `absent` is 0xFFFF, so a missing level would sort last; map it below every real ID instead.
         @inline(__always) func key(_ v: UInt16) -> Int { v == absent ? -1 : Int(v) }

@@ -1,7 +1,14 @@
 /// A model repository: object definitions by ID and version.
 ///
 /// Several versions of one object live side by side (e.g. Device 1.0, 1.1 and 1.2); a lookup without a
-/// version answers the latest. Objects it does not know are answered with `nil` ("unknown"), never guessed.
+/// version answers the latest. Objects it does not know are answered with `nil` ("unknown"), never guessed,
+/// and a version it does not hold is unknown too (no silent fallback to another version).
+///
+/// ```swift
+/// var registry = LwM2MRegistry.builtIn          // Registry/ shipped with the package
+/// let errors = registry.load(folder: "models")   // a user's folder overrides and extends it
+/// let battery = registry.resourceDefinition(objectID: 3, version: .v1_1, resourceID: 9)
+/// ```
 public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
     /// Definitions by object ID, each list ordered by ascending object version.
     @usableFromInline var objects: [UInt16: [LwM2MObjectDefinition]] = [:]
@@ -17,18 +24,59 @@ public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
     /// Adds `definition`, replacing any definition of the same object ID and object version.
     public mutating func add(_ definition: LwM2MObjectDefinition) {
         var list = objects[definition.id, default: []]
-        list.removeAll { $0.objectVersion == definition.objectVersion }
+        list.removeAll { LwM2MRegistry.sameVersion($0.objectVersion, definition.objectVersion) }
         list.append(definition)
         list.sort { LwM2MRegistry.compareVersions($0.objectVersion, $1.objectVersion) }
         objects[definition.id] = list
     }
 
+    /// Adds every definition of `other`, replacing the ones of the same object ID and version.
+    public mutating func merge(_ other: LwM2MRegistry) {
+        for list in other.objects.values {
+            for definition in list { add(definition) }
+        }
+    }
+
+    /// Removes every version of `objectID`.
+    public mutating func remove(objectID: UInt16) {
+        objects[objectID] = nil
+    }
+
     /// The definition of `objectID` in `version`, or the latest version when `version` is `nil`.
     public func objectDefinition(_ objectID: UInt16, version: String?) -> LwM2MObjectDefinition? {
-        guard let list = objects[objectID] else { return nil }
-        guard let version else { return list.last }
-        return list.first { $0.objectVersion == version }
+        guard let version else { return objects[objectID]?.last }
+        guard let parsed = LwM2MVersion(version) else { return nil }
+        return objectDefinition(objectID, version: parsed)
     }
+
+    /// The definition of `objectID` in exactly `version`, or `nil`. Does not allocate.
+    @inlinable
+    public func objectDefinition(_ objectID: UInt16, version: LwM2MVersion) -> LwM2MObjectDefinition? {
+        guard let list = objects[objectID] else { return nil }
+        for definition in list where LwM2MVersion(definition.objectVersion) == version {
+            return definition
+        }
+        return nil
+    }
+
+    /// The latest version held of `objectID`, or `nil` when the object is unknown. Does not allocate.
+    @inlinable
+    public func latestDefinition(_ objectID: UInt16) -> LwM2MObjectDefinition? {
+        objects[objectID]?.last
+    }
+
+    /// The definition of resource `resourceID` of object `objectID` in `version` (the latest when `nil`),
+    /// or `nil` when the object, the version or the resource is unknown. Does not allocate.
+    @inlinable
+    public func resourceDefinition(
+        objectID: UInt16, version: LwM2MVersion?, resourceID: UInt16
+    ) -> LwM2MResourceDefinition? {
+        if let version { return objectDefinition(objectID, version: version)?.resource(resourceID) }
+        return latestDefinition(objectID)?.resource(resourceID)
+    }
+
+    /// Whether any version of `objectID` is known.
+    @inlinable public func contains(objectID: UInt16) -> Bool { objects[objectID] != nil }
 
     /// All versions known for `objectID`, oldest first.
     public func versions(of objectID: UInt16) -> [String] {
@@ -37,6 +85,20 @@ public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
 
     /// Every object ID known, ascending.
     public var objectIDs: [UInt16] { objects.keys.sorted() }
+
+    /// Every definition held, by object ID then version.
+    public var allDefinitions: [LwM2MObjectDefinition] {
+        objectIDs.flatMap { objects[$0]! }
+    }
+
+    /// The number of (object, version) definitions held.
+    public var count: Int { objects.values.reduce(0) { $0 + $1.count } }
+
+    /// Whether two version strings name the same version ("1.0" and "1.00" do not differ numerically).
+    static func sameVersion(_ a: String, _ b: String) -> Bool {
+        if let va = LwM2MVersion(a), let vb = LwM2MVersion(b) { return va == vb }
+        return a == b
+    }
 
     /// Whether version string `a` sorts before `b` ("1.0" < "1.1" < "1.10" < "2.0").
     static func compareVersions(_ a: String, _ b: String) -> Bool {
@@ -48,5 +110,45 @@ public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
             if x != y { return x < y }
         }
         return false
+    }
+}
+
+// MARK: - Loading
+
+extension LwM2MRegistry {
+    /// Loads every `*.xml` file in `folder`, adding (and replacing by object ID and version) definitions.
+    ///
+    /// Used on top of ``builtIn`` it lets a user's folder override or extend the shipped definitions.
+    /// - Returns: one error per file that could not be used; the other files are loaded regardless.
+    @discardableResult
+    public mutating func load(folder: String) -> [LwM2MDefinitionLoadingError] {
+        let result = LwM2MDefinitionLoader.definitions(folder: folder)
+        for definition in result.definitions { add(definition) }
+        return result.errors
+    }
+
+    /// A registry holding the definitions of every `*.xml` file in `folder`, and the per-file errors.
+    public static func loading(folder: String) -> (registry: LwM2MRegistry, errors: [LwM2MDefinitionLoadingError]) {
+        var registry = LwM2MRegistry()
+        let errors = registry.load(folder: folder)
+        return (registry, errors)
+    }
+
+    /// The definitions shipped with the package (`Registry/` at the package root): objects 0-7, 9, 3303 and
+    /// 3311, with Server and Device in versions 1.0 and 1.1. Loaded once, on first use.
+    public static var builtIn: LwM2MRegistry { BuiltInRegistry.shared.registry }
+
+    /// Errors met while loading the built-in definitions (empty unless the package resources are damaged
+    /// or missing).
+    public static var builtInErrors: [LwM2MDefinitionLoadingError] { BuiltInRegistry.shared.errors }
+
+    /// The folder the built-in definitions are read from, or `nil` when the package resources are missing.
+    public static var builtInFolder: String? { BuiltInRegistry.folder }
+
+    /// The built-in definitions overlaid with every `*.xml` file of `folder` (the user's files win).
+    public static func builtIn(plus folder: String) -> (registry: LwM2MRegistry, errors: [LwM2MDefinitionLoadingError]) {
+        var registry = builtIn
+        let errors = registry.load(folder: folder)
+        return (registry, errors)
     }
 }

@@ -1,3 +1,6 @@
+import Codecs
+import LwM2MModel
+
 /// One link of a registration payload: its target and its attributes in order (values unquoted; `nil` for a
 /// bare attribute such as `;obs`).
 public struct RegistrationLink: Hashable, Sendable {
@@ -36,101 +39,32 @@ public struct RegistrationLink: Hashable, Sendable {
 struct RegistrationPayloadError: Error, Sendable, CustomStringConvertible {
     var reason: String
     var offset: Int
-    var description: String { "\(reason) at byte \(offset)" }
+    var description: String { offset > 0 ? "\(reason) at byte \(offset)" : reason }
 }
 
 /// Limits on registration payloads from a hostile peer.
 let maxRegistrationLinks = 8192
 let maxLinkAttributes = 32
 
-/// Parses the CoRE link-format (RFC 6690) payload of a Register or Update request.
-///
-/// This is deliberately the one place ServerKit reads link format; it will switch to Codecs' general CoRE
-/// link-format parser when that lands. Tolerates optional whitespace after separators (some clients emit it).
+/// Parses the CoRE link-format (RFC 6690) payload of a Register or Update request with Codecs' parser, within
+/// the registration limits.
 func parseRegistrationLinks(_ bytes: [UInt8]) throws(RegistrationPayloadError) -> [RegistrationLink] {
-    var links: [RegistrationLink] = []
-    var k = 0
-    let n = bytes.count
-    func skipSpaces() { while k < n && (bytes[k] == 0x20 || bytes[k] == 0x09 || bytes[k] == 0x0A || bytes[k] == 0x0D) { k += 1 } }
-    func text(_ a: Int, _ b: Int) -> String { String(decoding: bytes[a..<b], as: UTF8.self) }
-    skipSpaces()
-    if k == n { return [] }
-    while true {
-        skipSpaces()
-        guard k < n, bytes[k] == UInt8(ascii: "<") else {
-            throw RegistrationPayloadError(reason: "expected '<'", offset: k)
-        }
-        k += 1
-        let start = k
-        while k < n && bytes[k] != UInt8(ascii: ">") {
-            guard bytes[k] >= 0x21 && bytes[k] != UInt8(ascii: "<") else {
-                throw RegistrationPayloadError(reason: "invalid character in link target", offset: k)
-            }
-            k += 1
-        }
-        guard k < n else { throw RegistrationPayloadError(reason: "unterminated link target", offset: start) }
-        var link = RegistrationLink(target: text(start, k))
-        k += 1
-        while k < n && bytes[k] == UInt8(ascii: ";") {
-            k += 1
-            skipSpaces()
-            let nameStart = k
-            while k < n, isTokenChar(bytes[k]) { k += 1 }
-            guard k > nameStart else { throw RegistrationPayloadError(reason: "empty attribute name", offset: k) }
-            let name = text(nameStart, k)
-            var value: String?
-            if k < n && bytes[k] == UInt8(ascii: "=") {
-                k += 1
-                if k < n && bytes[k] == UInt8(ascii: "\"") {
-                    k += 1
-                    var v: [UInt8] = []
-                    while k < n && bytes[k] != UInt8(ascii: "\"") {
-                        if bytes[k] == UInt8(ascii: "\\") && k + 1 < n { k += 1 }
-                        v.append(bytes[k])
-                        k += 1
-                    }
-                    guard k < n else { throw RegistrationPayloadError(reason: "unterminated quoted value", offset: k) }
-                    k += 1
-                    value = String(decoding: v, as: UTF8.self)
-                } else {
-                    let valueStart = k
-                    while k < n && bytes[k] != UInt8(ascii: ",") && bytes[k] != UInt8(ascii: ";")
-                        && bytes[k] > 0x20
-                    {
-                        k += 1
-                    }
-                    value = text(valueStart, k)
-                }
-            }
-            guard link.attributes.count < maxLinkAttributes else {
-                throw RegistrationPayloadError(reason: "too many attributes", offset: k)
-            }
-            link.attributes.append(.init(name: name, value: value))
-            skipSpaces()
-        }
-        guard links.count < maxRegistrationLinks else {
-            throw RegistrationPayloadError(reason: "too many links", offset: k)
-        }
-        links.append(link)
-        skipSpaces()
-        if k == n { return links }
-        guard bytes[k] == UInt8(ascii: ",") else {
-            throw RegistrationPayloadError(reason: "expected ',' between links", offset: k)
-        }
-        k += 1
+    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return [] }
+    let parsed: CoRELinkFormat
+    do {
+        parsed = try CoRELinkFormat(
+            parsing: bytes,
+            limits: .init(maxLinks: maxRegistrationLinks, maxAttributesPerLink: maxLinkAttributes, maxLength: 1 << 20))
+    } catch {
+        throw RegistrationPayloadError(reason: error.reason, offset: error.offset ?? 0)
     }
-}
-
-private func isTokenChar(_ b: UInt8) -> Bool {
-    switch b {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"),
-        UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"),
-        UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"),
-        UInt8(ascii: "|"), UInt8(ascii: "~"):
-        return true
-    default:
-        return false
+    guard parsed.parameters.isEmpty else {
+        throw RegistrationPayloadError(reason: "attributes outside any link", offset: 0)
+    }
+    return parsed.links.map { link in
+        RegistrationLink(
+            target: link.target,
+            attributes: link.attributes.map { RegistrationLink.Attribute(name: $0.name, value: $0.stringValue) })
     }
 }
 

@@ -1,4 +1,5 @@
 public import CoAPCore
+import LwM2MModel
 public import Logging
 public import NIOCore
 

@@ -6,36 +6,22 @@ import ServerKit
 
 /// Where the server's object definitions and payload codec come from.
 enum ModelLoading {
-    /// The shipped definitions plus every `--models` directory.
+    /// The definitions shipped in `Registry/` plus every `--models` directory (later ones override).
     static func registry(extraDirectories: [String], logger: Logger) throws -> LwM2MRegistry {
-        let registry = LwM2MRegistry()
-        if !extraDirectories.isEmpty {
-            logger.warning("--models is accepted but not loaded yet: the DDF loader is not in this build")
+        var registry = LwM2MRegistry.builtIn
+        if registry.objectIDs.isEmpty {
+            logger.warning("the shipped Registry/ definitions were not found next to the executable")
         }
+        for directory in extraDirectories {
+            let errors = registry.load(folder: directory)
+            for error in errors { logger.warning("model not loaded: \(error)") }
+        }
+        logger.info("object definitions loaded", metadata: ["objects": "\(registry.objectIDs.count)"])
         return registry
     }
 
     /// The payload codec for `registry`.
     static func codec(_ registry: LwM2MRegistry) -> any LwM2MPayloadCodec {
-        UnavailableCodec()
-    }
-}
-
-/// Until Codecs' `LwM2MCodec` is available in this build: every payload operation is unsupported (4.15).
-struct UnavailableCodec: LwM2MPayloadCodec {
-    private func unsupported() -> LwM2MCodecError {
-        LwM2MCodecError(code: .unsupportedFormat, reason: "no payload codec in this build")
-    }
-    func encode(_ node: LwM2MNode, at path: LwM2MPath, as format: CoAPContentFormat) throws(LwM2MCodecError) -> [UInt8] {
-        throw unsupported()
-    }
-    func decode(_ bytes: [UInt8], at path: LwM2MPath, as format: CoAPContentFormat) throws(LwM2MCodecError) -> LwM2MNode {
-        throw unsupported()
-    }
-    func encode(records: [LwM2MRecord], as format: CoAPContentFormat) throws(LwM2MCodecError) -> [UInt8] {
-        throw unsupported()
-    }
-    func decode(records bytes: [UInt8], as format: CoAPContentFormat) throws(LwM2MCodecError) -> [LwM2MRecord] {
-        throw unsupported()
+        LwM2MCodec(definitions: registry)
     }
 }

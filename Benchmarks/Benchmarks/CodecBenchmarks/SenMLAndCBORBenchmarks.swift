@@ -1,6 +1,68 @@
 import Benchmark
 import Codecs
+import LwM2MModel
+
+/// A 100-record time series of one temperature resource (a Send/Notify payload), one record per second.
+let temperatureSeries: [LwM2MRecord] = (0..<100).map { k in
+    LwM2MRecord(
+        path: .resource(3303, 0, 5700), value: .float(20 + Double(k % 16) * 0.25),
+        timestamp: 1_700_000_000 + Double(k))
+}
 
 /// SenML JSON, SenML CBOR, LwM2M CBOR and CBOR rows (owned by the SenML/CBOR codec work).
 func registerSenMLAndCBORBenchmarks() {
+    let node = LwM2MNode.objectInstance(deviceInstance)
+    let path = LwM2MPath.instance(3, 0)
+
+    typealias Encode = @Sendable (inout [UInt8]) throws -> Void
+    typealias Decode = @Sendable (UnsafeRawBufferPointer) throws -> Void
+    let rows: [(String, Encode, Decode)] = [
+        (
+            "SenML JSON /3/0",
+            { out in try SenMLJSONCodec.encode(node, at: path, into: &out) },
+            { bytes in blackHole(try SenMLJSONCodec.decode(bytes, at: path, definitions: deviceRegistry)) }
+        ),
+        (
+            "SenML CBOR /3/0",
+            { out in try SenMLCBORCodec.encode(node, at: path, into: &out) },
+            { bytes in blackHole(try SenMLCBORCodec.decode(bytes, at: path, definitions: deviceRegistry)) }
+        ),
+        (
+            "LwM2M CBOR /3/0",
+            { out in try LwM2MCBORCodec.encode(node, at: path, into: &out) },
+            { bytes in blackHole(try LwM2MCBORCodec.decode(bytes, at: path, definitions: deviceRegistry)) }
+        ),
+        (
+            "SenML CBOR 100-record time series",
+            { out in try SenMLCBORCodec.encode(records: temperatureSeries, into: &out) },
+            { bytes in blackHole(try SenMLCBORCodec.decodeRecords(bytes, definitions: nil)) }
+        ),
+        (
+            "CBOR single integer",
+            { out in CBORValueCodec.encode(.integer(1_367_491_215), into: &out) },
+            { bytes in blackHole(try CBORValueCodec.decode(bytes, as: .integer)) }
+        ),
+    ]
+
+    for (name, encode, decode) in rows {
+        Benchmark("\(name) encode") { benchmark in
+            var out: [UInt8] = []
+            out.reserveCapacity(4096)
+            for _ in benchmark.scaledIterations {
+                out.removeAll(keepingCapacity: true)
+                try encode(&out)
+                blackHole(out.count)
+            }
+        }
+        var wire: [UInt8] = []
+        try? encode(&wire)
+        let payload = wire
+        Benchmark("\(name) decode") { benchmark in
+            try payload.withUnsafeBytes { bytes in
+                for _ in benchmark.scaledIterations {
+                    try decode(bytes)
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,78 @@
+public import LwM2MModel
+
+/// `application/cbor` (Content-Format 60): one resource or resource instance value as a single CBOR data item
+/// (Core TS 1.1.1 section 7.4.6).
+///
+/// Integers and Time are CBOR integers, Float the shortest exact float, Boolean a simple value, String and Corelnk
+/// text strings, Opaque a byte string and Objlnk the text `"3:0"`. Decoding accepts any float width, tag 1 (epoch
+/// time) around a number, and types the item by the resource type given; without one, the item keeps the most
+/// faithful untyped value (integer, unsigned above `Int64.max`, float, string, opaque or boolean).
+public enum CBORValueCodec {
+    /// Appends the encoding of `value` to `out`.
+    public static func encode(_ value: LwM2MValue, into out: inout [UInt8]) {
+        switch value {
+        case .string(let s), .coreLink(let s): CBORWriter.text(s, into: &out)
+        case .integer(let i), .time(let i): CBORWriter.int(i, into: &out)
+        case .unsignedInteger(let u): CBORWriter.uint(u, into: &out)
+        case .float(let d): CBORWriter.float(d, into: &out)
+        case .boolean(let b): CBORWriter.bool(b, into: &out)
+        case .opaque(let bytes): CBORWriter.bytes(bytes, into: &out)
+        case .objectLink(let link):
+            let length = LwM2MPathText.digitCount(link.objectID) + 1 + LwM2MPathText.digitCount(link.instanceID)
+            CBORWriter.head(CBORWriter.textString, UInt64(length), into: &out)
+            LwM2MPathText.appendDigits(link.objectID, into: &out)
+            out.append(0x3A)
+            LwM2MPathText.appendDigits(link.instanceID, into: &out)
+        }
+    }
+
+    /// Decodes one value, typed as `type` when given (a value that does not fit is a `typeMismatch`).
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, as type: LwM2MResourceType?
+    ) throws(LwM2MCodecError) -> LwM2MValue {
+        var reader = CBORReader(bytes)
+        let value = try readValue(&reader, as: type)
+        try reader.finish()
+        return value
+    }
+
+    /// Reads one leaf value (also used by LwM2M CBOR).
+    static func readValue(_ reader: inout CBORReader, as type: LwM2MResourceType?) throws(LwM2MCodecError)
+        -> LwM2MValue
+    {
+        let start = reader.offset
+        var item = try reader.next()
+        var epochTagged = false
+        if case .tag(let tag) = item {
+            guard tag == 1 else { throw WireError.typeMismatch(start, "unexpected CBOR tag \(tag)") }
+            epochTagged = true
+            item = try reader.next()
+        }
+        let untyped: LwM2MValue
+        switch item {
+        case .unsigned(let u):
+            untyped = u <= UInt64(Int64.max) ? (epochTagged ? .time(Int64(u)) : .integer(Int64(u))) : .unsignedInteger(u)
+        case .negative(let n):
+            guard n <= UInt64(Int64.max) else { throw WireError.typeMismatch(start, "integer below the 64-bit range") }
+            untyped = epochTagged ? .time(-1 - Int64(n)) : .integer(-1 - Int64(n))
+        case .float(let d):
+            untyped = .float(d)
+        case .text(let s) where !epochTagged:
+            guard let text = s.string(in: reader.input) else { throw WireError.malformed(start, "text is not UTF-8") }
+            untyped = .string(text)
+        case .bytes(let s) where !epochTagged:
+            untyped = .opaque(s.bytes(in: reader.input))
+        case .bool(let b) where !epochTagged:
+            untyped = .boolean(b)
+        default:
+            throw WireError.typeMismatch(start, "not an LwM2M value")
+        }
+        guard let type, type != .none else { return untyped }
+        guard let typed = untyped.coerced(to: type) else {
+            throw LwM2MCodecError(
+                code: .typeMismatch, reason: "\(untyped.type.rawValue) value does not fit a \(type.rawValue) resource",
+                offset: start)
+        }
+        return typed
+    }
+}

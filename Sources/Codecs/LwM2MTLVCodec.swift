@@ -1,0 +1,633 @@
+public import LwM2MModel
+
+/// The OMA TLV content format (11542, LwM2M 1.0 legacy 1542), Core TS 1.0.2 section 6.4.3 / 1.1 section 7.4.3.
+///
+/// Each element is a type byte, an 8- or 16-bit identifier, a 0/8/16/24-bit length and the value:
+///
+/// | type bits 7-6 | element |
+/// |---|---|
+/// | `00` | object instance (holds resources) |
+/// | `01` | resource instance (inside a multiple resource) |
+/// | `10` | multiple resource (holds resource instances) |
+/// | `11` | resource with value |
+///
+/// A payload for `/o` is a list of object instances; for `/o/i` the instance's resources (an enclosing object
+/// instance element with the same ID is accepted on decode); for `/o/i/r` one resource element (bare resource
+/// instances are accepted on decode for a multiple resource); for `/o/i/r/ri` one resource instance element.
+/// The root `/` cannot be carried.
+///
+/// Values: integers and Time in the shortest of 1, 2, 4 or 8 bytes (two's complement), unsigned integers in
+/// the shortest of 1, 2, 4 or 8 bytes, floats in 4 bytes when exact else 8, booleans in 1 byte, object links
+/// in 4 bytes, strings and Corelnk as UTF-8, opaque as is. TLV carries no types: the decoder types values from
+/// the definitions; a resource with no definition keeps its raw bytes as ``LwM2MValue/opaque(_:)`` and is
+/// listed in ``LwM2MDecodedNode/untypedPaths``.
+///
+/// Decoding is strict: truncated elements, bytes after the element(s) the path allows, wrong nesting (e.g. a
+/// resource inside a resource instance), duplicate IDs, identifiers not matching the path and values of the
+/// wrong width (a 3-byte integer, a 2-byte float) are errors carrying the byte offset of the element at fault.
+public enum LwM2MTLVCodec {
+    /// The largest value length TLV can express (24-bit length field).
+    public static let maxValueLength = 0xFF_FFFF
+
+    // Element kinds (type byte bits 7-6).
+    @usableFromInline static let kindObjectInstance: UInt8 = 0
+    @usableFromInline static let kindResourceInstance: UInt8 = 1
+    @usableFromInline static let kindMultipleResource: UInt8 = 2
+    @usableFromInline static let kindResource: UInt8 = 3
+
+    // MARK: - Encoding
+
+    /// Appends the TLV encoding of `node`, which sits at `path`, to `out`.
+    ///
+    /// `path` must name the node (e.g. `/3/0` for object instance 0 of object 3): a mismatch is `invalidPath`,
+    /// a node at `/` is `notAcceptable`, a value longer than 16 MiB is `limitExceeded`. On error `out` is left
+    /// as it was.
+    @inlinable
+    public static func encode(_ node: LwM2MNode, at path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
+        try checkPath(node, path)
+        let start = out.count
+        do throws(LwM2MCodecError) {
+            switch node {
+            case .object(let object):
+                var total = 0
+                for instance in object.instances {
+                    let body = try instanceBodySize(instance)
+                    total += headerSize(id: instance.id, length: body) + body
+                }
+                out.reserveCapacity(start + total)
+                for instance in object.instances {
+                    try writeHeader(kindObjectInstance, instance.id, try instanceBodySize(instance), &out)
+                    for resource in instance.resources { try writeResource(resource, &out) }
+                }
+            case .objectInstance(let instance):
+                out.reserveCapacity(start + (try instanceBodySize(instance)))
+                for resource in instance.resources { try writeResource(resource, &out) }
+            case .resource(let resource):
+                try writeResource(resource, &out)
+            case .resourceInstance(let ri):
+                try writeElement(kindResourceInstance, ri.id, ri.value, &out)
+            }
+        } catch {
+            out.removeSubrange(start...)
+            throw error
+        }
+    }
+
+    /// The TLV encoding of `node` at `path` in a new array.
+    @inlinable
+    public static func encode(_ node: LwM2MNode, at path: LwM2MPath) throws(LwM2MCodecError) -> [UInt8] {
+        var out: [UInt8] = []
+        try encode(node, at: path, into: &out)
+        return out
+    }
+
+    @inlinable
+    static func checkPath(_ node: LwM2MNode, _ path: LwM2MPath) throws(LwM2MCodecError) {
+        let ok: Bool
+        switch node {
+        case .object(let o): ok = path.depth == 1 && path.objectID == o.id
+        case .objectInstance(let i): ok = path.depth == 2 && path.instanceID == i.id
+        case .resource(let r): ok = path.depth == 3 && path.resourceID == r.id
+        case .resourceInstance(let ri): ok = path.depth == 4 && path.resourceInstanceID == ri.id
+        }
+        guard ok else {
+            if path.depth == 0 {
+                throw LwM2MCodecError(code: .notAcceptable, reason: "TLV cannot carry the root path", path: path)
+            }
+            throw LwM2MCodecError(code: .invalidPath, reason: "\(path) does not name this \(node.level) node", path: path)
+        }
+    }
+
+    @inlinable @inline(__always)
+    static func headerSize(id: UInt16, length: Int) -> Int {
+        let idBytes = id > 0xFF ? 2 : 1
+        let lengthBytes = length < 8 ? 0 : length <= 0xFF ? 1 : length <= 0xFFFF ? 2 : 3
+        return 1 + idBytes + lengthBytes
+    }
+
+    @inlinable
+    static func instanceBodySize(_ instance: LwM2MObjectInstance) throws(LwM2MCodecError) -> Int {
+        var total = 0
+        for resource in instance.resources {
+            let body = try resourceBodySize(resource)
+            total += headerSize(id: resource.id, length: body) + body
+        }
+        return total
+    }
+
+    @inlinable
+    static func resourceBodySize(_ resource: LwM2MResource) throws(LwM2MCodecError) -> Int {
+        switch resource.content {
+        case .single(let v):
+            return valueSize(v)
+        case .multiple(let instances):
+            var total = 0
+            for ri in instances {
+                let n = valueSize(ri.value)
+                total += headerSize(id: ri.id, length: n) + n
+            }
+            return total
+        }
+    }
+
+    /// Bytes needed for a signed integer: 1, 2, 4 or 8.
+    @inlinable @inline(__always)
+    static func intWidth(_ v: Int64) -> Int {
+        if v >= -0x80 && v <= 0x7F { return 1 }
+        if v >= -0x8000 && v <= 0x7FFF { return 2 }
+        if v >= -0x8000_0000 && v <= 0x7FFF_FFFF { return 4 }
+        return 8
+    }
+
+    /// Bytes needed for an unsigned integer: 1, 2, 4 or 8.
+    @inlinable @inline(__always)
+    static func uintWidth(_ v: UInt64) -> Int {
+        if v <= 0xFF { return 1 }
+        if v <= 0xFFFF { return 2 }
+        if v <= 0xFFFF_FFFF { return 4 }
+        return 8
+    }
+
+    @inlinable @inline(__always)
+    static func floatIsExactInSingle(_ d: Double) -> Bool {
+        Double(Float(d)) == d
+    }
+
+    @inlinable
+    static func valueSize(_ value: LwM2MValue) -> Int {
+        switch value {
+        case .integer(let v), .time(let v): return intWidth(v)
+        case .unsignedInteger(let v): return uintWidth(v)
+        case .float(let d): return floatIsExactInSingle(d) ? 4 : 8
+        case .boolean: return 1
+        case .objectLink: return 4
+        case .string(let s), .coreLink(let s): return s.utf8.count
+        case .opaque(let b): return b.count
+        }
+    }
+
+    @inlinable
+    static func writeResource(_ resource: LwM2MResource, _ out: inout [UInt8]) throws(LwM2MCodecError) {
+        switch resource.content {
+        case .single(let v):
+            try writeElement(kindResource, resource.id, v, &out)
+        case .multiple(let instances):
+            var body = 0
+            for ri in instances {
+                let n = valueSize(ri.value)
+                body += headerSize(id: ri.id, length: n) + n
+            }
+            try writeHeader(kindMultipleResource, resource.id, body, &out)
+            for ri in instances { try writeElement(kindResourceInstance, ri.id, ri.value, &out) }
+        }
+    }
+
+    @inlinable @inline(__always)
+    static func writeHeader(_ kind: UInt8, _ id: UInt16, _ length: Int, _ out: inout [UInt8]) throws(LwM2MCodecError) {
+        guard length <= maxValueLength else {
+            throw LwM2MCodecError(code: .limitExceeded, reason: "TLV value of \(length) bytes exceeds 24-bit length")
+        }
+        var type = kind << 6
+        if id > 0xFF { type |= 0x20 }
+        if length < 8 {
+            type |= UInt8(truncatingIfNeeded: length)
+        } else if length <= 0xFF {
+            type |= 0x08
+        } else if length <= 0xFFFF {
+            type |= 0x10
+        } else {
+            type |= 0x18
+        }
+        out.append(type)
+        if id > 0xFF { out.append(UInt8(truncatingIfNeeded: id >> 8)) }
+        out.append(UInt8(truncatingIfNeeded: id))
+        if length >= 8 {
+            if length > 0xFFFF { out.append(UInt8(truncatingIfNeeded: length >> 16)) }
+            if length > 0xFF { out.append(UInt8(truncatingIfNeeded: length >> 8)) }
+            out.append(UInt8(truncatingIfNeeded: length))
+        }
+    }
+
+    @inlinable @inline(__always)
+    static func appendBigEndian(_ v: UInt64, width: Int, _ out: inout [UInt8]) {
+        switch width {
+        case 1:
+            out.append(UInt8(truncatingIfNeeded: v))
+        case 2:
+            out.append(UInt8(truncatingIfNeeded: v >> 8))
+            out.append(UInt8(truncatingIfNeeded: v))
+        case 4:
+            out.append(UInt8(truncatingIfNeeded: v >> 24))
+            out.append(UInt8(truncatingIfNeeded: v >> 16))
+            out.append(UInt8(truncatingIfNeeded: v >> 8))
+            out.append(UInt8(truncatingIfNeeded: v))
+        default:
+            var shift: UInt64 = 56
+            while true {
+                out.append(UInt8(truncatingIfNeeded: v >> shift))
+                if shift == 0 { break }
+                shift -= 8
+            }
+        }
+    }
+
+    @inlinable
+    static func writeElement(_ kind: UInt8, _ id: UInt16, _ value: LwM2MValue, _ out: inout [UInt8])
+        throws(LwM2MCodecError)
+    {
+        switch value {
+        case .integer(let v), .time(let v):
+            let w = intWidth(v)
+            try writeHeader(kind, id, w, &out)
+            appendBigEndian(UInt64(bitPattern: v), width: w, &out)
+        case .unsignedInteger(let v):
+            let w = uintWidth(v)
+            try writeHeader(kind, id, w, &out)
+            appendBigEndian(v, width: w, &out)
+        case .float(let d):
+            if floatIsExactInSingle(d) {
+                try writeHeader(kind, id, 4, &out)
+                appendBigEndian(UInt64(Float(d).bitPattern), width: 4, &out)
+            } else {
+                try writeHeader(kind, id, 8, &out)
+                appendBigEndian(d.bitPattern, width: 8, &out)
+            }
+        case .boolean(let b):
+            try writeHeader(kind, id, 1, &out)
+            out.append(b ? 1 : 0)
+        case .objectLink(let link):
+            try writeHeader(kind, id, 4, &out)
+            appendBigEndian(UInt64(link.objectID) << 16 | UInt64(link.instanceID), width: 4, &out)
+        case .string(let s), .coreLink(let s):
+            try writeHeader(kind, id, s.utf8.count, &out)
+            LwM2MTextCodec.appendUTF8(s, into: &out)
+        case .opaque(let bytes):
+            try writeHeader(kind, id, bytes.count, &out)
+            out.append(contentsOf: bytes)
+        }
+    }
+
+    // MARK: - Decoding
+
+    /// Decodes a TLV payload for the node at `path`, typing values by `definitions`.
+    ///
+    /// Resources with no definition keep their raw bytes as opaque values (see ``decodeReportingUntyped(_:at:definitions:)``
+    /// to learn which).
+    @inlinable
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
+    ) throws(LwM2MCodecError) -> LwM2MNode {
+        var decoder = TLVDecoder(bytes, path: path, definitions: definitions)
+        return try decoder.decode()
+    }
+
+    /// Decodes a TLV payload held in an array.
+    @inlinable
+    public static func decode(_ bytes: [UInt8], at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?)
+        throws(LwM2MCodecError) -> LwM2MNode
+    {
+        try withRawBytes(bytes) { (raw) throws(LwM2MCodecError) in try decode(raw, at: path, definitions: definitions) }
+    }
+
+    /// Decodes like ``decode(_:at:definitions:)-(UnsafeRawBufferPointer,_,_)`` and also lists the resources that
+    /// had no definition and so were kept as raw opaque bytes.
+    public static func decodeReportingUntyped(
+        _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
+    ) throws(LwM2MCodecError) -> LwM2MDecodedNode {
+        var decoder = TLVDecoder(bytes, path: path, definitions: definitions)
+        let node = try decoder.decode()
+        return LwM2MDecodedNode(node: node, untypedPaths: decoder.untyped)
+    }
+}
+
+/// A decoded node with the paths whose values had no definition and were kept in their raw form.
+public struct LwM2MDecodedNode: Hashable, Sendable {
+    /// The decoded node.
+    public var node: LwM2MNode
+    /// Resources (or resource instances) whose type was unknown, so their value is untyped: raw bytes
+    /// (``LwM2MValue/opaque(_:)``) from TLV, the text (``LwM2MValue/string(_:)``) from text/plain.
+    public var untypedPaths: [LwM2MPath]
+
+    /// Creates a decoded node.
+    public init(node: LwM2MNode, untypedPaths: [LwM2MPath]) {
+        self.node = node
+        self.untypedPaths = untypedPaths
+    }
+}
+
+/// One TLV element header: kind, identifier and the value's byte range.
+@usableFromInline
+struct TLVHeader {
+    @usableFromInline var kind: UInt8
+    @usableFromInline var id: UInt16
+    @usableFromInline var valueStart: Int
+    @usableFromInline var valueEnd: Int
+
+    @inlinable
+    init(kind: UInt8, id: UInt16, valueStart: Int, valueEnd: Int) {
+        self.kind = kind
+        self.id = id
+        self.valueStart = valueStart
+        self.valueEnd = valueEnd
+    }
+}
+
+/// The decoding state: the payload, the definitions of the path's object and the untyped paths seen.
+@usableFromInline
+struct TLVDecoder {
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline let path: LwM2MPath
+    @usableFromInline let objectDefinition: LwM2MObjectDefinition?
+    @usableFromInline var untyped: [LwM2MPath] = []
+
+    @inlinable
+    init(_ bytes: UnsafeRawBufferPointer, path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?) {
+        self.bytes = bytes
+        self.path = path
+        if let o = path.objectID, let definitions {
+            self.objectDefinition = definitions.objectDefinition(o, version: nil)
+        } else {
+            self.objectDefinition = nil
+        }
+    }
+
+    @inlinable
+    func error(_ code: LwM2MCodecError.Code, _ reason: String, _ offset: Int) -> LwM2MCodecError {
+        LwM2MCodecError(code: code, reason: reason, offset: offset, path: path)
+    }
+
+    /// Reads the element header at `p`, whose value must end by `end`.
+    @inlinable
+    func header(at p: Int, end: Int) throws(LwM2MCodecError) -> TLVHeader {
+        let type = bytes[p]
+        var q = p + 1
+        let idBytes = type & 0x20 != 0 ? 2 : 1
+        let lengthType = Int(type >> 3 & 0x03)
+        guard q + idBytes + lengthType <= end else {
+            throw error(.truncated, "TLV header is cut short", p)
+        }
+        var id = UInt16(bytes[q])
+        if idBytes == 2 { id = id << 8 | UInt16(bytes[q + 1]) }
+        q += idBytes
+        var length: Int
+        if lengthType == 0 {
+            length = Int(type & 0x07)
+        } else {
+            length = 0
+            for k in 0..<lengthType { length = length << 8 | Int(bytes[q + k]) }
+            q += lengthType
+        }
+        guard id != 0xFFFF else { throw error(.invalidPath, "identifier 65535 is reserved", p) }
+        guard length <= end - q else {
+            throw error(.truncated, "TLV value of \(length) bytes runs past its container", p)
+        }
+        return TLVHeader(kind: type >> 6, id: id, valueStart: q, valueEnd: q + length)
+    }
+
+    /// The number of elements in `start..<end`, checking every header's bounds.
+    @inlinable
+    func count(from start: Int, to end: Int) throws(LwM2MCodecError) -> Int {
+        var p = start
+        var n = 0
+        while p < end {
+            p = try header(at: p, end: end).valueEnd
+            n += 1
+        }
+        return n
+    }
+
+    /// The type and multiplicity of resource `id` of the path's object, if defined (and not executable).
+    @inlinable
+    func resourceInfo(_ id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
+        guard let def = objectDefinition else { return nil }
+        return lookupResource(def, id)
+    }
+
+    @inlinable
+    mutating func decode() throws(LwM2MCodecError) -> LwM2MNode {
+        let end = bytes.count
+        switch path.level {
+        case .root:
+            throw LwM2MCodecError(code: .notAcceptable, reason: "TLV cannot carry the root path", path: path)
+        case .object:
+            return .object(try decodeObject(path.objectID!, from: 0, to: end))
+        case .objectInstance:
+            let iid = path.instanceID!
+            if end > 0 && bytes[0] >> 6 == LwM2MTLVCodec.kindObjectInstance {
+                // An enclosing object instance element: exactly one, with the path's ID.
+                let h = try header(at: 0, end: end)
+                guard h.id == iid else {
+                    throw error(.invalidPath, "object instance \(h.id) in a payload for \(path)", 0)
+                }
+                guard h.valueEnd == end else {
+                    throw error(.trailingBytes, "bytes after the object instance", h.valueEnd)
+                }
+                return .objectInstance(try decodeInstance(iid, from: h.valueStart, to: h.valueEnd))
+            }
+            return .objectInstance(try decodeInstance(iid, from: 0, to: end))
+        case .resource:
+            return .resource(try decodeResourceAtPath(from: 0, to: end))
+        case .resourceInstance:
+            guard end > 0 else { throw error(.truncated, "empty payload for \(path)", 0) }
+            let h = try header(at: 0, end: end)
+            guard h.kind == LwM2MTLVCodec.kindResourceInstance else {
+                throw error(.malformed, "expected a resource instance element", 0)
+            }
+            guard h.id == path.resourceInstanceID! else {
+                throw error(.invalidPath, "resource instance \(h.id) in a payload for \(path)", 0)
+            }
+            guard h.valueEnd == end else { throw error(.trailingBytes, "bytes after the resource instance", h.valueEnd) }
+            let info = resourceInfo(path.resourceID!)
+            if info?.isMultiple == false {
+                throw error(.typeMismatch, "\(path.parent!) is a single resource", 0)
+            }
+            let value = try decodeValue(h, info?.type, at: path)
+            return .resourceInstance(LwM2MResourceInstance(id: h.id, value: value))
+        }
+    }
+
+    @inlinable
+    mutating func decodeObject(_ oid: UInt16, from start: Int, to end: Int) throws(LwM2MCodecError) -> LwM2MObject {
+        var instances: [LwM2MObjectInstance] = []
+        instances.reserveCapacity(try count(from: start, to: end))
+        var p = start
+        var ordered = true
+        while p < end {
+            let h = try header(at: p, end: end)
+            guard h.kind == LwM2MTLVCodec.kindObjectInstance else {
+                throw error(.malformed, "expected an object instance element in an object", p)
+            }
+            if let last = instances.last {
+                if last.id == h.id { throw error(.duplicatePath, "object instance \(h.id) appears twice", p) }
+                if last.id > h.id { ordered = false }
+            }
+            instances.append(try decodeInstance(h.id, from: h.valueStart, to: h.valueEnd))
+            p = h.valueEnd
+        }
+        if !ordered {
+            instances.sort { $0.id < $1.id }
+            for k in 1..<instances.count where instances[k - 1].id == instances[k].id {
+                throw error(.duplicatePath, "object instance \(instances[k].id) appears twice", start)
+            }
+        }
+        var object = LwM2MObject(id: oid, instances: [])
+        object.instances = instances
+        return object
+    }
+
+    @inlinable
+    mutating func decodeInstance(_ iid: UInt16, from start: Int, to end: Int) throws(LwM2MCodecError)
+        -> LwM2MObjectInstance
+    {
+        var resources: [LwM2MResource] = []
+        resources.reserveCapacity(try count(from: start, to: end))
+        var p = start
+        var ordered = true
+        let instancePath = LwM2MPath.instance(path.objectID!, iid)
+        while p < end {
+            let h = try header(at: p, end: end)
+            if let last = resources.last {
+                if last.id == h.id { throw error(.duplicatePath, "resource \(h.id) appears twice", p) }
+                if last.id > h.id { ordered = false }
+            }
+            resources.append(try decodeResource(h, at: p, in: instancePath))
+            p = h.valueEnd
+        }
+        if !ordered {
+            resources.sort { $0.id < $1.id }
+            for k in 1..<resources.count where resources[k - 1].id == resources[k].id {
+                throw error(.duplicatePath, "resource \(resources[k].id) appears twice", start)
+            }
+        }
+        var instance = LwM2MObjectInstance(id: iid, resources: [])
+        instance.resources = resources
+        return instance
+    }
+
+    /// A resource element (single or multiple) found at `p` inside an object instance.
+    @inlinable
+    mutating func decodeResource(_ h: TLVHeader, at p: Int, in instancePath: LwM2MPath) throws(LwM2MCodecError)
+        -> LwM2MResource
+    {
+        let info = resourceInfo(h.id)
+        let resourcePath = LwM2MPath.resource(instancePath.objectID!, instancePath.instanceID!, h.id)
+        switch h.kind {
+        case LwM2MTLVCodec.kindResource:
+            if info?.isMultiple == true {
+                throw error(.typeMismatch, "\(resourcePath) is a multiple resource but has a single value", p)
+            }
+            return LwM2MResource(id: h.id, content: .single(try decodeValue(h, info?.type, at: resourcePath)))
+        case LwM2MTLVCodec.kindMultipleResource:
+            if info?.isMultiple == false {
+                throw error(.typeMismatch, "\(resourcePath) is a single resource but has instances", p)
+            }
+            let instances = try decodeResourceInstances(
+                from: h.valueStart, to: h.valueEnd, type: info?.type, at: resourcePath)
+            return LwM2MResource(id: h.id, content: .multiple(instances))
+        default:
+            throw error(.malformed, "expected a resource element in an object instance", p)
+        }
+    }
+
+    @inlinable
+    mutating func decodeResourceInstances(
+        from start: Int, to end: Int, type: LwM2MResourceType?, at resourcePath: LwM2MPath
+    ) throws(LwM2MCodecError) -> [LwM2MResourceInstance] {
+        var instances: [LwM2MResourceInstance] = []
+        instances.reserveCapacity(try count(from: start, to: end))
+        var p = start
+        var ordered = true
+        while p < end {
+            let h = try header(at: p, end: end)
+            guard h.kind == LwM2MTLVCodec.kindResourceInstance else {
+                throw error(.malformed, "expected a resource instance element in a multiple resource", p)
+            }
+            if let last = instances.last {
+                if last.id == h.id { throw error(.duplicatePath, "resource instance \(h.id) appears twice", p) }
+                if last.id > h.id { ordered = false }
+            }
+            instances.append(LwM2MResourceInstance(id: h.id, value: try decodeValue(h, type, at: nil)))
+            p = h.valueEnd
+        }
+        if type == nil { untyped.append(resourcePath) }
+        if !ordered {
+            instances.sort { $0.id < $1.id }
+            for k in 1..<instances.count where instances[k - 1].id == instances[k].id {
+                throw error(.duplicatePath, "resource instance \(instances[k].id) appears twice", start)
+            }
+        }
+        return instances
+    }
+
+    /// The payload for a resource path: one resource element, or bare resource instances of a multiple resource.
+    @inlinable
+    mutating func decodeResourceAtPath(from start: Int, to end: Int) throws(LwM2MCodecError) -> LwM2MResource {
+        let rid = path.resourceID!
+        let info = resourceInfo(rid)
+        guard start < end else {
+            if info?.isMultiple == true { return LwM2MResource(id: rid, content: .multiple([])) }
+            throw error(.truncated, "empty payload for \(path)", start)
+        }
+        let h = try header(at: start, end: end)
+        if h.kind == LwM2MTLVCodec.kindResourceInstance {
+            if info?.isMultiple == false { throw error(.typeMismatch, "\(path) is a single resource", start) }
+            let instances = try decodeResourceInstances(from: start, to: end, type: info?.type, at: path)
+            return LwM2MResource(id: rid, content: .multiple(instances))
+        }
+        guard h.id == rid else { throw error(.invalidPath, "resource \(h.id) in a payload for \(path)", start) }
+        guard h.valueEnd == end else { throw error(.trailingBytes, "bytes after the resource", h.valueEnd) }
+        return try decodeResource(h, at: start, in: path.parent!)
+    }
+
+    /// The value of element `h` as `type`; `nil` keeps the raw bytes (recording `path` as untyped when given).
+    @inlinable
+    mutating func decodeValue(_ h: TLVHeader, _ type: LwM2MResourceType?, at path: LwM2MPath?) throws(LwM2MCodecError)
+        -> LwM2MValue
+    {
+        let s = h.valueStart
+        let n = h.valueEnd - s
+        guard let type else {
+            if let path { untyped.append(path) }
+            return .opaque(Array(UnsafeRawBufferPointer(rebasing: bytes[s..<h.valueEnd])))
+        }
+        switch type {
+        case .integer, .time:
+            guard n == 1 || n == 2 || n == 4 || n == 8 else {
+                throw error(.typeMismatch, "\(type.rawValue) of \(n) bytes (1, 2, 4 or 8 expected)", s)
+            }
+            var v = Int64(Int8(bitPattern: bytes[s]))
+            for k in 1..<n { v = v << 8 | Int64(bytes[s + k]) }
+            return type == .integer ? .integer(v) : .time(v)
+        case .unsignedInteger:
+            guard n == 1 || n == 2 || n == 4 || n == 8 else {
+                throw error(.typeMismatch, "unsigned integer of \(n) bytes (1, 2, 4 or 8 expected)", s)
+            }
+            var v: UInt64 = 0
+            for k in 0..<n { v = v << 8 | UInt64(bytes[s + k]) }
+            return .unsignedInteger(v)
+        case .float:
+            var v: UInt64 = 0
+            for k in 0..<n { v = v << 8 | UInt64(bytes[s + k]) }
+            if n == 4 { return .float(Double(Float(bitPattern: UInt32(truncatingIfNeeded: v)))) }
+            if n == 8 { return .float(Double(bitPattern: v)) }
+            throw error(.typeMismatch, "float of \(n) bytes (4 or 8 expected)", s)
+        case .boolean:
+            guard n == 1, bytes[s] <= 1 else { throw error(.typeMismatch, "a boolean is one byte, 0 or 1", s) }
+            return .boolean(bytes[s] == 1)
+        case .objectLink:
+            guard n == 4 else { throw error(.typeMismatch, "an object link is 4 bytes", s) }
+            return .objectLink(
+                LwM2MObjectLink(
+                    objectID: UInt16(bytes[s]) << 8 | UInt16(bytes[s + 1]),
+                    instanceID: UInt16(bytes[s + 2]) << 8 | UInt16(bytes[s + 3])))
+        case .opaque:
+            return .opaque(Array(UnsafeRawBufferPointer(rebasing: bytes[s..<h.valueEnd])))
+        case .string, .coreLink, .none:
+            let raw = UnsafeRawBufferPointer(rebasing: bytes[s..<h.valueEnd])
+            guard let text = String(validating: raw.bindMemoryAssumingUInt8(), as: UTF8.self) else {
+                throw error(.malformed, "\(type.rawValue) value is not valid UTF-8", s)
+            }
+            return type == .coreLink ? .coreLink(text) : .string(text)
+        }
+    }
+}

@@ -1,0 +1,269 @@
+public import LwM2MModel
+
+/// The `text/plain` content format (0, LwM2M 1.0 legacy 1541): one resource or resource instance value as text.
+///
+/// Representations (Core TS 1.1 section 7.4.1 and Appendix C):
+/// - Integer, Time: decimal ASCII (`-12`, `1367491215`); Unsigned Integer: decimal ASCII without sign.
+/// - Float: the shortest decimal text that reads back to the same `Double` (`1.5`, `100.0`, `1e-07`).
+/// - Boolean: `0` or `1`.
+/// - String, Corelnk: the UTF-8 text itself.
+/// - Objlnk: `objectID:instanceID`, e.g. `3:0`.
+/// - Opaque: base64 (RFC 4648 section 4, with padding).
+///
+/// Text carries no type: the decoder takes it from the resource definition. With no definition (`type == nil`)
+/// the text is kept as ``LwM2MValue/string(_:)`` - the most faithful untyped form - and the caller reports the
+/// resource as untyped (``LwM2MCodec`` does, see ``LwM2MDecodedNode/untypedPaths``).
+public enum LwM2MTextCodec {
+    /// Appends the text form of `value` to `out`.
+    ///
+    /// Throws `typeMismatch` for a non-finite float, which text/plain cannot represent.
+    @inlinable
+    public static func encode(_ value: LwM2MValue, into out: inout [UInt8]) throws(LwM2MCodecError) {
+        switch value {
+        case .integer(let v), .time(let v):
+            appendDecimal(v, into: &out)
+        case .unsignedInteger(let v):
+            appendDecimal(v, into: &out)
+        case .boolean(let b):
+            out.append(b ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+        case .string(let s), .coreLink(let s):
+            appendUTF8(s, into: &out)
+        case .float(let d):
+            guard d.isFinite else {
+                throw LwM2MCodecError(code: .typeMismatch, reason: "text/plain cannot carry the float \(d)")
+            }
+            appendUTF8(d.description, into: &out)
+        case .objectLink(let link):
+            appendDecimal(UInt64(link.objectID), into: &out)
+            out.append(UInt8(ascii: ":"))
+            appendDecimal(UInt64(link.instanceID), into: &out)
+        case .opaque(let bytes):
+            Base64.encode(bytes, into: &out)
+        }
+    }
+
+    /// Decodes a text/plain payload as a value of `type`; `nil` (unknown resource) keeps the text as a string.
+    ///
+    /// Errors: `malformed` for text that is not UTF-8 or bad base64, `typeMismatch` for text that does not read
+    /// as `type` (e.g. `abc` for an integer, `2` for a boolean, `1e999` for a float); the offset is where the
+    /// problem starts.
+    @inlinable
+    public static func decode(_ bytes: UnsafeRawBufferPointer, as type: LwM2MResourceType?) throws(LwM2MCodecError)
+        -> LwM2MValue
+    {
+        guard let type else { return .string(try decodeUTF8(bytes)) }
+        switch type {
+        case .integer:
+            return .integer(try parseSigned(bytes, type))
+        case .time:
+            return .time(try parseSigned(bytes, type))
+        case .unsignedInteger:
+            return .unsignedInteger(try parseUnsigned(bytes, from: 0, to: bytes.count, type))
+        case .boolean:
+            if bytes.count == 1 {
+                if bytes[0] == UInt8(ascii: "0") { return .boolean(false) }
+                if bytes[0] == UInt8(ascii: "1") { return .boolean(true) }
+            }
+            throw LwM2MCodecError(code: .typeMismatch, reason: "a boolean in text is 0 or 1", offset: 0)
+        case .float:
+            return .float(try parseFloat(bytes))
+        case .string, .none:
+            return .string(try decodeUTF8(bytes))
+        case .coreLink:
+            return .coreLink(try decodeUTF8(bytes))
+        case .objectLink:
+            return .objectLink(try parseObjectLink(bytes))
+        case .opaque:
+            return .opaque(try Base64.decode(bytes))
+        }
+    }
+
+    /// Decodes a text/plain payload held in an array (see ``decode(_:as:)-(UnsafeRawBufferPointer,_)``).
+    @inlinable
+    public static func decode(_ bytes: [UInt8], as type: LwM2MResourceType?) throws(LwM2MCodecError) -> LwM2MValue {
+        try withRawBytes(bytes) { (raw) throws(LwM2MCodecError) in try decode(raw, as: type) }
+    }
+
+    // MARK: - Writing
+
+    @inlinable
+    static func appendDecimal(_ value: Int64, into out: inout [UInt8]) {
+        if value < 0 {
+            out.append(UInt8(ascii: "-"))
+            appendDecimal(value.magnitude, into: &out)
+        } else {
+            appendDecimal(UInt64(value), into: &out)
+        }
+    }
+
+    @inlinable
+    static func appendDecimal(_ value: UInt64, into out: inout [UInt8]) {
+        if value < 10 {
+            out.append(UInt8(truncatingIfNeeded: value) &+ 0x30)
+            return
+        }
+        // At most 20 digits; written backwards into a stack tuple, then appended in one go.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var v = value
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buf in
+            var i = 24
+            while v != 0 {
+                i -= 1
+                buf[i] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+                v /= 10
+            }
+            count = 24 - i
+        }
+        withUnsafeBytes(of: &digits) { buf in
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[(24 - count)...]))
+        }
+    }
+
+    @inlinable
+    static func appendUTF8(_ s: String, into out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    // MARK: - Reading
+
+    @inlinable
+    static func decodeUTF8(_ bytes: UnsafeRawBufferPointer) throws(LwM2MCodecError) -> String {
+        guard let s = String(validating: bytes.bindMemoryAssumingUInt8(), as: UTF8.self) else {
+            throw LwM2MCodecError(code: .malformed, reason: "text is not valid UTF-8", offset: firstInvalidUTF8(bytes))
+        }
+        return s
+    }
+
+    @usableFromInline
+    static func firstInvalidUTF8(_ bytes: UnsafeRawBufferPointer) -> Int {
+        // Grow a prefix until it stops validating (only on the error path).
+        var lo = 0
+        var hi = bytes.count
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            let prefix = UnsafeRawBufferPointer(rebasing: bytes[0..<mid])
+            if String(validating: prefix.bindMemoryAssumingUInt8(), as: UTF8.self) != nil { lo = mid } else { hi = mid - 1 }
+        }
+        // `lo` is the longest valid prefix; a truncated sequence at the end may make it shorter than the bad byte.
+        return lo
+    }
+
+    @inlinable
+    static func parseSigned(_ bytes: UnsafeRawBufferPointer, _ type: LwM2MResourceType) throws(LwM2MCodecError) -> Int64 {
+        let n = bytes.count
+        guard n > 0 else {
+            throw LwM2MCodecError(code: .typeMismatch, reason: "empty text for \(type.rawValue)", offset: 0)
+        }
+        var start = 0
+        var negative = false
+        if bytes[0] == UInt8(ascii: "-") {
+            negative = true
+            start = 1
+        } else if bytes[0] == UInt8(ascii: "+") {
+            start = 1
+        }
+        let magnitude = try parseUnsigned(bytes, from: start, to: n, type)
+        if negative {
+            guard magnitude <= UInt64(Int64.max) + 1 else {
+                throw LwM2MCodecError(code: .typeMismatch, reason: "\(type.rawValue) out of range", offset: 0)
+            }
+            return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
+        }
+        guard magnitude <= UInt64(Int64.max) else {
+            throw LwM2MCodecError(code: .typeMismatch, reason: "\(type.rawValue) out of range", offset: 0)
+        }
+        return Int64(magnitude)
+    }
+
+    @inlinable
+    static func parseUnsigned(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int, _ type: LwM2MResourceType
+    ) throws(LwM2MCodecError) -> UInt64 {
+        guard start < end else {
+            throw LwM2MCodecError(code: .typeMismatch, reason: "no digits for \(type.rawValue)", offset: start)
+        }
+        var value: UInt64 = 0
+        var i = start
+        while i < end {
+            let d = bytes[i] &- 0x30
+            guard d < 10 else {
+                throw LwM2MCodecError(code: .typeMismatch, reason: "not a digit in \(type.rawValue)", offset: i)
+            }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(d))
+            guard !o1 && !o2 else {
+                throw LwM2MCodecError(code: .typeMismatch, reason: "\(type.rawValue) out of range", offset: i)
+            }
+            value = a
+            i += 1
+        }
+        return value
+    }
+
+    /// Checks `[+-]digits[.digits][(e|E)[+-]digits]` (at least one mantissa digit), then converts.
+    @usableFromInline
+    static func parseFloat(_ bytes: UnsafeRawBufferPointer) throws(LwM2MCodecError) -> Double {
+        let n = bytes.count
+        var i = 0
+        func fail(_ at: Int) -> LwM2MCodecError {
+            LwM2MCodecError(code: .typeMismatch, reason: "not a decimal float", offset: at)
+        }
+        if i < n && (bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+")) { i += 1 }
+        var mantissaDigits = 0
+        while i < n && bytes[i] &- 0x30 < 10 { i += 1; mantissaDigits += 1 }
+        if i < n && bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < n && bytes[i] &- 0x30 < 10 { i += 1; mantissaDigits += 1 }
+        }
+        guard mantissaDigits > 0 else { throw fail(min(i, n)) }
+        if i < n && (bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E")) {
+            i += 1
+            if i < n && (bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+")) { i += 1 }
+            var expDigits = 0
+            while i < n && bytes[i] &- 0x30 < 10 { i += 1; expDigits += 1 }
+            guard expDigits > 0 else { throw fail(i) }
+        }
+        guard i == n else { throw fail(i) }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let d = Double(text), d.isFinite else {
+            throw LwM2MCodecError(code: .typeMismatch, reason: "float out of range", offset: 0)
+        }
+        return d
+    }
+
+    @usableFromInline
+    static func parseObjectLink(_ bytes: UnsafeRawBufferPointer) throws(LwM2MCodecError) -> LwM2MObjectLink {
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else {
+            throw LwM2MCodecError(code: .typeMismatch, reason: "an object link is objectID:instanceID", offset: 0)
+        }
+        let o = try parseUnsigned(bytes, from: 0, to: colon, .objectLink)
+        let i = try parseUnsigned(bytes, from: colon + 1, to: bytes.count, .objectLink)
+        guard o <= 0xFFFF, i <= 0xFFFF else {
+            throw LwM2MCodecError(code: .typeMismatch, reason: "object link identifiers are 16 bits", offset: 0)
+        }
+        return LwM2MObjectLink(objectID: UInt16(o), instanceID: UInt16(i))
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The bytes as `UInt8` elements (raw memory is always bindable to `UInt8`).
+    @inlinable
+    func bindMemoryAssumingUInt8() -> UnsafeBufferPointer<UInt8> {
+        guard let base = baseAddress else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count)
+    }
+}
+
+/// Runs `body` over the bytes of `array` without copying.
+@inlinable
+func withRawBytes<R>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(LwM2MCodecError) -> R)
+    throws(LwM2MCodecError) -> R
+{
+    // `withUnsafeBytes` rethrows untyped; carry the typed error out through a Result.
+    let result: Result<R, LwM2MCodecError> = array.withUnsafeBytes { raw in
+        do throws(LwM2MCodecError) { return .success(try body(raw)) } catch { return .failure(error) }
+    }
+    return try result.get()
+}

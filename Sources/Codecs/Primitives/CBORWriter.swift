@@ -1,0 +1,172 @@
+/// Appends CBOR (RFC 8949) data items to a byte array, in preferred serialization: the shortest argument
+/// encoding and the shortest floating-point form that keeps the value exact (half, else single, else double).
+///
+/// Containers are written with definite lengths; the caller announces the count with `arrayHeader`/`mapHeader`.
+enum CBORWriter {
+    /// The major types.
+    static let unsigned: UInt8 = 0
+    static let negative: UInt8 = 1
+    static let byteString: UInt8 = 2
+    static let textString: UInt8 = 3
+    static let array: UInt8 = 4
+    static let map: UInt8 = 5
+    static let tag: UInt8 = 6
+
+    /// A head: major type and argument in its shortest form.
+    @inline(__always)
+    static func head(_ major: UInt8, _ value: UInt64, into out: inout [UInt8]) {
+        let m = major << 5
+        if value < 24 {
+            out.append(m | UInt8(truncatingIfNeeded: value))
+        } else if value <= 0xFF {
+            out.append(m | 24)
+            out.append(UInt8(truncatingIfNeeded: value))
+        } else if value <= 0xFFFF {
+            out.append(m | 25)
+            out.append(UInt8(truncatingIfNeeded: value >> 8))
+            out.append(UInt8(truncatingIfNeeded: value))
+        } else if value <= 0xFFFF_FFFF {
+            out.append(m | 26)
+            out.append(UInt8(truncatingIfNeeded: value >> 24))
+            out.append(UInt8(truncatingIfNeeded: value >> 16))
+            out.append(UInt8(truncatingIfNeeded: value >> 8))
+            out.append(UInt8(truncatingIfNeeded: value))
+        } else {
+            out.append(m | 27)
+            var shift: UInt64 = 56
+            while true {
+                out.append(UInt8(truncatingIfNeeded: value >> shift))
+                if shift == 0 { break }
+                shift -= 8
+            }
+        }
+    }
+
+    /// A signed integer (major type 0 or 1).
+    @inline(__always)
+    static func int(_ value: Int64, into out: inout [UInt8]) {
+        if value >= 0 {
+            head(unsigned, UInt64(value), into: &out)
+        } else {
+            head(negative, UInt64(bitPattern: ~value), into: &out)  // -1 - value
+        }
+    }
+
+    /// An unsigned integer (major type 0).
+    @inline(__always)
+    static func uint(_ value: UInt64, into out: inout [UInt8]) {
+        head(unsigned, value, into: &out)
+    }
+
+    /// A text string.
+    @inline(__always)
+    static func text(_ value: String, into out: inout [UInt8]) {
+        var s = value
+        s.withUTF8 { utf8 in
+            head(textString, UInt64(utf8.count), into: &out)
+            out.append(contentsOf: utf8)
+        }
+    }
+
+    /// A text string from ASCII literal bytes.
+    @inline(__always)
+    static func text(_ literal: StaticString, into out: inout [UInt8]) {
+        head(textString, UInt64(literal.utf8CodeUnitCount), into: &out)
+        out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// A byte string.
+    @inline(__always)
+    static func bytes(_ value: [UInt8], into out: inout [UInt8]) {
+        head(byteString, UInt64(value.count), into: &out)
+        out.append(contentsOf: value)
+    }
+
+    /// `true` or `false`.
+    @inline(__always)
+    static func bool(_ value: Bool, into out: inout [UInt8]) {
+        out.append(value ? 0xF5 : 0xF4)
+    }
+
+    /// `null`.
+    @inline(__always)
+    static func null(into out: inout [UInt8]) {
+        out.append(0xF6)
+    }
+
+    /// An array header with `count` elements to follow.
+    @inline(__always)
+    static func arrayHeader(_ count: Int, into out: inout [UInt8]) {
+        head(array, UInt64(count), into: &out)
+    }
+
+    /// A map header with `count` pairs to follow.
+    @inline(__always)
+    static func mapHeader(_ count: Int, into out: inout [UInt8]) {
+        head(map, UInt64(count), into: &out)
+    }
+
+    /// A floating-point number in the shortest form that is exact: half, single or double precision.
+    /// NaN is written as the canonical half-precision quiet NaN.
+    static func float(_ value: Double, into out: inout [UInt8]) {
+        if value.isNaN {
+            out.append(0xF9)
+            out.append(0x7E)
+            out.append(0x00)
+            return
+        }
+        let single = Float(value)
+        if Double(single) == value {
+            if let half = halfBits(exactly: single) {
+                out.append(0xF9)
+                out.append(UInt8(truncatingIfNeeded: half >> 8))
+                out.append(UInt8(truncatingIfNeeded: half))
+                return
+            }
+            let bits = single.bitPattern
+            out.append(0xFA)
+            out.append(UInt8(truncatingIfNeeded: bits >> 24))
+            out.append(UInt8(truncatingIfNeeded: bits >> 16))
+            out.append(UInt8(truncatingIfNeeded: bits >> 8))
+            out.append(UInt8(truncatingIfNeeded: bits))
+            return
+        }
+        let bits = value.bitPattern
+        out.append(0xFB)
+        var shift: UInt64 = 56
+        while true {
+            out.append(UInt8(truncatingIfNeeded: bits >> shift))
+            if shift == 0 { break }
+            shift -= 8
+        }
+    }
+
+    /// The IEEE 754 binary16 bits of `value` when it is exactly representable in half precision, else `nil`.
+    static func halfBits(exactly value: Float) -> UInt16? {
+        let bits = value.bitPattern
+        let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000)
+        let exponent = Int((bits >> 23) & 0xFF)
+        let mantissa = bits & 0x7F_FFFF
+        if exponent == 0xFF {
+            // Infinity (NaN is handled by the caller).
+            return mantissa == 0 ? sign | 0x7C00 : nil
+        }
+        if exponent == 0 {
+            // Zero; single-precision subnormals are far below the half range.
+            return mantissa == 0 ? sign : nil
+        }
+        let unbiased = exponent - 127
+        if unbiased >= -14 && unbiased <= 15 {
+            guard mantissa & 0x1FFF == 0 else { return nil }
+            return sign | UInt16(unbiased + 15) << 10 | UInt16(truncatingIfNeeded: mantissa >> 13)
+        }
+        if unbiased >= -24 && unbiased < -14 {
+            // A half-precision subnormal: value = m * 2^-24 with m < 1024.
+            let significand = mantissa | 0x80_0000
+            let shift = UInt32(-(unbiased + 1))
+            guard significand & ((1 << shift) - 1) == 0 else { return nil }
+            return sign | UInt16(truncatingIfNeeded: significand >> shift)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,96 @@
+import Codecs
+import LwM2MModel
+import Testing
+
+@Suite("text/plain and opaque codecs")
+struct TextCodecTests {
+    func encode(_ v: LwM2MValue) throws -> String {
+        var out: [UInt8] = []
+        try LwM2MTextCodec.encode(v, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func decode(_ s: String, _ type: LwM2MResourceType?) throws -> LwM2MValue {
+        try LwM2MTextCodec.decode(utf8(s), as: type)
+    }
+
+    @Test(arguments: [
+        (LwM2MValue.integer(0), "0"), (.integer(-12), "-12"), (.integer(.max), "9223372036854775807"),
+        (.integer(.min), "-9223372036854775808"), (.unsignedInteger(.max), "18446744073709551615"),
+        (.time(1_367_491_215), "1367491215"), (.boolean(true), "1"), (.boolean(false), "0"),
+        (.float(1.5), "1.5"), (.float(100), "100.0"), (.float(0.1), "0.1"), (.float(-2.5e-7), "-2.5e-07"),
+        (.string("Open Mobile Alliance"), "Open Mobile Alliance"), (.string(""), ""), (.string("ü€😀"), "ü€😀"),
+        (.objectLink(.init(objectID: 3, instanceID: 0)), "3:0"), (.objectLink(.null), "65535:65535"),
+        (.coreLink("</3/0>,</1/0>"), "</3/0>,</1/0>"), (.opaque([]), ""), (.opaque([0x4D]), "TQ=="),
+        (.opaque([0x4D, 0x61]), "TWE="), (.opaque([0x4D, 0x61, 0x6E]), "TWFu"), (.opaque([0xFF, 0xFE, 0xFD, 0x00]), "//79AA=="),
+    ])
+    func encodesAndDecodesEveryType(value: LwM2MValue, text: String) throws {
+        #expect(try encode(value) == text)
+        #expect(try decode(text, value.type) == value)
+    }
+
+    @Test func floatsUseTheShortestTextThatRoundTrips() throws {
+        var rng = SeededGenerator(seed: 7)
+        for _ in 0..<2000 {
+            var d: Double
+            repeat { d = Double(bitPattern: rng.next()) } while !d.isFinite
+            let text = try encode(.float(d))
+            #expect(try decode(text, .float) == .float(d), "\(text)")
+            #expect(text == d.description)
+        }
+        #expect(try decode("1e3", .float) == .float(1000))
+        #expect(try decode("-.5", .float) == .float(-0.5))
+        var out: [UInt8] = []
+        #expect(codecError { try LwM2MTextCodec.encode(.float(.nan), into: &out) }?.code == .typeMismatch)
+        #expect(codecError { try LwM2MTextCodec.encode(.float(.infinity), into: &out) }?.code == .typeMismatch)
+    }
+
+    @Test func unknownResourcesDecodeAsText() throws {
+        #expect(try decode("42", nil) == .string("42"))
+    }
+
+    @Test(arguments: [
+        ("", LwM2MResourceType.integer, LwM2MCodecError.Code.typeMismatch, 0), ("12a", .integer, .typeMismatch, 2),
+        ("-", .integer, .typeMismatch, 1), ("9223372036854775808", .integer, .typeMismatch, 0),
+        ("-9223372036854775809", .integer, .typeMismatch, 0), ("-1", .unsignedInteger, .typeMismatch, 0),
+        ("18446744073709551616", .unsignedInteger, .typeMismatch, 19), (" 1", .integer, .typeMismatch, 0),
+        ("2", .boolean, .typeMismatch, 0), ("true", .boolean, .typeMismatch, 0), ("", .boolean, .typeMismatch, 0),
+        (".", .float, .typeMismatch, 1), ("abc", .float, .typeMismatch, 0), ("inf", .float, .typeMismatch, 0),
+        ("nan", .float, .typeMismatch, 0), ("0x1p3", .float, .typeMismatch, 1), ("1e", .float, .typeMismatch, 2),
+        ("1e999", .float, .typeMismatch, 0), ("3", .objectLink, .typeMismatch, 0), ("3:x", .objectLink, .typeMismatch, 2),
+        ("70000:0", .objectLink, .typeMismatch, 0), ("TQ=", .opaque, .malformed, 2), ("T!==", .opaque, .malformed, 1),
+        ("TR==", .opaque, .malformed, 1), ("1.5", .time, .typeMismatch, 1),
+    ])
+    func rejectsBadText(text: String, type: LwM2MResourceType, code: LwM2MCodecError.Code, offset: Int) {
+        let error = codecError { try decode(text, type) }
+        #expect(error?.code == code)
+        #expect(error?.offset == offset)
+    }
+
+    @Test func rejectsInvalidUTF8WithItsOffset() {
+        let error = codecError { try LwM2MTextCodec.decode([0x61, 0x62, 0xC3, 0x28], as: .string) }
+        #expect(error?.code == .malformed)
+        #expect(error?.offset == 2)
+    }
+
+    @Test func randomValuesRoundTrip() throws {
+        var gen = RandomNodes(seed: 11)
+        for _ in 0..<3000 {
+            let (type, value) = gen.singleValue()
+            var out: [UInt8] = []
+            try LwM2MTextCodec.encode(value, into: &out)
+            #expect(try LwM2MTextCodec.decode(out, as: type) == value)
+        }
+    }
+
+    @Test func opaqueCarriesOnlyOpaque() throws {
+        var out: [UInt8] = []
+        try LwM2MOpaqueCodec.encode(.opaque([1, 2, 3]), into: &out)
+        #expect(out == [1, 2, 3])
+        #expect(codecError { try LwM2MOpaqueCodec.encode(.string("x"), into: &out) }?.code == .notAcceptable)
+        #expect(try [UInt8]([9, 8]).withUnsafeBytes { try LwM2MOpaqueCodec.decode($0, as: .opaque) } == .opaque([9, 8]))
+        #expect(try [UInt8]([9, 8]).withUnsafeBytes { try LwM2MOpaqueCodec.decode($0, as: nil) } == .opaque([9, 8]))
+        #expect(codecError { try [UInt8]([9]).withUnsafeBytes { try LwM2MOpaqueCodec.decode($0, as: .integer) } }?.code
+            == .typeMismatch)
+    }
+}
