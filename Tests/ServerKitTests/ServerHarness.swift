@@ -99,13 +99,13 @@ struct ServerHarness {
     let log = EventLog()
     let consumer: Task<Void, Never>
 
-    init(configure: (inout LwM2MServer.Configuration) -> Void = { _ in }) async {
+    init(codec: (any LwM2MPayloadCodec)? = nil, configure: (inout LwM2MServer.Configuration) -> Void = { _ in }) async {
         network = CoAPSimulatedNetwork(clock: clock, seed: 3)
         var configuration = LwM2MServer.Configuration()
         configuration.requestTimeout = .seconds(5)
         configure(&configuration)
         server = LwM2MServer(
-            transport: network.makeTransport(), definitions: testRegistry, codec: LineCodec(definitions: testRegistry),
+            transport: network.makeTransport(), definitions: testRegistry, codec: codec ?? LineCodec(definitions: testRegistry),
             configuration: configuration, endpointConfiguration: .init(seed: 11, servesWellKnownCore: false), clock: clock)
         client = CoAPEndpoint(transport: network.makeTransport(), configuration: .init(seed: 12), clock: clock)
         await server.start()
