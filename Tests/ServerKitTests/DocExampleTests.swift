@@ -1,4 +1,6 @@
 import CoAPCore
+import Codecs
+import LwM2MModel
 import Logging
 import NIOCore
 import Testing
@@ -21,5 +23,19 @@ struct DocExampleTests {
         #expect(output.response?.code == .created)
         #expect(output.events.count == 1)
         #expect(output.events.first?.json.jsonText.hasPrefix(#"{"event":"registered","endpoint":"dev1""#) == true)
+    }
+}
+
+/// The server example of docs/ServerKit.md, compiled (not run: it serves forever).
+func serverDocExample() async throws {
+    let registry = LwM2MRegistry.builtIn
+    let transport = try await CoAPUDPTransport.bind(host: "0.0.0.0", port: 5683)
+    let server = LwM2MServer(transport: transport, definitions: registry, codec: LwM2MCodec(definitions: registry))
+    await server.start()
+    for await event in server.events {
+        if case .registered(let registration, _) = event {
+            let battery = try await server.read(endpoint: registration.endpoint, path: .resource(3, 0, 9))
+            print(battery)
+        }
     }
 }
