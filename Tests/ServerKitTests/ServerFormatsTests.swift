@@ -80,7 +80,7 @@ struct ServerFormatsTests {
         await h.close()
     }
 
-    @Test("Read-Composite and Write-Composite send SenML on the root path with FETCH and iPATCH")
+    @Test("Read-Composite, Write-Composite and Observe-Composite send SenML on the root path (FETCH, iPATCH)")
     func composite() async throws {
         let h = await ServerHarness(codec: Self.codec)
         let received = Mutex<[CoAPMessage]>([])
@@ -91,9 +91,11 @@ struct ServerFormatsTests {
                     LwM2MRecord(path: .resource(3, 0, 9), value: .integer(75)),
                     LwM2MRecord(path: .resource(1, 0, 1), value: .integer(300)),
                 ]
-                return .response(
+                var m = CoAPMessage.response(
                     .content, payload: ByteBuffer(bytes: try Self.codec.encode(records: records, as: LwM2MContentFormat.senmlJSON)),
                     contentFormat: .senmlJSON)
+                if request.message.observe == 0 { m.observe = 5 }
+                return m
             }
             return .response(.changed)
         })
@@ -111,6 +113,17 @@ struct ServerFormatsTests {
         #expect(asked.map(\.path) == [.resource(3, 0, 9), .object(1)])
         let wrote = try Self.codec.decode(records: messages[1].payloadBytes, as: LwM2MContentFormat.senmlJSON)
         #expect(wrote == [LwM2MRecord(path: .resource(3, 0, 14), value: .string("+04"))])
+        // Observe-Composite: FETCH with Observe=0, then an active cancel: FETCH with Observe=1, same token.
+        let paths: [LwM2MPath] = [.resource(3, 0, 9), .resource(1, 0, 1)]
+        let (observation, initial) = try await h.server.observeComposite(endpoint: "dev1", paths: paths)
+        #expect(initial.map(\.value) == [.integer(75), .integer(300)])
+        #expect(observation.target == .composite(paths))
+        #expect(try await h.server.cancelCompositeObservation(endpoint: "dev1", paths: paths, active: true) == 1)
+        let observeMessages = received.withLock { Array($0.dropFirst(2)) }
+        #expect(observeMessages.map(\.code) == [.fetch, .fetch])
+        #expect(observeMessages.map(\.observe) == [0, 1])
+        #expect(observeMessages[0].token == observeMessages[1].token)
+        #expect(observeMessages[1].payload == observeMessages[0].payload)
         await h.close()
     }
 
