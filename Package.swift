@@ -29,6 +29,8 @@ let package = Package(
         .library(name: "DTLSTransport", targets: ["DTLSTransport"]),
         .library(name: "ClientKit", targets: ["ClientKit"]),
         .executable(name: "lwm2m-client", targets: ["lwm2m-client"]),
+        .library(name: "ServerKit", targets: ["ServerKit"]),
+        .executable(name: "lwm2m-server", targets: ["lwm2m-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -104,7 +106,7 @@ let package = Package(
             dependencies: ["Codecs", "LwM2MModel"],
             swiftSettings: swiftSettings
         ),
-    
+
         // MARK: Client
         .target(
             name: "ClientKit",
@@ -119,6 +121,23 @@ let package = Package(
         .executableTarget(
             name: "lwm2m-client",
             dependencies: ["ClientKit", "CoAPCore", "LwM2MModel", nioCore, nioPosix, logging, argumentParser],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: ServerKit
+        .target(
+            name: "ServerKit",
+            dependencies: ["CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "lwm2m-server",
+            dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", argumentParser, logging, nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServerKitTests",
+            dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
             swiftSettings: swiftSettings
         ),
     ]

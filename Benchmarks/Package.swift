@@ -20,6 +20,7 @@ let package = Package(
         .package(path: "../"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -64,6 +65,19 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/DTLSBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [benchmarkPlugin]
+        ),
+        .executableTarget(
+            name: "ServerBenchmarks",
+            dependencies: [
+                benchmark,
+                .product(name: "ServerKit", package: root),
+                .product(name: "CoAPCore", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/ServerBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
         ),

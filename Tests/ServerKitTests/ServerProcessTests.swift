@@ -1,0 +1,201 @@
+import CoAPCore
+import Foundation
+import NIOCore
+import Synchronization
+import Testing
+
+@testable import ServerKit
+
+/// The package root, found from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// The built `lwm2m-server` next to the test bundle (or in `.build/debug`), if any.
+let serverExecutable: URL? = {
+    var candidates: [URL] = []
+    if let argv0 = CommandLine.arguments.first {
+        var dir = URL(fileURLWithPath: argv0).deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(dir.appendingPathComponent("lwm2m-server"))
+            dir = dir.deletingLastPathComponent()
+        }
+    }
+    candidates.append(packageRoot.appendingPathComponent(".build/debug/lwm2m-server"))
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}()
+
+let coapClient: String? = ["/usr/bin/coap-client-notls", "/usr/local/bin/coap-client-notls"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+}
+
+/// Lines of a pipe as they arrive.
+final class PipeLines: Sendable {
+    let lines: AsyncStream<String>
+
+    init(_ handle: FileHandle) {
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        lines = stream
+        Thread {
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    continuation.yield(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                    pending.removeSubrange(pending.startIndex...newline)
+                }
+            }
+            continuation.finish()
+        }.start()
+    }
+}
+
+/// Runs `coap-client-notls` with `arguments` and returns its exit status.
+func runCoAPClient(_ arguments: [String]) throws -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: coapClient!)
+    p.arguments = arguments
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    return p.terminationStatus
+}
+
+/// A UDP port that was free a moment ago.
+func freeUDPPort() async throws -> Int {
+    let t = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
+    let port = t.localAddress.port!
+    await t.close()
+    return port
+}
+
+/// Consumes JSON lines in order, skipping the ones a caller is not waiting for; awaits new lines without polling.
+final class LineQueue: Sendable {
+    private struct State {
+        var lines: [JSONValue] = []
+        var consumed = 0
+        var finished = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    init(_ lines: AsyncStream<String>) {
+        Task { [self] in
+            for await line in lines {
+                guard let v = try? JSONValue.parse(line) else { continue }
+                let w = state.withLock { s in
+                    s.lines.append(v)
+                    defer { s.waiter = nil }
+                    return s.waiter
+                }
+                w?.resume()
+            }
+            let w = state.withLock { s in
+                s.finished = true
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            w?.resume()
+        }
+    }
+
+    func next(where predicate: @Sendable (JSONValue) -> Bool) async -> JSONValue? {
+        while true {
+            let (found, finished): (JSONValue?, Bool) = state.withLock { s in
+                while s.consumed < s.lines.count {
+                    let v = s.lines[s.consumed]
+                    s.consumed += 1
+                    if predicate(v) { return (v, false) }
+                }
+                return (nil, s.finished)
+            }
+            if let found { return found }
+            if finished { return nil }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { s -> Bool in
+                    if s.consumed < s.lines.count || s.finished { return true }
+                    s.waiter = c
+                    return false
+                }
+                if ready { c.resume() }
+            }
+        }
+    }
+}
+
+@Suite("lwm2m-server as a process")
+struct ServerProcessTests {
+    @Test(
+        "coap-client-notls registers, is listed by `clients`, updates and de-registers; EOF stops the server",
+        .enabled(if: serverExecutable != nil, "lwm2m-server is not built (run swift build)"),
+        .enabled(if: coapClient != nil, "coap-client-notls is not installed (Debian package libcoap3-bin)"))
+    func registerWithLibcoap() async throws {
+        let port = try await freeUDPPort()
+        let server = Process()
+        server.executableURL = serverExecutable
+        server.arguments = ["--console", "--coap-port", "\(port)", "--host", "127.0.0.1", "--log-level", "warning"]
+        let stdin = Pipe()
+        let stdout = Pipe()
+        server.standardInput = stdin
+        server.standardOutput = stdout
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        let output = LineQueue(PipeLines(stdout.fileHandleForReading).lines)
+        func nextLine(where predicate: @escaping @Sendable (JSONValue) -> Bool) async throws -> JSONValue {
+            try await withTimeout(seconds: 30) {
+                guard let v = await output.next(where: predicate) else { throw HangError() }
+                return v
+            }
+        }
+
+        let listening = try await nextLine { $0["event"]?.stringValue == "listening" }
+        #expect(listening["address"]?.stringValue == "coap://127.0.0.1:\(port)")
+
+        #expect(
+            try runCoAPClient([
+                "-m", "post", "coap://127.0.0.1:\(port)/rd?ep=dev1&lt=60", "-e", "</1/0>,</3/0>", "-t", "40", "-B", "5",
+            ]) == 0)
+        let registered = try await nextLine { $0["event"]?.stringValue == "registered" }
+        #expect(registered["endpoint"]?.stringValue == "dev1")
+        #expect(registered["lifetime"] == .int(60))
+        #expect(registered["lwm2m"]?.stringValue == "1.0")
+        let id = try #require(registered["registrationId"]?.stringValue)
+
+        stdin.fileHandleForWriting.write(Data("clients\n".utf8))
+        let clients = try await nextLine { $0["clients"] != nil }
+        guard case .array(let list)? = clients["clients"] else {
+            Issue.record("clients is not an array: \(clients.jsonText)")
+            return
+        }
+        #expect(list.count == 1)
+        #expect(list.first?["endpoint"]?.stringValue == "dev1")
+        #expect(list.first?["registrationId"]?.stringValue == id)
+        #expect(list.first?["objects"] == .array([
+            .object([("id", .int(1)), ("instances", .array([.int(0)]))]),
+            .object([("id", .int(3)), ("instances", .array([.int(0)]))]),
+        ]))
+
+        #expect(try runCoAPClient(["-m", "post", "coap://127.0.0.1:\(port)/rd/\(id)?lt=120", "-B", "5"]) == 0)
+        let updated = try await nextLine { $0["event"]?.stringValue == "updated" }
+        #expect(updated["lifetime"] == .int(120))
+
+        #expect(try runCoAPClient(["-m", "delete", "coap://127.0.0.1:\(port)/rd/\(id)", "-B", "5"]) == 0)
+        let deregistered = try await nextLine { $0["event"]?.stringValue == "deregistered" }
+        #expect(deregistered["registrationId"]?.stringValue == id)
+
+        stdin.fileHandleForWriting.write(Data("clients\n".utf8))
+        let empty = try await nextLine { $0["clients"] != nil }
+        #expect(empty["clients"] == .array([]))
+
+        // End of input stops the server cleanly.
+        try stdin.fileHandleForWriting.close()
+        let exited = try await withTimeout(seconds: 20) {
+            server.waitUntilExit()
+            return server.terminationStatus
+        }
+        #expect(exited == 0)
+    }
+}
