@@ -41,6 +41,20 @@ struct LwM2MJSONAndCBORTests {
         #expect(try NodeFormat.lwm2mJSON.decodeRecords(out, definitions: nil) == records)
     }
 
+    @Test func lwm2mJSONRecordsAcrossObjects() throws {
+        let records: [LwM2MRecord] = [
+            .init(path: .resource(3, 0, 9), value: .integer(100)),
+            .init(path: .resourceInstance(1, 0, 7, 1), value: .string("U"), timestamp: 10),
+        ]
+        var out: [UInt8] = []
+        try LwM2MJSONCodec.encode(records: records, into: &out)
+        #expect(out.text == #"{"bn":"/","e":[{"n":"3/0/9","v":100},{"n":"1/0/7/1","sv":"U","t":10}]}"#)
+        #expect(try NodeFormat.lwm2mJSON.decodeRecords(out, definitions: nil) == records)
+        #expect(throws: LwM2MCodecError(code: .notAcceptable, reason: "")) {
+            try NodeFormat.lwm2mJSON.encode(records: [.init(path: .instance(3, 0), value: nil)])
+        }
+    }
+
     @Test func lwm2mJSONOpaqueIsBase64ByDefinition() throws {
         let def = LwM2MObjectDefinition(
             id: 5, name: "Firmware Update", isMultiple: false, isMandatory: false,

@@ -46,7 +46,6 @@ public enum LwM2MJSONCodec {
         let base = records.first?.path ?? .root
         JSONWriter.raw("{\"bn\":\"", into: &out)
         LwM2MPathText.append(base, from: 0, to: baseDepth, leadingSlash: true, trailingSlash: true, into: &out)
-        if baseDepth == 0 { out.removeLast() }  // "/" rather than "//"
         JSONWriter.raw("\",\"e\":[", into: &out)
         var first = true
         for r in records {

@@ -100,7 +100,9 @@ struct JSONReader {
             if c == 0x22 {
                 let s = WireString.span(contentStart, offset)
                 offset += 1
-                if nonASCII && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: input[contentStart..<offset - 1])) {
+                if nonASCII && !Self.isValidUTF8(
+                    UnsafeRawBufferPointer(rebasing: input[contentStart..<offset - 1]).assumingMemoryBound(to: UInt8.self))
+                {
                     throw WireError.malformed(start, "string is not valid UTF-8")
                 }
                 return s
@@ -204,7 +206,21 @@ struct JSONReader {
     }
 
     /// Whether `bytes` are well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-    static func isValidUTF8(_ bytes: some Collection<UInt8>) -> Bool {
+    @inline(__always)
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var k = 0
+        while k < bytes.count && bytes[k] < 0x80 { k += 1 }
+        if k == bytes.count { return true }
+        return isValidUTF8(bytes[k...])
+    }
+
+    /// Whether `bytes` are well-formed UTF-8 (see above).
+    static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { isValidUTF8($0) }
+    }
+
+    /// Whether `bytes` are well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+    static func isValidUTF8(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         var it = bytes.makeIterator()
         while let b0 = it.next() {
             if b0 < 0x80 { continue }

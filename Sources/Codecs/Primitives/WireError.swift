@@ -61,9 +61,14 @@ enum WireString {
     func string(in input: UnsafeRawBufferPointer) -> String? {
         switch self {
         case .span(let s, let e):
-            return String(validating: UnsafeRawBufferPointer(rebasing: input[s..<e]), as: UTF8.self)
+            let raw = UnsafeRawBufferPointer(rebasing: input[s..<e])
+            let bytes = raw.assumingMemoryBound(to: UInt8.self)
+            // Validate first (strict), then take the stdlib's specialized contiguous fast path.
+            guard JSONReader.isValidUTF8(bytes) else { return nil }
+            return String(decoding: bytes, as: UTF8.self)
         case .owned(let a):
-            return String(validating: a, as: UTF8.self)
+            guard JSONReader.isValidUTF8(a) else { return nil }
+            return String(decoding: a, as: UTF8.self)
         }
     }
 
