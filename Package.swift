@@ -15,6 +15,7 @@ let swiftSettings: [SwiftSetting] = [
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let dequeModule: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
 
 // MARK: - Package
@@ -25,6 +26,8 @@ let package = Package(
         .library(name: "CoAPCore", targets: ["CoAPCore"]),
         .library(name: "LwM2MModel", targets: ["LwM2MModel"]),
         .library(name: "Codecs", targets: ["Codecs"]),
+        .library(name: "BootstrapKit", targets: ["BootstrapKit"]),
+        .executable(name: "lwm2m-bootstrap", targets: ["lwm2m-bootstrap"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -81,6 +84,23 @@ let package = Package(
         .testTarget(
             name: "CodecsTests",
             dependencies: ["Codecs", "LwM2MModel"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Bootstrap server
+        .target(
+            name: "BootstrapKit",
+            dependencies: ["CoAPCore", "LwM2MModel", "Codecs", logging, nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BootstrapKitTests",
+            dependencies: ["BootstrapKit", "CoAPCore", "LwM2MModel", "Codecs", "lwm2m-bootstrap", nioCore, logging],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "lwm2m-bootstrap",
+            dependencies: ["BootstrapKit", "CoAPCore", argumentParser, logging, nioCore, nioPosix],
             swiftSettings: swiftSettings
         ),
     ]
