@@ -17,13 +17,16 @@ public struct LwM2MBootstrapConfiguration: Sendable, Hashable, Codable {
     public var servers: [Server]
     /// Access Control object instances to write.
     public var accessControl: [AccessControl]
+    /// Other object instances to write (after Security, Server and Access Control).
+    public var instances: [Instance]
     /// The content format for writes when the client did not send `pct` (`tlv`, `senml+cbor`, `senml+json`).
     public var contentFormat: LwM2MContentFormat?
 
     /// Creates a configuration.
     public init(
         discover: Bool = false, read: [LwM2MPath] = [], delete: [LwM2MPath] = [], security: [Security] = [],
-        servers: [Server] = [], accessControl: [AccessControl] = [], contentFormat: LwM2MContentFormat? = nil
+        servers: [Server] = [], accessControl: [AccessControl] = [], instances: [Instance] = [],
+        contentFormat: LwM2MContentFormat? = nil
     ) {
         self.discover = discover
         self.read = read
@@ -31,6 +34,7 @@ public struct LwM2MBootstrapConfiguration: Sendable, Hashable, Codable {
         self.security = security
         self.servers = servers
         self.accessControl = accessControl
+        self.instances = instances
         self.contentFormat = contentFormat
     }
 
@@ -51,6 +55,7 @@ public struct LwM2MBootstrapConfiguration: Sendable, Hashable, Codable {
         writes += security.map { .instance(0, $0.objectInstance) }
         writes += servers.map { .instance(1, $0.objectInstance) }
         writes += accessControl.map { .instance(2, $0.objectInstance) }
+        writes += instances.map(\.write)
         return LwM2MBootstrapPlan(
             discover: discover, readPaths: read, deletePaths: delete, writes: writes, preferredFormat: contentFormat)
     }
@@ -352,7 +357,7 @@ public struct LwM2MBootstrapConfiguration: Sendable, Hashable, Codable {
     // MARK: - Codable
 
     enum CodingKeys: String, CodingKey {
-        case discover, read, delete, security, servers, accessControl, contentFormat
+        case discover, read, delete, security, servers, accessControl, instances, contentFormat
     }
 
     /// Decodes the JSON form; every key is optional.
@@ -364,6 +369,7 @@ public struct LwM2MBootstrapConfiguration: Sendable, Hashable, Codable {
         security = try c.decodeIfPresent([Security].self, forKey: .security) ?? []
         servers = try c.decodeIfPresent([Server].self, forKey: .servers) ?? []
         accessControl = try c.decodeIfPresent([AccessControl].self, forKey: .accessControl) ?? []
+        instances = try c.decodeIfPresent([Instance].self, forKey: .instances) ?? []
         if let name = try c.decodeIfPresent(String.self, forKey: .contentFormat) {
             switch name.lowercased() {
             case "tlv": contentFormat = .tlv
@@ -387,6 +393,7 @@ public struct LwM2MBootstrapConfiguration: Sendable, Hashable, Codable {
         try c.encode(security, forKey: .security)
         try c.encode(servers, forKey: .servers)
         try c.encode(accessControl, forKey: .accessControl)
+        try c.encode(instances, forKey: .instances)
         let names: [LwM2MContentFormat: String] = [.tlv: "tlv", .senmlCBOR: "senml+cbor", .senmlJSON: "senml+json"]
         try c.encodeIfPresent(contentFormat.flatMap { names[$0] }, forKey: .contentFormat)
     }

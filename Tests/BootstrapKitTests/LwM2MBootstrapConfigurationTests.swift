@@ -36,7 +36,9 @@ struct LwM2MBootstrapConfigurationTests {
                   ],
                   "servers": [{"instance": 0, "shortServerId": 7, "lifetime": 60, "binding": "UQ"}],
                   "accessControl": [{"instance": 0, "objectId": 3, "objectInstanceId": 0, "acl": {"7": 15},
-                                     "owner": 7}]
+                                     "owner": 7}],
+                  "instances": [{"path": "/3/0", "resources": {"14": "+02:00", "15": "Europe/Berlin"}},
+                                {"path": "/1/5", "resources": {"0": 9, "1": 30, "6": true, "7": "U"}}]
                 }
               },
               "default": {"delete": ["/"]}
@@ -52,7 +54,11 @@ struct LwM2MBootstrapConfigurationTests {
         let acl = try #require(dev1.accessControl.first)
         #expect(acl.objectInstance[resource: 2]?.instances == [LwM2MResourceInstance(id: 7, value: .integer(15))])
         #expect(file.default?.delete == [.root])
-        #expect(dev1.plan.writes.map(\.path) == [.instance(0, 1), .instance(1, 0), .instance(2, 0)])
+        #expect(dev1.plan.writes.map(\.path) == [
+            .instance(0, 1), .instance(1, 0), .instance(2, 0), .instance(3, 0), .instance(1, 5),
+        ])
+        #expect(dev1.instances[0].resources == [.single(14, .string("+02:00")), .single(15, .string("Europe/Berlin"))])
+        #expect(dev1.instances[1].resources[1] == .single(1, .integer(30)))
         // Round trip through the encoder.
         let again = try parse(try file.json())
         #expect(again == file)
@@ -75,6 +81,11 @@ struct LwM2MBootstrapConfigurationTests {
         expectField(#"{"default": {"delete": ["/0/x"]}}"#, "default.delete")
         expectField(#"{"default": {"contentFormat": "xml"}}"#, "default.contentFormat")
         expectField(#"{"endpoint": {}}"#, "endpoint")
+        expectField(#"{"default": {"instances": [{"path": "/3", "resources": {}}]}}"#, "default.instances[0].path")
+        expectField(#"{"default": {"instances": [{"path": "/3/0", "resources": {"999": 1}}]}}"#,
+                    "default.instances[0].resources.999")
+        expectField(#"{"default": {"instances": [{"path": "/1/0", "resources": {"1": "long"}}]}}"#,
+                    "default.instances[0].resources.1")
         expectField(#"{"default": {"accessControl": [{"instance": 0, "objectId": 3, "objectInstanceId": 0, "owner": 1, "acl": {"a": 1}}]}}"#,
                     "default.accessControl[0].acl")
     }
