@@ -99,6 +99,43 @@ struct LwM2MBootstrapProcessTests {
         await endpoint.close()
     }
 
+    @Test("`lwm2m-bootstrap --config` writes the file's PSK credentials and skips unlisted endpoints")
+    func configFile() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bootstrap-\(getpid()).json")
+        try Data(#"""
+            {"endpoints": {"dev7": {"delete": ["/0/1"], "security": [{"instance": 1, "uri": "coaps://127.0.0.1:5998",
+              "securityMode": "psk", "pskIdentity": "dev7", "pskKey": "c0ffee", "shortServerId": 7}]}}}
+            """#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (process, port) = try await start(["--host", "127.0.0.1", "--coap-port", "0", "--config", file.path])
+        defer { Self.stop(process) }
+        let endpoint = CoAPEndpoint(transport: try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0))
+        let client = ScriptedClient(endpoint: endpoint)
+        await client.install()
+        let server = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        let refused = try await endpoint.request(.request(.post, path: "/bs", query: ["ep=other"]), to: server)
+        #expect(refused.code == .badRequest)
+        let response = try await endpoint.request(.request(.post, path: "/bs", query: ["ep=dev7"]), to: server)
+        #expect(response.code == .changed)
+        try await withTimeout {
+            for await _ in client.finished { break }
+        }
+        let requests = client.requests
+        #expect(requests.map(\.path) == ["/0/1", "/0/1", "/bs"])
+        let codec = LwM2MCodec(definitions: LwM2MRegistry.builtIn)
+        guard case .objectInstance(let security) = try codec.decode(requests[1].payload, at: .instance(0, 1), as: .tlv)
+        else {
+            Issue.record("the write was not an object instance")
+            return
+        }
+        #expect(security[resource: 0]?.value == .string("coaps://127.0.0.1:5998"))
+        #expect(security[resource: 2]?.value == .integer(0))
+        #expect(security[resource: 3]?.value == .opaque(Array("dev7".utf8)))
+        #expect(security[resource: 5]?.value == .opaque([0xC0, 0xFF, 0xEE]))
+        #expect(security[resource: 10]?.value == .integer(7))
+        await endpoint.close()
+    }
+
     @Test("a bad --config file is rejected at start naming the field")
     func badConfigFile() async throws {
         let tool = try #require(bootstrapExecutable(), "lwm2m-bootstrap was not built next to the tests")

@@ -122,6 +122,25 @@ struct LwM2MBootstrapServerTests {
         await serverEndpoint.close()
     }
 
+    @Test("a new Bootstrap-Request of the same endpoint supersedes the running session")
+    func superseded() async throws {
+        let store = LwM2MInMemoryBootstrapConfigurationStore(default: LwM2MBootstrapConfiguration())
+        let server = await makeServer(store)
+        let client = ScriptedClient(endpoint: clientEndpoint, stallFinish: clock)
+        await client.install()
+        #expect(try await bootstrapRequest(["ep=dev5"]).code == .changed)
+        let started = try await withTimeout { await firstEvent(server.events) { if case .started = $0 { true } else { false } } }
+        #expect(started?.endpoint == "dev5")
+        #expect(try await bootstrapRequest(["ep=dev5"]).code == .changed)
+        let failed = try await withTimeout { await firstEvent(server.events) { $0.isTerminal } }
+        guard case .failed(let name, let error) = failed else { Issue.record("no failure event"); return }
+        #expect(name == "dev5" && error.code == .superseded)
+        #expect(await server.activeEndpoints == ["dev5"])
+        await server.stop()
+        await clientEndpoint.close()
+        await serverEndpoint.close()
+    }
+
     @Test("Bootstrap-Requests without a configuration or without ep get 4.00 and a failed event")
     func refused() async throws {
         let store = LwM2MInMemoryBootstrapConfigurationStore()
