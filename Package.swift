@@ -31,6 +31,8 @@ let package = Package(
         .executable(name: "lwm2m-client", targets: ["lwm2m-client"]),
         .library(name: "ServerKit", targets: ["ServerKit"]),
         .executable(name: "lwm2m-server", targets: ["lwm2m-server"]),
+        .library(name: "BootstrapKit", targets: ["BootstrapKit"]),
+        .executable(name: "lwm2m-bootstrap", targets: ["lwm2m-bootstrap"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -138,6 +140,22 @@ let package = Package(
         .testTarget(
             name: "ServerKitTests",
             dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: Bootstrap server
+        .target(
+            name: "BootstrapKit",
+            dependencies: ["CoAPCore", "LwM2MModel", "Codecs", logging, nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BootstrapKitTests",
+            dependencies: ["BootstrapKit", "CoAPCore", "LwM2MModel", "Codecs", "lwm2m-bootstrap", nioCore, logging],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "lwm2m-bootstrap",
+            dependencies: ["BootstrapKit", "CoAPCore", argumentParser, logging, nioCore, nioPosix],
             swiftSettings: swiftSettings
         ),
     ]
