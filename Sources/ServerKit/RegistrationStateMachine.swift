@@ -336,8 +336,13 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
     private mutating func newRegistrationID() -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
         while true {
+            // One 64-bit draw (one getrandom call) gives 10 base-62 characters (62^10 < 2^60).
+            var value = random.next()
             var bytes = [UInt8](repeating: 0, count: 10)
-            for k in bytes.indices { bytes[k] = alphabet[Int(random.next(upperBound: UInt32(alphabet.count)))] }
+            for k in bytes.indices {
+                bytes[k] = alphabet[Int(value % 62)]
+                value /= 62
+            }
             let id = String(decoding: bytes, as: UTF8.self)
             if registrations.registration(id: id) == nil { return id }
         }
