@@ -92,7 +92,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         now: NIODeadline
     ) -> RegistrationOutput {
         var log = logger
-        log[metadataKey: "peer"] = "\(peer)"
+        log[metadataKey: "peer"] = .stringConvertible(peer)
         // Flood protection before any parsing or allocation per registration.
         if let limit = configuration.registerRateLimit {
             let host = peer.ipAddress ?? "\(peer)"
@@ -126,7 +126,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
             log.info("Register rejected: bad endpoint name")
             return reply(request, .badRequest, diagnostic: "bad endpoint name")
         }
-        log[metadataKey: "endpoint"] = "\(endpoint)"
+        log[metadataKey: "endpoint"] = .string(endpoint)
         // Version.
         var version = LwM2MVersion.v1_0
         if let v = query["lwm2m"] {
@@ -210,8 +210,8 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         now: NIODeadline
     ) -> RegistrationOutput {
         var log = logger
-        log[metadataKey: "peer"] = "\(peer)"
-        log[metadataKey: "registration"] = "\(id)"
+        log[metadataKey: "peer"] = .stringConvertible(peer)
+        log[metadataKey: "registration"] = .string(id)
         guard let previous = registrations.registration(id: id) else {
             log.info("Update rejected: unknown registration")
             return reply(request, .notFound)
@@ -336,8 +336,13 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
     private mutating func newRegistrationID() -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
         while true {
+            // One 64-bit draw (one getrandom call) gives 10 base-62 characters (62^10 < 2^60).
+            var value = random.next()
             var bytes = [UInt8](repeating: 0, count: 10)
-            for k in bytes.indices { bytes[k] = alphabet[Int(random.next(upperBound: UInt32(alphabet.count)))] }
+            for k in bytes.indices {
+                bytes[k] = alphabet[Int(value % 62)]
+                value /= 62
+            }
             let id = String(decoding: bytes, as: UTF8.self)
             if registrations.registration(id: id) == nil { return id }
         }
