@@ -52,7 +52,7 @@ final class CoAPBlockwiseServer: Sendable {
     }
 
     /// Wraps `next` so it sees whole request bodies and may return bodies of any size. Requests the
-    /// block-wise layer rejects itself (4.00, 4.02, 4.08, 4.13, 5.03) are logged at `.notice`.
+    /// block-wise layer rejects itself (4.00, 4.02, 4.08, 4.13, 5.03) are logged at `.info`.
     func wrap(_ next: @escaping CoAPResponder, clock: any CoAPClock, logger: Logger) -> CoAPResponder {
         { [self] request in
             let now = clock.now
@@ -85,7 +85,7 @@ final class CoAPBlockwiseServer: Sendable {
     }
 
     private static func logRejection(_ reply: CoAPMessage, of request: CoAPIncomingRequest, logger: Logger) {
-        logger.notice("CoAP block-wise request rejected", metadata: {
+        logger.info("CoAP block-wise request rejected", metadata: {
             var metadata: Logger.Metadata = [
                 "peer": "\(request.peer)", "mid": "\(request.message.messageID)",
                 "path": "\(request.message.uriPathString)", "code": "\(reply.code)"]

@@ -17,7 +17,7 @@ extension CoAPEndpoint {
                     response.observe = sequence
                 } else {
                     if response.code.isSuccess {
-                        logger.notice("CoAP observe registration refused; answering without Observe", metadata: [
+                        logger.info("CoAP observe registration refused; answering without Observe", metadata: [
                             "peer": "\(request.peer)", "mid": "\(request.message.messageID)",
                             "path": "\(request.message.uriPathString)"])
                     }
@@ -102,7 +102,7 @@ extension CoAPEndpoint {
                 "reason": "\(error.reason)"])
             response = .response(error.responseCode)
         } catch {
-            logger.warning("CoAP notification handler failed; ending the observation", metadata: [
+            logger.info("CoAP notification handler failed; ending the observation", metadata: [
                 "peer": "\(key.peer)", "token": "\(key.token)", "error": "\(error)"])
             response = .response(.internalServerError)
         }

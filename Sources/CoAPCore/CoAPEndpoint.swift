@@ -318,7 +318,7 @@ public actor CoAPEndpoint {
             } catch let error as CoAPError {
                 // Client errors are the handler's ordinary answers; server errors deserve attention.
                 logger.log(
-                    level: error.responseCode.codeClass == 5 ? .notice : .debug,
+                    level: error.responseCode.codeClass == 5 ? .info : .debug,
                     "CoAP handler answered with an error",
                     metadata: [
                         "peer": "\(exchange.peer)", "mid": "\(exchange.messageID)", "path": "\(message.uriPathString)",
@@ -327,7 +327,7 @@ public actor CoAPEndpoint {
                     error.responseCode,
                     payload: error.exposesReason && !error.reason.isEmpty ? ByteBuffer(string: error.reason) : ByteBuffer())
             } catch {
-                logger.warning("CoAP handler failed", metadata: [
+                logger.info("CoAP handler failed", metadata: [
                     "peer": "\(exchange.peer)", "mid": "\(exchange.messageID)", "path": "\(message.uriPathString)",
                     "error": "\(error)"])
                 response = .response(.internalServerError)
@@ -341,7 +341,7 @@ public actor CoAPEndpoint {
         guard !isClosed else { return }
         var response = response
         if !response.code.isResponse {
-            logger.warning("CoAP handler returned a non-response code; answering 5.00", metadata: [
+            logger.info("CoAP handler returned a non-response code; answering 5.00", metadata: [
                 "peer": "\(exchange.peer)", "mid": "\(exchange.messageID)", "code": "\(response.code)"])
             response.code = .internalServerError
         }
@@ -405,10 +405,10 @@ public actor CoAPEndpoint {
     }
 
     /// Logs an inbound datagram the message layer rejected: `.debug` for what any healthy network produces
-    /// (duplicates, stray ACK/RST/responses), `.notice` for input that breaks the rules (format errors, bad
+    /// (duplicates, stray ACK/RST/responses), `.info` for input that breaks the rules (format errors, bad
     /// critical options). Metadata is built only when the level is enabled.
     func log(_ discard: CoAPDiscard) {
-        let level: Logger.Level = discard.reason.isRoutine ? .debug : .notice
+        let level: Logger.Level = discard.reason.isRoutine ? .debug : .info
         logger.log(level: level, "CoAP datagram discarded", metadata: Self.metadata(discard))
     }
 

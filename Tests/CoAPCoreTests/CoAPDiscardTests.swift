@@ -181,12 +181,12 @@ struct CoAPDiscardTests {
         let attacker = network.makeTransport()
         await server.register("/hello") { _ in .response(.content, text: "world") }
 
-        // A malformed CON (delta nibble 15 at offset 4): the attacker gets RST, the server logs at notice.
+        // A malformed CON (delta nibble 15 at offset 4): the attacker gets RST, the server logs at info.
         attacker.send(CoAPDatagram(remote: server.localAddress, data: ByteBuffer(bytes: [0x40, 0x01, 0xAB, 0xCD, 0xF1])))
         let record = try #require(try await withTimeout {
             await records.first { $0.message.description == "CoAP datagram discarded" }
         })
-        #expect(record.level == .notice)
+        #expect(record.level == .info)
         #expect(record.metadata["peer"] == "\(attacker.localAddress)")
         #expect(record.metadata["reason"] == "malformed")
         #expect(record.metadata["error"] == "reservedNibble")
@@ -241,7 +241,7 @@ struct CoAPDiscardTests {
         let blockRecord = try #require(try await withTimeout {
             await records.first { $0.message.description == "CoAP block-wise request rejected" }
         })
-        #expect(blockRecord.level == .notice)
+        #expect(blockRecord.level == .info)
         #expect(blockRecord.metadata["code"] == "\(CoAPCode.requestEntityIncomplete)")
         #expect(blockRecord.metadata["block1"] == "3/1/16")
         #expect(blockRecord.metadata["peer"] == "\(client.localAddress)")
@@ -251,7 +251,7 @@ struct CoAPDiscardTests {
         let handlerRecord = try #require(try await withTimeout {
             await records.first { $0.message.description == "CoAP handler failed" }
         })
-        #expect(handlerRecord.level == .warning && handlerRecord.metadata["path"] == "/boom")
+        #expect(handlerRecord.level == .info && handlerRecord.metadata["path"] == "/boom")
         #expect(handlerRecord.metadata["peer"] == "\(client.localAddress)")
 
         await client.close()
