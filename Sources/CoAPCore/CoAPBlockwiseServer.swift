@@ -1,4 +1,5 @@
 public import NIOCore
+import Logging
 import Synchronization
 
 /// Block-wise settings of an endpoint (RFC 7959), for both roles.
@@ -50,8 +51,9 @@ final class CoAPBlockwiseServer: Sendable {
                 maxCachedRepresentations: configuration.maxTransfers))))
     }
 
-    /// Wraps `next` so it sees whole request bodies and may return bodies of any size.
-    func wrap(_ next: @escaping CoAPResponder, clock: any CoAPClock) -> CoAPResponder {
+    /// Wraps `next` so it sees whole request bodies and may return bodies of any size. Requests the
+    /// block-wise layer rejects itself (4.00, 4.02, 4.08, 4.13, 5.03) are logged at `.info`.
+    func wrap(_ next: @escaping CoAPResponder, clock: any CoAPClock, logger: Logger) -> CoAPResponder {
         { [self] request in
             let now = clock.now
             let peer = request.peer
@@ -60,11 +62,15 @@ final class CoAPBlockwiseServer: Sendable {
                 s.block2.expire(now: now)
                 return s.block2.cachedResponse(for: request.message, from: peer, now: now)
             }
-            if let early { return early }
+            if let early {
+                if !early.code.isSuccess { Self.logRejection(early, of: request, logger: logger) }
+                return early
+            }
             let action = state.withLock { $0.block1.receive(request.message, from: peer, now: now) }
             var response: CoAPMessage
             switch action {
             case .respond(let reply):
+                if !reply.code.isSuccess { Self.logRejection(reply, of: request, logger: logger) }
                 return reply
             case .passThrough:
                 response = try await next(request)
@@ -76,6 +82,18 @@ final class CoAPBlockwiseServer: Sendable {
             }
             return slice(response, for: request.message, to: peer, now: clock.now)
         }
+    }
+
+    private static func logRejection(_ reply: CoAPMessage, of request: CoAPIncomingRequest, logger: Logger) {
+        logger.info("CoAP block-wise request rejected", metadata: {
+            var metadata: Logger.Metadata = [
+                "peer": "\(request.peer)", "mid": "\(request.message.messageID)",
+                "path": "\(request.message.uriPathString)", "code": "\(reply.code)"]
+            if let block1 = try? request.message.block1() { metadata["block1"] = "\(block1)" }
+            if let block2 = try? request.message.block2() { metadata["block2"] = "\(block2)" }
+            if let size1 = request.message.size1 { metadata["size1"] = "\(size1)" }
+            return metadata
+        }())
     }
 
     /// Slices `response` to `request` for `peer` (the first block, or the block asked for).

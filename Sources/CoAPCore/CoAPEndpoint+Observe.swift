@@ -16,6 +16,11 @@ extension CoAPEndpoint {
                 if response.code.isSuccess, let sequence = await addObserver(request) {
                     response.observe = sequence
                 } else {
+                    if response.code.isSuccess {
+                        logger.info("CoAP observe registration refused; answering without Observe", metadata: [
+                            "peer": "\(request.peer)", "mid": "\(request.message.messageID)",
+                            "path": "\(request.message.uriPathString)"])
+                    }
                     response.observe = nil
                     await removeObserver(peer: request.peer, token: request.message.token)
                 }
@@ -92,8 +97,13 @@ extension CoAPEndpoint {
         do {
             response = try await responder(request)
         } catch let error as CoAPError {
+            logger.debug("CoAP notification handler answered with an error; ending the observation", metadata: [
+                "peer": "\(key.peer)", "token": "\(key.token)", "code": "\(error.responseCode)",
+                "reason": "\(error.reason)"])
             response = .response(error.responseCode)
         } catch {
+            logger.info("CoAP notification handler failed; ending the observation", metadata: [
+                "peer": "\(key.peer)", "token": "\(key.token)", "error": "\(error)"])
             response = .response(.internalServerError)
         }
         guard !isClosed, observers.observer(peer: key.peer, token: key.token) != nil else { return }

@@ -277,7 +277,7 @@ public actor CoAPEndpoint {
             let next = responder
             responder = { request in try await middleware.respond(to: request, next: next) }
         }
-        return serving ? blockwiseServer.wrap(responder, clock: clock) : responder
+        return serving ? blockwiseServer.wrap(responder, clock: clock, logger: logger) : responder
     }
 
     private static func linkDocument(_ resources: [String: CoAPResource], query: [String]) -> String {
@@ -332,14 +332,20 @@ public actor CoAPEndpoint {
             do {
                 response = try await responder(request)
             } catch let error as CoAPError {
-                logger.debug("CoAP handler answered with an error", metadata: [
-                    "peer": "\(exchange.peer)", "path": "\(message.uriPathString)", "code": "\(error.responseCode)"])
+                // Client errors are the handler's ordinary answers; server errors deserve attention.
+                logger.log(
+                    level: error.responseCode.codeClass == 5 ? .info : .debug,
+                    "CoAP handler answered with an error",
+                    metadata: [
+                        "peer": "\(exchange.peer)", "mid": "\(exchange.messageID)", "path": "\(message.uriPathString)",
+                        "code": "\(error.responseCode)", "reason": "\(error.reason)"])
                 response = .response(
                     error.responseCode,
                     payload: error.exposesReason && !error.reason.isEmpty ? ByteBuffer(string: error.reason) : ByteBuffer())
             } catch {
-                logger.warning("CoAP handler failed", metadata: [
-                    "peer": "\(exchange.peer)", "path": "\(message.uriPathString)", "error": "\(error)"])
+                logger.info("CoAP handler failed", metadata: [
+                    "peer": "\(exchange.peer)", "mid": "\(exchange.messageID)", "path": "\(message.uriPathString)",
+                    "error": "\(error)"])
                 response = .response(.internalServerError)
             }
             self.finishHandler(key, exchange: exchange, response: response)
@@ -350,7 +356,11 @@ public actor CoAPEndpoint {
         handlerTasks.removeValue(forKey: key)
         guard !isClosed else { return }
         var response = response
-        if !response.code.isResponse { response.code = .internalServerError }
+        if !response.code.isResponse {
+            logger.info("CoAP handler returned a non-response code; answering 5.00", metadata: [
+                "peer": "\(exchange.peer)", "mid": "\(exchange.messageID)", "code": "\(response.code)"])
+            response.code = .internalServerError
+        }
         let actions = layer.respond(to: exchange, with: response, now: clock.now)
         perform(actions, peerIdentity: nil)
         rescheduleTimer()
@@ -404,8 +414,37 @@ public actor CoAPEndpoint {
                     if error.code == .reset { resetHandler?(peer, token) }
                 case nil: break
                 }
+            case .discarded(let discard):
+                log(discard)
             }
         }
+    }
+
+    /// Logs an inbound datagram the message layer rejected: `.debug` for what any healthy network produces
+    /// (duplicates, stray ACK/RST/responses), `.info` for input that breaks the rules (format errors, bad
+    /// critical options). Metadata is built only when the level is enabled.
+    func log(_ discard: CoAPDiscard) {
+        let level: Logger.Level = discard.reason.isRoutine ? .debug : .info
+        logger.log(level: level, "CoAP datagram discarded", metadata: Self.metadata(discard))
+    }
+
+    static func metadata(_ discard: CoAPDiscard) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "peer": "\(discard.peer)", "reason": "\(discard.reason)", "answer": "\(discard.answer)"]
+        if let mid = discard.messageID { metadata["mid"] = "\(mid)" }
+        if let type = discard.messageType { metadata["type"] = "\(type)" }
+        if let error = discard.decodingError {
+            metadata["error"] = "\(error.code)"
+            metadata["offset"] = "\(error.offset)"
+            metadata["detail"] = "\(error.reason)"
+        }
+        if let option = discard.option {
+            metadata["option"] = "\(option.rawValue)"
+        } else if let option = discard.decodingError?.optionNumber {
+            metadata["option"] = "\(option)"
+        }
+        if let exchange = discard.exchange { metadata["exchange"] = "\(exchange)" }
+        return metadata
     }
 
     func rescheduleTimer() {

@@ -46,6 +46,10 @@ public enum CoAPMessageLayerAction: Sendable {
     case delivered(CoAPExchangeID)
     /// The exchange failed and is gone.
     case failed(CoAPExchangeID, CoAPExchangeError)
+    /// Diagnostic only: an inbound datagram was rejected or not (fully) delivered - malformed, a duplicate,
+    /// unmatched, or with a bad option - and what the layer answered (any datagram it sent comes as its own
+    /// `.send`). Drivers log it; ignoring it is always safe. Carried boxed so ordinary actions stay small.
+    indirect case discarded(CoAPDiscard)
 }
 
 /// The CoAP message layer and request/response matching of RFC 7252 as a pure state machine
@@ -54,8 +58,10 @@ public enum CoAPMessageLayerAction: Sendable {
 /// It implements Confirmable retransmission with exponential back-off, Non-confirmable messages,
 /// piggybacked and separate responses, Reset, ping, message ID and token generation, deduplication per
 /// peer and message ID (replaying the cached answer for EXCHANGE_LIFETIME), NSTART per peer with a queue,
-/// 4.02 for unrecognised critical options, RST for malformed Confirmables. Lookups are hash maps and timers
-/// a binary heap, so it scales to many peers. Call `advance(to:)` at `nextDeadline`.
+/// 4.02 for unrecognised critical options, RST for malformed Confirmables. Every inbound datagram it
+/// rejects or does not deliver also yields a `.discarded(CoAPDiscard)` action (peer, reason, decoding error,
+/// option, answer) for the driver to log. Lookups are hash maps and timers a binary heap, so it scales to many
+/// peers. Call `advance(to:)` at `nextDeadline`.
 public struct CoAPMessageLayer {
     /// The layer's configuration.
     public struct Configuration: Sendable {
@@ -292,34 +298,56 @@ public struct CoAPMessageLayer {
             message = try CoAPMessage(decoding: datagram)
         } catch {
             // RFC 7252 4.2: a Confirmable with a format error is rejected with RST; anything else is ignored.
+            var answer = CoAPDiscard.Answer.nothing
             if error.messageType == .confirmable, let mid = error.messageID, error.code != .unsupportedVersion {
                 actions.append(.send(reset(mid, to: peer)))
+                answer = .reset
             }
+            actions.append(.discarded(CoAPDiscard(
+                peer: peer, reason: .malformed, answer: answer, messageID: error.messageID,
+                messageType: error.messageType, decodingError: error,
+                option: error.optionNumber.flatMap { UInt16(exactly: $0) }.map(CoAPOptionNumber.init(rawValue:)))))
             return actions
         }
         switch message.type {
         case .acknowledgement:
-            if !message.code.isRequest { handleAcknowledgement(message, from: peer, now: now, into: &actions) }
+            if message.code.isRequest {
+                actions.append(.discarded(Self.discard(message, from: peer, .requestInAcknowledgement)))
+            } else {
+                handleAcknowledgement(message, from: peer, now: now, into: &actions)
+            }
         case .reset:
-            if message.code.isEmpty { handleReset(message.messageID, from: peer, now: now, into: &actions) }
+            if message.code.isEmpty {
+                handleReset(message.messageID, from: peer, now: now, into: &actions)
+            } else {
+                actions.append(.discarded(Self.discard(message, from: peer, .nonEmptyReset)))
+            }
         case .confirmable, .nonConfirmable:
             if message.code.isEmpty {
                 // An empty CON is a ping: answer RST. An empty NON is a format error: ignore.
-                if message.type == .confirmable { actions.append(.send(reset(message.messageID, to: peer))) }
+                if message.type == .confirmable {
+                    actions.append(.send(reset(message.messageID, to: peer)))
+                } else {
+                    actions.append(.discarded(Self.discard(message, from: peer, .emptyNonConfirmable)))
+                }
                 return actions
             }
             let key = PeerMID(peer: peer, messageID: message.messageID)
             if var entry = received[key] {
                 // Duplicate: replay what went back; if the application still works on it, ACK now.
+                var answer = CoAPDiscard.Answer.nothing
                 if let reply = entry.reply {
                     actions.append(.send(CoAPDatagram(remote: peer, data: reply)))
+                    answer = .replay
                 } else if entry.pending && entry.type == .confirmable {
                     let ack = emptyAck(message.messageID, to: peer)
                     entry.reply = ack.data
                     entry.piggybackDeadline = nil
                     received[key] = entry
                     actions.append(.send(ack))
+                    answer = .emptyAcknowledgement
                 }
+                actions.append(.discarded(Self.discard(message, from: peer, .duplicate, answer: answer)))
                 return actions
             }
             let lifetime = message.type == .confirmable
@@ -418,12 +446,16 @@ public struct CoAPMessageLayer {
     ) {
         var message = message
         switch Self.checkOptions(of: &message, isRequest: true, understood: configuration.additionalUnderstoodOptions) {
-        case .some(let (code, reason)):
+        case .some(let problem):
+            let (code, reason) = (problem.code, problem.reason)
+            let discardReason: CoAPDiscardReason = code == .badOption ? .badOption : .proxyingNotSupported
             if code == .badOption && message.type == .nonConfirmable {
                 // RFC 7252 5.4.1: a NON with an unrecognised critical option is rejected (4.3: RST).
                 let rst = reset(message.messageID, to: key.peer)
                 received[key]?.reply = rst.data
                 actions.append(.send(rst))
+                actions.append(.discarded(Self.discard(
+                    message, from: key.peer, discardReason, answer: .reset, option: problem.option)))
                 return
             }
             var answer = CoAPMessage(
@@ -434,6 +466,8 @@ public struct CoAPMessageLayer {
             let bytes = answer.encoded(allocator: allocator)
             received[key]?.reply = bytes
             actions.append(.send(CoAPDatagram(remote: key.peer, data: bytes)))
+            actions.append(.discarded(Self.discard(
+                message, from: key.peer, discardReason, answer: .response(code), option: problem.option)))
         case .none:
             received[key]?.pending = true
             if message.type == .confirmable {
@@ -454,16 +488,20 @@ public struct CoAPMessageLayer {
             let rst = reset(message.messageID, to: key.peer)
             received[key]?.reply = rst.data
             actions.append(.send(rst))
+            actions.append(.discarded(Self.discard(message, from: key.peer, .unmatchedResponse, answer: .reset)))
             return
         }
         var message = message
-        if let (_, reason) = Self.checkOptions(
+        if let problem = Self.checkOptions(
             of: &message, isRequest: false, understood: configuration.additionalUnderstoodOptions) {
             let rst = reset(message.messageID, to: key.peer)
             received[key]?.reply = rst.data
             if message.type == .confirmable { actions.append(.send(rst)) }
             remove(id, now: now, into: &actions)
-            actions.append(.failed(id, CoAPExchangeError(code: .badResponse, reason: reason)))
+            actions.append(.discarded(Self.discard(
+                message, from: key.peer, .badResponseOption, answer: message.type == .confirmable ? .reset : .nothing,
+                option: problem.option, exchange: id)))
+            actions.append(.failed(id, CoAPExchangeError(code: .badResponse, reason: problem.reason)))
             return
         }
         if message.type == .confirmable {
@@ -479,7 +517,10 @@ public struct CoAPMessageLayer {
     ) {
         let key = PeerMID(peer: peer, messageID: message.messageID)
         guard let id = byMessageID[key], var outgoing = exchanges[id], outgoing.phase == .transmitting,
-              outgoing.message.type == .confirmable else { return }
+              outgoing.message.type == .confirmable else {
+            actions.append(.discarded(Self.discard(message, from: peer, .unmatchedAcknowledgement)))
+            return
+        }
         switch outgoing.kind {
         case .ping, .message:
             remove(id, now: now, into: &actions)
@@ -490,12 +531,18 @@ public struct CoAPMessageLayer {
             outgoing.phase = .awaitingResponse
             exchanges[id] = outgoing
             release(id, now: now, into: &actions)
-            guard !message.code.isEmpty, message.token == outgoing.message.token else { return }
+            guard !message.code.isEmpty else { return }
+            guard message.token == outgoing.message.token else {
+                actions.append(.discarded(Self.discard(message, from: peer, .tokenMismatch, exchange: id)))
+                return
+            }
             var message = message
-            if let (_, reason) = Self.checkOptions(
+            if let problem = Self.checkOptions(
                 of: &message, isRequest: false, understood: configuration.additionalUnderstoodOptions) {
                 remove(id, now: now, into: &actions)
-                actions.append(.failed(id, CoAPExchangeError(code: .badResponse, reason: reason)))
+                actions.append(.discarded(Self.discard(
+                    message, from: peer, .badResponseOption, option: problem.option, exchange: id)))
+                actions.append(.failed(id, CoAPExchangeError(code: .badResponse, reason: problem.reason)))
                 return
             }
             completeWithResponse(id, message, now: now, into: &actions)
@@ -505,7 +552,11 @@ public struct CoAPMessageLayer {
     private mutating func handleReset(
         _ messageID: UInt16, from peer: SocketAddress, now: NIODeadline, into actions: inout [CoAPMessageLayerAction]
     ) {
-        guard let id = byMessageID[PeerMID(peer: peer, messageID: messageID)], let outgoing = exchanges[id] else { return }
+        guard let id = byMessageID[PeerMID(peer: peer, messageID: messageID)], let outgoing = exchanges[id] else {
+            actions.append(.discarded(CoAPDiscard(
+                peer: peer, reason: .unmatchedReset, answer: .nothing, messageID: messageID, messageType: .reset)))
+            return
+        }
         remove(id, now: now, into: &actions)
         if case .ping = outgoing.kind {
             actions.append(.delivered(id))
@@ -536,11 +587,18 @@ public struct CoAPMessageLayer {
         }
     }
 
+    /// An option problem found by `checkOptions`: the response code, a reason and the option.
+    struct OptionProblem {
+        var code: CoAPCode
+        var reason: String
+        var option: CoAPOptionNumber
+    }
+
     /// Checks options against RFC 7252 5.4: unrecognised, badly sized or wrongly repeated options are
-    /// errors when critical and dropped when elective. Returns the response code and reason for an error.
+    /// errors when critical and dropped when elective. Returns the response code, reason and option of an error.
     static func checkOptions(
         of message: inout CoAPMessage, isRequest: Bool, understood: Set<CoAPOptionNumber>
-    ) -> (CoAPCode, String)? {
+    ) -> OptionProblem? {
         var drop = false
         var previous: CoAPOptionNumber?
         for option in message.options {
@@ -555,12 +613,14 @@ public struct CoAPMessageLayer {
             }
             if !acceptable {
                 if number.isCritical {
-                    return (.badOption, "unrecognised or invalid critical option \(number.rawValue)")
+                    return OptionProblem(
+                        code: .badOption, reason: "unrecognised or invalid critical option \(number.rawValue)",
+                        option: number)
                 }
                 drop = true
             }
             if isRequest && (number == .proxyUri || number == .proxyScheme) {
-                return (.proxyingNotSupported, "this endpoint is not a proxy")
+                return OptionProblem(code: .proxyingNotSupported, reason: "this endpoint is not a proxy", option: number)
             }
             previous = number
         }
@@ -670,6 +730,15 @@ public struct CoAPMessageLayer {
             if byToken[tokenKey] == id { byToken.removeValue(forKey: tokenKey) }
         }
         // A queued exchange stays in its peer's queue; `release` skips it when it comes up.
+    }
+
+    private static func discard(
+        _ message: CoAPMessage, from peer: SocketAddress, _ reason: CoAPDiscardReason,
+        answer: CoAPDiscard.Answer = .nothing, option: CoAPOptionNumber? = nil, exchange: CoAPExchangeID? = nil
+    ) -> CoAPDiscard {
+        CoAPDiscard(
+            peer: peer, reason: reason, answer: answer, messageID: message.messageID, messageType: message.type,
+            option: option, exchange: exchange)
     }
 
     private func reset(_ messageID: UInt16, to peer: SocketAddress) -> CoAPDatagram {

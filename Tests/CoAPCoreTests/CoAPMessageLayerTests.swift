@@ -204,7 +204,9 @@ struct CoAPMessageLayerTests {
         let (id, out) = c.startRequest(get("/a"), to: server, now: t0)
         let mid = try #require(out.sent.first).messageID
         let rst = CoAPMessage(type: .reset, code: .empty, messageID: mid).encoded()
-        #expect(c.receive(rst, from: testAddress(7), now: t0).isEmpty, "a RST from another address does not match")
+        let stray = c.receive(rst, from: testAddress(7), now: t0)
+        #expect(stray.datagrams.isEmpty && stray.failures.isEmpty, "a RST from another address does not match")
+        #expect(stray.discards.map(\.reason) == [.unmatchedReset])
         let failed = c.receive(rst, from: server, now: t0)
         #expect(failed.failures.map(\.0) == [id] && failed.failures.first?.1.code == .reset)
         #expect(c.exchangeCount == 0)
@@ -270,8 +272,9 @@ struct CoAPMessageLayerTests {
         if expectsReset {
             #expect(out.sent == [CoAPMessage(type: .reset, code: .empty, messageID: 0x1234)])
         } else {
-            #expect(out.isEmpty)
+            #expect(out.datagrams.isEmpty)
         }
+        #expect(out.discards.count == 1 && out.discards.first?.answer == (expectsReset ? .reset : .nothing))
     }
 
     @Test("an unexpected CON response is rejected with RST; a response from another address does not match")

@@ -36,6 +36,11 @@ extension Array where Element == CoAPMessageLayerAction {
         compactMap { if case .failed(let id, let e) = $0 { return (id, e) } else { return nil } }
     }
 
+    /// Diagnostics for inbound datagrams the layer rejected or did not deliver.
+    var discards: [CoAPDiscard] {
+        compactMap { if case .discarded(let d) = $0 { return d } else { return nil } }
+    }
+
     /// Delivered notifications/pings.
     var delivered: [CoAPExchangeID] {
         compactMap { if case .delivered(let id) = $0 { return id } else { return nil } }
