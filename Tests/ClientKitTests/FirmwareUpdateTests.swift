@@ -245,4 +245,35 @@ struct FirmwareUpdateTests {
         #expect(try await readText(f, "/5/0/5") == "7")
         await files.close()
     }
+
+    @Test("An observer of State /5/0/3 hears Downloaded after a push")
+    func observeState() async throws {
+        let (f, fw, _) = try await networkFixture()
+        var observe = CoAPMessage.request(.get, path: "/5/0/3")
+        observe.observe = 0
+        let stream = await f.server.endpoint.responses(for: observe, to: f.client.endpoint.localAddress)
+        let box = NotificationBox()
+        let clock = f.clock
+        let reader = Task { for try await m in stream { box.items.withLock { $0.append((m, clock.now)) } } }
+        defer { reader.cancel() }
+        func payloads() -> [String] { box.items.withLock { $0.map { String(buffer: $0.0.payload) } } }
+        try await driving(clock) {
+            while box.items.withLock({ $0.isEmpty }) {
+                try Task.checkCancellation()
+                await Task.yield()
+            }
+        }
+        #expect(payloads() == ["0"])
+        let write = CoAPMessage.request(.put, path: "/5/0/0", payload: ByteBuffer(bytes: [1, 2, 3]), contentFormat: .octetStream)
+        #expect(try await f.request(write).code == .changed)
+        try await driving(clock) { await fw.settle() }
+        try await driving(clock) {
+            while box.items.withLock({ $0.last.map { String(buffer: $0.0.payload) } }) != "2" {
+                try Task.checkCancellation()
+                await Task.yield()
+            }
+        }
+        #expect(payloads().last == "2")
+        #expect(payloads().count >= 2)
+    }
 }
