@@ -85,6 +85,12 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         try LwM2MStandardObjects.installServer(in: tree, shortServerID: 1, lifetime: lifetime, binding: "U")
         try LwM2MStandardObjects.installDevice(in: tree, info: .init(serialNumber: endpoint))
         let sensor = try LwM2MTemperatureSensor(tree: tree)
+        try LwM2MStandardObjects.installConnectivityMonitoring(in: tree)
+        // Firmware Update: push or pull (coap://) images are accepted and "installed" by logging them.
+        try LwM2MStandardObjects.installFirmwareUpdate(
+            in: tree, endpoint: coap,
+            validate: { image in writeLine("FIRMWARE received \(image.count) bytes") },
+            update: { image in writeLine("FIRMWARE update with \(image.count) bytes") })
 
         let registration = LwM2MRegistrationConfiguration(
             endpointName: endpoint, lifetime: lifetime, version: LwM2MEnablerVersion(rawValue: lwm2m) ?? .v1_1,

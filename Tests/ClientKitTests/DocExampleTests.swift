@@ -35,4 +35,50 @@ struct DocExampleTests {
         #expect(String(buffer: scripted.messages[0].payload).hasPrefix("</1>;ver=1.1,</1/0>,</3>;ver="))
         #expect(tree.value(at: .resource(3303, 0, 5700)) == .float(23.5))
     }
+
+    @Test("The firmware update example: push an image through the client, then Update")
+    func firmwareExample() async throws {
+        let clock = CoAPVirtualClock()
+        let network = CoAPSimulatedNetwork(clock: clock)
+        let scripted = await ScriptedServer(network: network)
+        let transport = network.makeTransport()
+        // --- as in docs/ClientKit.md (clock and server address replaced by the simulated ones) ---
+        let endpoint = CoAPEndpoint(transport: transport, clock: clock)
+        let tree = LwM2MObjectTree(definitions: LwM2MRegistry.builtIn)
+        try LwM2MStandardObjects.installServer(in: tree, shortServerID: 1, lifetime: 300)
+        try LwM2MStandardObjects.installDevice(in: tree)
+        let firmware = try LwM2MStandardObjects.installFirmwareUpdate(
+            in: tree, endpoint: endpoint,  // the endpoint pulls images from Package URIs
+            validate: { image in
+                guard image.starts(with: Array("FW01".utf8)) else { throw LwM2MFirmwareUpdate.Failure(.unsupportedPackageType) }
+            },
+            update: { image in print("installing \(image.count) bytes") })
+        let client = LwM2MClient(
+            configuration: .init(
+                registration: .init(endpointName: "dev1", lifetime: 300),
+                server: scripted.address),
+            tree: tree, endpoint: endpoint)
+        await client.start()
+        // ---
+        let server = scripted.endpoint
+        let to = endpoint.localAddress
+        func request(_ m: CoAPMessage) async throws -> CoAPMessage {
+            try await driving(clock) { try await server.request(m, to: to) }
+        }
+        let bad = CoAPMessage.request(.put, path: "/5/0/0", payload: ByteBuffer(string: "XX"), contentFormat: .octetStream)
+        #expect(try await request(bad).code == .changed)
+        try await driving(clock) { await firmware.settle() }
+        #expect(firmware.state == .idle)
+        #expect(firmware.result == .unsupportedPackageType)
+        let good = CoAPMessage.request(
+            .put, path: "/5/0/0", payload: ByteBuffer(string: "FW01" + String(repeating: "x", count: 3000)),
+            contentFormat: .octetStream)
+        #expect(try await request(good).code == .changed)
+        try await driving(clock) { await firmware.settle() }
+        #expect(firmware.state == .downloaded)
+        #expect(try await request(.request(.post, path: "/5/0/2")).code == .changed)
+        try await driving(clock) { await firmware.settle() }
+        #expect(firmware.state == .idle)
+        #expect(firmware.result == .success)
+    }
 }
