@@ -287,9 +287,9 @@ public struct LwM2MCodec: Sendable {
     @inlinable
     func resourceInfo(_ path: LwM2MPath) -> (type: LwM2MResourceType, isMultiple: Bool)? {
         guard let definitions, let o = path.objectID, let r = path.resourceID,
-            let def = definitions.objectDefinition(o, version: nil)
+            let info = definitions.resourceTypeInfo(objectID: o, resourceID: r), info.type != .none
         else { return nil }
-        return lookupResource(def.resources, r)
+        return info
     }
 
     // MARK: - Records (composite operations, Send, time series)

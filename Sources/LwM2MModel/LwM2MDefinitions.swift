@@ -123,9 +123,25 @@ public struct LwM2MObjectDefinition: Hashable, Sendable {
 public protocol LwM2MDefinitionProvider: Sendable {
     /// The definition of object `objectID` in `version` (the latest known when `nil`), or `nil` if unknown.
     func objectDefinition(_ objectID: UInt16, version: String?) -> LwM2MObjectDefinition?
+
+    /// The data type and multiplicity of resource `resourceID` of the latest known version of `objectID`, or
+    /// `nil` when the object or the resource is unknown (executables answer `.none`).
+    ///
+    /// Codecs ask this once per single-value payload, so it should not copy a whole object definition: the
+    /// default answers through ``objectDefinition(_:version:)``; ``LwM2MRegistry`` answers from a flat index
+    /// without copying or allocating.
+    func resourceTypeInfo(objectID: UInt16, resourceID: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)?
 }
 
 extension LwM2MDefinitionProvider {
+    /// Answers through ``objectDefinition(_:version:)`` (copies the object definition).
+    public func resourceTypeInfo(objectID: UInt16, resourceID: UInt16)
+        -> (type: LwM2MResourceType, isMultiple: Bool)?
+    {
+        guard let r = objectDefinition(objectID, version: nil)?.resource(resourceID) else { return nil }
+        return (r.type, r.isMultiple)
+    }
+
     /// The definition of resource `resourceID` of object `objectID` (latest version), or `nil` if unknown.
     @inlinable public func resourceDefinition(objectID: UInt16, resourceID: UInt16) -> LwM2MResourceDefinition? {
         objectDefinition(objectID, version: nil)?.resource(resourceID)

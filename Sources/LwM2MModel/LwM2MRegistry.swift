@@ -12,6 +12,24 @@
 public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
     /// Definitions by object ID, each list ordered by ascending object version.
     @usableFromInline var objects: [UInt16: [LwM2MObjectDefinition]] = [:]
+    /// The type and multiplicity of every resource of each object's latest version, sorted by
+    /// `objectID << 16 | resourceID`: the codecs' per-payload lookup, a binary search that copies nothing.
+    @usableFromInline var resourceIndex: [ResourceIndexEntry] = []
+
+    /// One entry of ``resourceIndex``.
+    @usableFromInline
+    struct ResourceIndexEntry: Sendable {
+        @usableFromInline let key: UInt32
+        @usableFromInline let type: LwM2MResourceType
+        @usableFromInline let isMultiple: Bool
+
+        @inlinable
+        init(key: UInt32, type: LwM2MResourceType, isMultiple: Bool) {
+            self.key = key
+            self.type = type
+            self.isMultiple = isMultiple
+        }
+    }
 
     /// Creates an empty registry.
     public init() {}
@@ -28,6 +46,58 @@ public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
         list.append(definition)
         list.sort { LwM2MRegistry.compareVersions($0.objectVersion, $1.objectVersion) }
         objects[definition.id] = list
+        reindex(definition.id)
+    }
+
+    /// Replaces the index entries of `objectID` by the resources of its latest version (none when unknown).
+    mutating func reindex(_ objectID: UInt16) {
+        let lower = UInt32(objectID) << 16
+        let first = indexPosition(of: lower)
+        var end = first
+        while end < resourceIndex.count && resourceIndex[end].key >> 16 == UInt32(objectID) { end += 1 }
+        var entries: [ResourceIndexEntry] = []
+        if let latest = objects[objectID]?.last {
+            for r in latest.resources.sorted(by: { $0.id < $1.id }) {
+                // A definition listing an ID twice keeps the first, as `resource(_:)` would find one of them.
+                if let last = entries.last, last.key == lower | UInt32(r.id) { continue }
+                entries.append(ResourceIndexEntry(key: lower | UInt32(r.id), type: r.type, isMultiple: r.isMultiple))
+            }
+        }
+        resourceIndex.replaceSubrange(first..<end, with: entries)
+    }
+
+    /// The first index position whose key is not below `key`.
+    @inlinable
+    func indexPosition(of key: UInt32) -> Int {
+        resourceIndex.withUnsafeBufferPointer { entries in
+            var lo = 0
+            var hi = entries.count
+            while lo < hi {
+                let mid = (lo + hi) &>> 1
+                if entries[mid].key < key { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+    }
+
+    /// The type and multiplicity of resource `resourceID` of the latest version of `objectID`, or `nil` when
+    /// unknown. A binary search over a flat index: copies no definition, allocates nothing.
+    @inlinable
+    public func resourceTypeInfo(objectID: UInt16, resourceID: UInt16)
+        -> (type: LwM2MResourceType, isMultiple: Bool)?
+    {
+        let key = UInt32(objectID) << 16 | UInt32(resourceID)
+        return resourceIndex.withUnsafeBufferPointer { entries -> (type: LwM2MResourceType, isMultiple: Bool)? in
+            var lo = 0
+            var hi = entries.count
+            while lo < hi {
+                let mid = (lo + hi) &>> 1
+                let k = entries[mid].key
+                if k == key { return (entries[mid].type, entries[mid].isMultiple) }
+                if k < key { lo = mid + 1 } else { hi = mid }
+            }
+            return nil
+        }
     }
 
     /// Adds every definition of `other`, replacing the ones of the same object ID and version.
@@ -40,6 +110,7 @@ public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
     /// Removes every version of `objectID`.
     public mutating func remove(objectID: UInt16) {
         objects[objectID] = nil
+        reindex(objectID)
     }
 
     /// The definition of `objectID` in `version`, or the latest version when `version` is `nil`.
