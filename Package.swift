@@ -142,6 +142,15 @@ let package = Package(
             dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
             swiftSettings: swiftSettings
         ),
+        // MARK: Integration (ServerKit <-> ClientKit, in memory and as processes)
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ServerKit", "ClientKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore,
+                "lwm2m-server", "lwm2m-client",
+            ],
+            swiftSettings: swiftSettings
+        ),
         // MARK: Bootstrap server
         .target(
             name: "BootstrapKit",

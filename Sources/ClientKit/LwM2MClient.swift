@@ -105,6 +105,12 @@ public actor LwM2MClient {
     private func install() async {
         // Notifications follow the LwM2M attributes (pmin, pmax, gt, lt, st), so the client answers Observe itself.
         await endpoint.setManagesObservers(false)
+        // A server that forgot an observation rejects its NON notifications with RST (RFC 7641 3.6, 4.5):
+        // drop the observer then, not only when a CON notification is rejected.
+        await endpoint.onNonConfirmableReset { [weak self] peer, token in
+            guard let self else { return }
+            Task { await self.removeObservations(peer: peer, token: token) }
+        }
         await endpoint.register(CoAPResource(path: [], matchesSubpaths: true, isDiscoverable: false) { [weak self] request in
             guard let self else { throw CoAPError(.serviceUnavailable, "the client is gone") }
             return try await self.handle(request)
@@ -323,6 +329,10 @@ public actor LwM2MClient {
                 if error.code == .reset || error.code == .transmissionTimeout { self.removeObservation(id) }
             } catch {}
         }
+    }
+
+    private func removeObservations(peer: SocketAddress, token: CoAPToken) {
+        for (id, o) in observations where o.peer == peer && o.token == token { removeObservation(id) }
     }
 
     private func removeObservation(_ id: UInt64) {

@@ -369,9 +369,11 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         let f: CoAPContentFormat
         if let instanceID {
             f = self.format(format, r, .write, .instance(objectID, instanceID))
+            // The request targets the object, so the payload is the object with the one new instance (in TLV an
+            // Object Instance TLV carrying the ID, as LwM2M clients expect for Create with an instance ID).
             payload = try encode(
-                .objectInstance(LwM2MObjectInstance(id: instanceID, resources: resources)), at: .instance(objectID, instanceID),
-                as: f, endpoint: endpoint)
+                .object(LwM2MObject(id: objectID, instances: [LwM2MObjectInstance(id: instanceID, resources: resources)])),
+                at: .object(objectID), as: f, endpoint: endpoint)
         } else {
             f = format ?? .lwm2mTLV
             var buffer = ByteBuffer()
