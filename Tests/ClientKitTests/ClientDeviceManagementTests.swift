@@ -124,34 +124,41 @@ struct ClientDeviceManagementTests {
             for try await m in stream { box.items.withLock { $0.append((m, clock.now)) } }
         }
         defer { reader.cancel() }
-        func waitCount(_ n: Int) async throws {
-            try await driving(clock) {
-                while box.items.withLock({ $0.count }) < n {
-                    try Task.checkCancellation()
-                    await Task.yield()
+        // Advances the virtual clock in steps up to `limit` (never past it), then keeps waiting (real time,
+        // bounded) for the `n`th notification. Stopping the clock at the expected deadline means a loaded
+        // machine cannot let virtual time run ahead while the client and the server are still reacting, so
+        // the recorded times are exact; a notification that never comes by `limit` fails with a timeout.
+        func waitCount(_ n: Int, advancingUpTo limit: NIODeadline) async throws {
+            let realDeadline = ContinuousClock.now + .seconds(60)
+            while box.items.withLock({ $0.count }) < n {
+                guard ContinuousClock.now < realDeadline else {
+                    Issue.record("notification \(n) did not arrive with the virtual clock at \(limit)")
+                    throw TimeoutError()
                 }
+                for _ in 0..<20 { await Task.yield() }
+                let now = clock.now
+                if now < limit { clock.advance(to: min(now + .milliseconds(100), limit)) }
             }
         }
-        try await waitCount(1)
+        // The first response needs no virtual time (the simulated network has no delay).
+        let start = clock.now
+        try await waitCount(1, advancingUpTo: start)
         let first = box.items.withLock { $0[0].0 }
         #expect(first.observe == 0)
         #expect(String(buffer: first.payload) == "20.0")
         #expect(await f.client.activeObservations.map(\.path) == [.resource(3303, 0, 5700)])
-        let start = clock.now
         try f.sensor.record(25)  // inside pmin: held back until 10 s after the first response
         try f.sensor.record(26)
-        try await waitCount(2)
+        try await waitCount(2, advancingUpTo: start + .seconds(10))
         let (second, at2) = box.items.withLock { $0[1] }
         #expect(String(buffer: second.payload) == "26.0")
-        #expect(at2 - start >= .seconds(9))
-        #expect(at2 - start < .seconds(11))
+        #expect(at2 - start == .seconds(10))
         #expect(second.observe! > 0)
         // No change: pmax forces a notification 60 s after the last one.
-        try await waitCount(3)
+        try await waitCount(3, advancingUpTo: at2 + .seconds(60))
         let (third, at3) = box.items.withLock { $0[2] }
         #expect(String(buffer: third.payload) == "26.0")
-        #expect(at3 - at2 >= .seconds(59))
-        #expect(at3 - at2 < .seconds(61))
+        #expect(at3 - at2 == .seconds(60))
     }
 
     @Test("Read-Composite (FETCH) and Write-Composite (iPATCH) with SenML JSON")

@@ -150,9 +150,31 @@ struct CoAPEndpointTests {
         let client = pair.client
         let clock = pair.clock
         let start = clock.now
-        await #expect(throws: CoAPExchangeError.transmissionTimeout("")) {
-            try await driving(clock) { try await client.request(.request(.get, path: "/x"), to: nobody) }
+        // Jump the clock from one pending deadline to the next, and only after the endpoint has re-armed its
+        // timer: fixed steps could run virtual time ahead of a busy endpoint and stretch the retransmissions,
+        // or run on past the give-up before the failed request is seen.
+        let request = Task { try await client.request(.request(.get, path: "/x"), to: nobody) }
+        let done = Mutex(false)
+        let watcher = Task {
+            _ = try? await request.value
+            done.withLock { $0 = true }
         }
+        let realLimit = ContinuousClock.now + .seconds(60)
+        while !done.withLock({ $0 }) && ContinuousClock.now < realLimit {
+            // Never past MAX_TRANSMIT_WAIT (93 s with the largest jitter): a later give-up times out the wait.
+            if let next = clock.nextDeadline, next <= start + .seconds(93) {
+                clock.advance(to: next)
+                while !done.withLock({ $0 }) && ContinuousClock.now < realLimit
+                        && (clock.nextDeadline.map { $0 <= next } ?? true) {
+                    await Task.yield()
+                }
+            } else {
+                await Task.yield()
+            }
+        }
+        if !done.withLock({ $0 }) { request.cancel() }
+        _ = await watcher.value
+        await #expect(throws: CoAPExchangeError.transmissionTimeout("")) { try await request.value }
         let elapsed = clock.now - start
         #expect(elapsed >= .seconds(62) && elapsed <= .seconds(94))
         // Per-request timeout.

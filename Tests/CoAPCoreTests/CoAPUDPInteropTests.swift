@@ -18,7 +18,7 @@ struct LibCoAPTool {
     }
 
     /// Runs `tool` to completion (killing it after `timeout` seconds) and returns its exit status and output.
-    static func run(_ tool: String, _ arguments: [String], timeout: Double = 20) async throws -> (Int32, String, String) {
+    static func run(_ tool: String, _ arguments: [String], timeout: Double = 60) async throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
@@ -26,6 +26,7 @@ struct LibCoAPTool {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let watchdog = Mutex<Task<Void, any Error>?>(nil)
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { p in continuation.resume(returning: p.terminationStatus) }
             do {
@@ -34,12 +35,15 @@ struct LibCoAPTool {
                 continuation.resume(throwing: error)
                 return
             }
-            let watchdog = Task {
-                try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            watchdog.withLock {
+                $0 = Task {
+                    try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                }
             }
-            _ = watchdog
         }
+        // The child is reaped: never signal its (possibly reused) PID later.
+        watchdog.withLock { $0?.cancel() }
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return (status, stdout, stderr)
@@ -171,8 +175,9 @@ struct CoAPUDPInteropTests {
         }
         let base = "coap://127.0.0.1:\(transport.localAddress.port!)"
         func client(_ arguments: [String]) async throws -> (Int32, String, String) {
-            // coap-client prints the payload followed by a newline.
-            let (status, out, err) = try await LibCoAPTool.run(tool, ["-B", "10"] + arguments)
+            // coap-client prints the payload followed by a newline. -B only bounds a broken exchange: keep it
+            // generous, a loaded machine can take seconds to start the tool and to schedule our endpoint.
+            let (status, out, err) = try await LibCoAPTool.run(tool, ["-B", "30"] + arguments)
             return (status, out.hasSuffix("\n") ? String(out.dropLast()) : out, err)
         }
 

@@ -156,7 +156,7 @@ struct ServerProcessTests {
 
         #expect(
             try runCoAPClient([
-                "-m", "post", "coap://127.0.0.1:\(port)/rd?ep=dev1&lt=60", "-e", "</1/0>,</3/0>", "-t", "40", "-B", "5",
+                "-m", "post", "coap://127.0.0.1:\(port)/rd?ep=dev1&lt=60", "-e", "</1/0>,</3/0>", "-t", "40", "-B", "30",
             ]) == 0)
         let registered = try await nextLine { $0["event"]?.stringValue == "registered" }
         #expect(registered["endpoint"]?.stringValue == "dev1")
@@ -178,11 +178,11 @@ struct ServerProcessTests {
             .object([("id", .int(3)), ("instances", .array([.int(0)]))]),
         ]))
 
-        #expect(try runCoAPClient(["-m", "post", "coap://127.0.0.1:\(port)/rd/\(id)?lt=120", "-B", "5"]) == 0)
+        #expect(try runCoAPClient(["-m", "post", "coap://127.0.0.1:\(port)/rd/\(id)?lt=120", "-B", "30"]) == 0)
         let updated = try await nextLine { $0["event"]?.stringValue == "updated" }
         #expect(updated["lifetime"] == .int(120))
 
-        #expect(try runCoAPClient(["-m", "delete", "coap://127.0.0.1:\(port)/rd/\(id)", "-B", "5"]) == 0)
+        #expect(try runCoAPClient(["-m", "delete", "coap://127.0.0.1:\(port)/rd/\(id)", "-B", "30"]) == 0)
         let deregistered = try await nextLine { $0["event"]?.stringValue == "deregistered" }
         #expect(deregistered["registrationId"]?.stringValue == id)
 
