@@ -1,38 +1,12 @@
-/// RFC 4648 base64 (section 4, standard alphabet) for opaque values in text formats.
+/// RFC 4648 base64 (section 4, standard alphabet) for opaque values in text formats: a strict decoder that
+/// reports the offset of a bad character; encoding is `JSONBase64`'s.
 @usableFromInline
 enum Base64 {
-    @usableFromInline
-    static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    /// Appends `bytes` in base64 with `=` padding.
+    /// Appends `bytes` in base64 with `=` padding (the one encoder, shared with the JSON formats).
     @usableFromInline
     static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
         out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
-        alphabet.withUnsafeBufferPointer { a in
-            var i = 0
-            let n = bytes.count
-            while i + 3 <= n {
-                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-                out.append(a[Int(v >> 18 & 63)])
-                out.append(a[Int(v >> 12 & 63)])
-                out.append(a[Int(v >> 6 & 63)])
-                out.append(a[Int(v & 63)])
-                i += 3
-            }
-            if n - i == 1 {
-                let v = UInt32(bytes[i]) << 16
-                out.append(a[Int(v >> 18 & 63)])
-                out.append(a[Int(v >> 12 & 63)])
-                out.append(UInt8(ascii: "="))
-                out.append(UInt8(ascii: "="))
-            } else if n - i == 2 {
-                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-                out.append(a[Int(v >> 18 & 63)])
-                out.append(a[Int(v >> 12 & 63)])
-                out.append(a[Int(v >> 6 & 63)])
-                out.append(UInt8(ascii: "="))
-            }
-        }
+        JSONBase64.encode(bytes, urlSafe: false, padding: true, into: &out)
     }
 
     @inline(__always)
