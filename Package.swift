@@ -147,7 +147,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ServerKit", "ClientKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore,
-                "lwm2m-server", "lwm2m-client",
+                "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,167 @@
+import CoAPCore
+import Foundation
+import NIOCore
+import ServerKit
+import Synchronization
+import Testing
+
+// Shared helpers for tests that run the package's executables as real processes. Process tests of every
+// executable combination (server, client, bootstrap; UDP and DTLS) live in this target and use these.
+
+/// The package root, found from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// A built executable next to the test bundle (or in `.build/debug`), if any.
+func executable(_ name: String) -> URL? {
+    var candidates: [URL] = []
+    if let argv0 = CommandLine.arguments.first {
+        var dir = URL(fileURLWithPath: argv0).deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(dir.appendingPathComponent(name))
+            dir = dir.deletingLastPathComponent()
+        }
+    }
+    candidates.append(packageRoot.appendingPathComponent(".build/debug/\(name)"))
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
+
+let serverBinary = executable("lwm2m-server")
+let clientBinary = executable("lwm2m-client")
+
+/// A real-time guard against hangs (not a sleep to wait for events).
+func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            return nil
+        }
+        guard let first = try await group.next(), let value = first else {
+            group.cancelAll()
+            throw TimeoutError()
+        }
+        group.cancelAll()
+        return value
+    }
+}
+
+/// The JSON lines of a pipe, consumed in order; a reader skips the lines it is not waiting for.
+final class JSONLines: Sendable {
+    struct State {
+        var lines: [JSONValue] = []
+        var consumed = 0
+        var finished = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    let state = Mutex(State())
+
+    init(_ handle: FileHandle) {
+        Thread { [self] in
+            var pending = Data()
+            func wake(_ s: inout State) -> CheckedContinuation<Void, Never>? {
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...newline)
+                    guard let v = try? JSONValue.parse(line) else { continue }
+                    self.state.withLock { s in
+                        s.lines.append(v)
+                        return wake(&s)
+                    }?.resume()
+                }
+            }
+            self.state.withLock { s in
+                s.finished = true
+                return wake(&s)
+            }?.resume()
+        }.start()
+    }
+
+    func next(where predicate: @Sendable (JSONValue) -> Bool) async -> JSONValue? {
+        while true {
+            let (found, finished): (JSONValue?, Bool) = state.withLock { s in
+                while s.consumed < s.lines.count {
+                    let v = s.lines[s.consumed]
+                    s.consumed += 1
+                    if predicate(v) { return (v, false) }
+                }
+                return (nil, s.finished)
+            }
+            if let found { return found }
+            if finished { return nil }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { s -> Bool in
+                    if s.consumed < s.lines.count || s.finished { return true }
+                    s.waiter = c
+                    return false
+                }
+                if ready { c.resume() }
+            }
+        }
+    }
+}
+
+/// A UDP port that was free a moment ago.
+func freeUDPPort() async throws -> Int {
+    let t = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
+    let port = t.localAddress.port!
+    await t.close()
+    return port
+}
+
+
+let bootstrapBinary = executable("lwm2m-bootstrap")
+
+/// A child process of a test: its standard input, its standard output read as JSON lines (when asked for),
+/// killed with SIGKILL when the test lets go of it.
+final class ChildProcess: Sendable {
+    let process: Process
+    let input: Pipe
+    /// The JSON lines the child writes to standard output (nil unless `jsonOutput`).
+    let output: JSONLines?
+
+    /// Starts `binary` with `arguments`; stderr goes to the null device unless `stderr` is given.
+    init(_ binary: URL?, _ arguments: [String], jsonOutput: Bool = true, stderr: FileHandle? = nil) throws {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let input = Pipe()
+        process.standardInput = input
+        let outPipe = Pipe()
+        process.standardOutput = jsonOutput ? outPipe : FileHandle.nullDevice
+        process.standardError = stderr ?? FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        self.input = input
+        self.output = jsonOutput ? JSONLines(outPipe.fileHandleForReading) : nil
+    }
+
+    deinit { kill() }
+
+    /// Writes one line to the child's standard input.
+    func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
+
+    /// Closes the child's standard input (end of input).
+    func closeInput() throws { try input.fileHandleForWriting.close() }
+
+    /// The next JSON line that matches, within `seconds` of real time (a hang guard, not a wait).
+    func line(
+        within seconds: Double = 60, where predicate: @escaping @Sendable (JSONValue) -> Bool
+    ) async throws -> JSONValue {
+        guard let output else { throw TimeoutError() }
+        return try await withTimeout(seconds: seconds) {
+            guard let v = await output.next(where: predicate) else { throw TimeoutError() }
+            return v
+        }
+    }
+
+    /// Sends SIGKILL if the child still runs.
+    func kill() { if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) } }
+}
