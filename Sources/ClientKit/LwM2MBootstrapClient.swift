@@ -334,12 +334,12 @@ public actor LwM2MBootstrapClient {
 
     /// The default resolver: `coap://HOST[:PORT]` (5683) or `coaps://HOST[:PORT]` (5684), IPv6 in brackets.
     static let resolve: Resolver = { uri in
-        let (host, port) = try parse(uri)
+        let (host, port) = try parseURI(uri)
         return try SocketAddress.makeAddressResolvingHost(host, port: port)
     }
 
-    /// The host and port of a `coap://` or `coaps://` URI.
-    static func parse(_ uri: String) throws(LwM2MClientError) -> (host: String, port: Int) {
+    /// The host and port of a `coap://` (default port 5683) or `coaps://` (5684) URI; 4.00-coded error otherwise.
+    public static func parseURI(_ uri: String) throws(LwM2MClientError) -> (host: String, port: Int) {
         let bad = LwM2MClientError.badRequest("not a coap:// or coaps:// URI: \(uri)")
         guard let colon = uri.firstIndex(of: ":"), uri[colon...].hasPrefix("://") else { throw bad }
         let scheme = uri[..<colon]
