@@ -146,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ServerKit", "ClientKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore,
+                "ServerKit", "ClientKit", "BootstrapKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore,
                 "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
             ],
             swiftSettings: swiftSettings

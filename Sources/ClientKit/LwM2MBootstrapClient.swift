@@ -181,6 +181,23 @@ public actor LwM2MBootstrapClient {
         }
     }
 
+    /// The single-server `LwM2MClient` configuration for the first usable account after bootstrap: its URI
+    /// resolved, its Short Server ID, and the lifetime (/1/x/1) and binding (/1/x/7) the bootstrap server wrote
+    /// over those of `registration`. `nil` when there is no usable account.
+    public func clientConfiguration(
+        registration: LwM2MRegistrationConfiguration
+    ) async throws -> LwM2MClient.Configuration? {
+        guard let account = serverAccounts().first else { return nil }
+        var registration = registration
+        if let lifetime = account.lifetime, lifetime > 0 { registration.lifetime = lifetime }
+        if let binding = account.binding, !binding.isEmpty {
+            registration.binding = String(binding.filter { $0 != "Q" })
+            if binding.contains("Q") { registration.queueMode = true }
+        }
+        let address = try await resolver(account.uri)
+        return LwM2MClient.Configuration(registration: registration, server: address, shortServerID: account.shortServerID)
+    }
+
     // MARK: - Driving the state machine
 
     private func triggered() async {
