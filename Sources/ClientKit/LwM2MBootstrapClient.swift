@@ -312,8 +312,8 @@ public actor LwM2MBootstrapClient {
             if let accept = message.accept {
                 format = try LwM2MClientPayloads.format(accept.rawValue, forPayload: false)
             } else {
-                format = configuration.preferredFormat
-                    ?? LwM2MClientPayloads.defaultFormat(for: node, version: configuration.version)
+                let preferred = configuration.version == .v1_1 ? configuration.preferredFormat : nil
+                format = preferred ?? LwM2MClientPayloads.defaultFormat(for: node, version: configuration.version)
             }
             let bytes = try payloads.encode(node, at: path, as: format)
             response = .response(

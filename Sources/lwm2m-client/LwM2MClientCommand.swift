@@ -22,6 +22,11 @@ struct LwM2MClientCommand: AsyncParsableCommand {
     @Option(help: "The LwM2M server, coap://HOST:PORT.")
     var server: String = "coap://127.0.0.1:5683"
 
+    @Option(help: ArgumentHelp(
+        "Start with client-initiated bootstrap from this bootstrap server (coap://HOST:PORT) instead of --server.",
+        valueName: "uri"))
+    var bootstrap: String?
+
     @Option(help: "The endpoint client name.")
     var endpoint: String = "swift-lwm2m-client"
 
@@ -44,6 +49,7 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         guard LwM2MEnablerVersion(rawValue: lwm2m) != nil else { throw ValidationError("--lwm2m must be 1.0 or 1.1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         _ = try Self.parseServer(server)
+        if let bootstrap { _ = try Self.parseServer(bootstrap) }
     }
 
     static func parseServer(_ uri: String) throws -> (host: String, port: Int) {
@@ -74,15 +80,22 @@ struct LwM2MClientCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "lwm2m-client")
-        let (host, port) = try Self.parseServer(server)
-        let serverAddress = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        let (host, port) = try Self.parseServer(bootstrap ?? server)
+        var serverAddress = try SocketAddress.makeAddressResolvingHost(host, port: port)
         let bindHost = serverAddress.protocol == .inet6 ? "::" : "0.0.0.0"
         let transport = try await CoAPUDPTransport.bind(host: bindHost, port: localPort)
         let coap = CoAPEndpoint(transport: transport, logger: logger)
 
         let tree = LwM2MObjectTree(definitions: LwM2MRegistry.builtIn)
-        try LwM2MStandardObjects.installSecurity(in: tree, serverURI: server, shortServerID: 1)
-        try LwM2MStandardObjects.installServer(in: tree, shortServerID: 1, lifetime: lifetime, binding: "U")
+        if let bootstrap {
+            // Client-initiated bootstrap: only the bootstrap-server account; the bootstrap server writes the rest.
+            try LwM2MStandardObjects.installSecurity(in: tree, serverURI: bootstrap, shortServerID: 0, isBootstrapServer: true)
+            try tree.addObject(1)
+        } else {
+            // Factory bootstrap: the server account is configured before start.
+            try LwM2MStandardObjects.installSecurity(in: tree, serverURI: server, shortServerID: 1)
+            try LwM2MStandardObjects.installServer(in: tree, shortServerID: 1, lifetime: lifetime, binding: "U")
+        }
         try LwM2MStandardObjects.installDevice(in: tree, info: .init(serialNumber: endpoint))
         let sensor = try LwM2MTemperatureSensor(tree: tree)
         try LwM2MStandardObjects.installConnectivityMonitoring(in: tree)
@@ -92,12 +105,30 @@ struct LwM2MClientCommand: AsyncParsableCommand {
             validate: { image in writeLine("FIRMWARE received \(image.count) bytes") },
             update: { image in writeLine("FIRMWARE update with \(image.count) bytes") })
 
+        let version = LwM2MEnablerVersion(rawValue: lwm2m) ?? .v1_1
         let registration = LwM2MRegistrationConfiguration(
-            endpointName: endpoint, lifetime: lifetime, version: LwM2MEnablerVersion(rawValue: lwm2m) ?? .v1_1,
-            queueMode: queueMode)
-        let client = LwM2MClient(
-            configuration: .init(registration: registration, server: serverAddress), tree: tree, endpoint: coap,
-            logger: logger)
+            endpointName: endpoint, lifetime: lifetime, version: version, queueMode: queueMode)
+        var configuration = LwM2MClient.Configuration(registration: registration, server: serverAddress)
+        var bootstrapper: LwM2MBootstrapClient?
+        if bootstrap != nil {
+            let bootstrapClient = LwM2MBootstrapClient(
+                configuration: .init(endpointName: endpoint, version: version),
+                tree: tree, endpoint: coap, logger: logger)
+            bootstrapper = bootstrapClient
+            let bootstrapEvents = Task { for await event in bootstrapClient.events { writeLine("EVENT \(event)") } }
+            writeLine("lwm2m-client \(endpoint) on \(transport.localAddress) bootstrapping from \(serverAddress)")
+            guard try await bootstrapClient.bootstrap(),
+                let bootstrapped = try await bootstrapClient.clientConfiguration(registration: registration)
+            else {
+                bootstrapEvents.cancel()
+                await coap.close()
+                throw ExitCode.failure
+            }
+            configuration = bootstrapped
+            serverAddress = bootstrapped.server
+            _ = bootstrapEvents
+        }
+        let client = LwM2MClient(configuration: configuration, tree: tree, endpoint: coap, logger: logger)
         let shell = LwM2MClientShell(client: client, sensor: sensor, output: writeLine)
         writeLine("lwm2m-client \(endpoint) on \(transport.localAddress) -> \(serverAddress)")
 
@@ -144,7 +175,7 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         }
         events.cancel()
         await client.close()
-        withExtendedLifetime(sources) {}
+        withExtendedLifetime((sources, bootstrapper)) {}
     }
 }
 
