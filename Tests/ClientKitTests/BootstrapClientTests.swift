@@ -264,16 +264,19 @@ final class BootstrapFixture: Sendable {
     }
 
     /// Sends `message` from the bootstrap server (or `from`) to the client.
-    func send(_ message: CoAPMessage, from: CoAPEndpoint? = nil) async throws -> CoAPMessage {
+    func send(_ message: CoAPMessage, from: CoAPEndpoint? = nil, to: CoAPEndpoint? = nil) async throws -> CoAPMessage {
         let sender = from ?? bootstrapServer
-        let to = endpoint.localAddress
+        let to = (to ?? endpoint).localAddress
         return try await driving(clock) { try await sender.request(message, to: to) }
     }
 
-    func write(_ node: LwM2MNode, at path: LwM2MPath, as format: LwM2MContentFormat) async throws -> CoAPMessage {
+    func write(
+        _ node: LwM2MNode, at path: LwM2MPath, as format: LwM2MContentFormat, to: CoAPEndpoint? = nil
+    ) async throws -> CoAPMessage {
         let bytes = try codec.encode(node, at: path, as: format)
         return try await send(.request(
-            .put, path: "\(path)", payload: ByteBuffer(bytes: bytes), contentFormat: CoAPContentFormat(rawValue: format.rawValue)))
+            .put, path: "\(path)", payload: ByteBuffer(bytes: bytes), contentFormat: CoAPContentFormat(rawValue: format.rawValue)),
+            to: to)
     }
 }
 
@@ -437,5 +440,43 @@ struct BootstrapClientLockStepTests {
         #expect(throws: LwM2MClientError.badRequest("")) { try LwM2MBootstrapClient.parseURI("http://a") }
         #expect(throws: LwM2MClientError.badRequest("")) { try LwM2MBootstrapClient.parseURI("coap://a:99999") }
         #expect(throws: LwM2MClientError.badRequest("")) { try LwM2MBootstrapClient.parseURI("coap://:5") }
+    }
+}
+
+@Suite("docs/ClientKit.md bootstrap example")
+struct BootstrapDocExampleTests {
+    @Test("the Bootstrap example: bootstrap, then register with the written account")
+    func example() async throws {
+        let f = try await BootstrapFixture()
+        let dm = await ScriptedServer(network: f.network)
+        let bsURI = "coap://\(f.bootstrapServer.localAddress.ipAddress!):\(f.bootstrapServer.localAddress.port!)"
+        let endpoint = CoAPEndpoint(transport: f.network.makeTransport(), clock: f.clock)
+        // The bootstrap server's session, scripted: it starts when the Bootstrap-Request arrives.
+        let script = Task {
+            try await f.until { f.requests.withLock { !$0.isEmpty } }
+            #expect(try await f.send(.request(.delete, path: "/"), to: endpoint).code == .deleted)
+            let security = securityInstance(1, uri: "coap://\(dm.address.ipAddress!):5683", ssid: 3)
+            _ = try await f.write(.objectInstance(security), at: .instance(0, 1), as: .tlv, to: endpoint)
+            _ = try await f.write(.objectInstance(serverInstance(0, ssid: 3, lifetime: 99)), at: .instance(1, 0), as: .tlv, to: endpoint)
+            #expect(try await f.send(.request(.post, path: "/bs"), to: endpoint).code == .changed)
+        }
+        // --- as in docs/ClientKit.md (transport, clock and URI replaced by the simulated ones) ---
+        let tree = LwM2MObjectTree(definitions: LwM2MRegistry.builtIn)
+        try LwM2MStandardObjects.installSecurity(in: tree, serverURI: bsURI, shortServerID: 0, isBootstrapServer: true)
+        try tree.addObject(1)
+        try LwM2MStandardObjects.installDevice(in: tree)
+        let bootstrap = LwM2MBootstrapClient(configuration: .init(endpointName: "dev1"), tree: tree, endpoint: endpoint)
+        guard try await bootstrap.bootstrap(),
+              let configuration = try await bootstrap.clientConfiguration(registration: .init(endpointName: "dev1"))
+        else { fatalError("bootstrap failed") }
+        let client = LwM2MClient(configuration: configuration, tree: tree, endpoint: endpoint)
+        await client.start()
+        // ---
+        _ = try await script.value
+        let log = EventLog(client)
+        try await f.until { log.count(of: .registrationComplete) == 1 }
+        let register = try #require(dm.messages.first)
+        #expect(register.uriQuery.contains("lt=99") && register.uriQuery.contains("ep=dev1"))
+        #expect(configuration.shortServerID == 3)
     }
 }
