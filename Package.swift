@@ -112,7 +112,7 @@ let package = Package(
         // MARK: Client
         .target(
             name: "ClientKit",
-            dependencies: ["CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
+            dependencies: ["CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", nioCore, logging],
             swiftSettings: swiftSettings
         ),
         .testTarget(
