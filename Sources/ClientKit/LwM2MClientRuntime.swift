@@ -137,10 +137,16 @@ public actor LwM2MClientRuntime {
 
     // MARK: - Public control
 
-    /// Starts a session for every account and follows changes of /0 and /1.
+    /// Starts a session for every account and follows changes of /0 and /1; Execute on the Bootstrap-Request
+    /// Trigger (/1/x/9) of any Server instance calls `requestBootstrap()`.
     public func start() {
         guard !isRunning else { return }
         isRunning = true
+        tree.onExecute(1, nil, 9) { [weak self] _, _ in
+            guard let self else { return }
+            // Answer the Execute first; the bootstrap starts right after.
+            Task { await self.requestBootstrap() }
+        }
         listener = tree.addChangeListener { [weak self] paths in
             guard let self, paths.isEmpty || paths.contains(where: { $0.objectID == 0 || $0.objectID == 1 }) else { return }
             Task { await self.reconcile() }

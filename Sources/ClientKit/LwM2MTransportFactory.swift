@@ -92,16 +92,20 @@ public struct LwM2MNetworkTransportFactory: LwM2MTransportFactory {
     public var localPort: Int
     /// How long a DTLS handshake may take before the account counts as failed.
     public var handshakeTimeout: TimeAmount
+    /// Saved DTLS sessions, so that reconnecting to a server is an abbreviated handshake (`nil`: always a full
+    /// handshake). Use a fresh cache when credentials change.
+    public var sessionCache: DTLSClientSessionCache?
     /// The logger for the DTLS layer.
     public var logger: Logger
 
     /// Creates a factory.
     public init(
-        localPort: Int = 0, handshakeTimeout: TimeAmount = .seconds(30),
+        localPort: Int = 0, handshakeTimeout: TimeAmount = .seconds(30), sessionCache: DTLSClientSessionCache? = nil,
         logger: Logger = Logger(label: "lwm2m.client.transport", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.localPort = localPort
         self.handshakeTimeout = handshakeTimeout
+        self.sessionCache = sessionCache
         self.logger = logger
     }
 
@@ -173,7 +177,8 @@ public struct LwM2MNetworkTransportFactory: LwM2MTransportFactory {
         }
         let configuration = try dtlsConfiguration(for: account)
         do {
-            let transport = try await DTLSClientTransport.connect(to: address, configuration: configuration, logger: logger)
+            let transport = try await DTLSClientTransport.connect(
+                to: address, configuration: configuration, sessionCache: sessionCache, logger: logger)
             return LwM2MConnection(transport: transport, server: address)
         } catch {
             let code: LwM2MConnectionError.Code = error.code == .io ? .io : error.code == .invalidConfiguration

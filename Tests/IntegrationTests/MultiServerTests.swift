@@ -298,6 +298,22 @@ struct MultiServerTests {
         await bench.runtime.close()
     }
 
+    @Test("Execute on the Bootstrap-Request Trigger /1/x/9 runs the bootstrap step; the new account registers")
+    func bootstrapRequestTrigger() async throws {
+        let step = FakeBootstrap()
+        let bench = try await MultiServerBench(accounts: 1, bootstrap: step, withBootstrapAccount: true)
+        step.target.withLock { $0 = MultiServerBench.uri(of: bench.servers[1]) }
+        await bench.runtime.start()
+        try await bench.serverEvent(0) { if case .registered = $0 { true } else { false } }
+        #expect(step.runs.withLock { $0 } == 0)
+        let (s1, ep) = (bench.servers[0], bench.endpoint)
+        try await bench.run { try await s1.execute(endpoint: ep, path: .resource(1, 0, 9)) }
+        try await bench.serverEvent(1) { if case .registered = $0 { true } else { false } }
+        #expect(step.runs.withLock { $0 } == 1)
+        #expect(await bench.runtime.accounts.map(\.shortServerID) == [1, 5])
+        await bench.runtime.close()
+    }
+
     @Test("No account at all: the bootstrap step runs at start")
     func noAccountStartsBootstrap() async throws {
         let step = FakeBootstrap()
