@@ -25,24 +25,6 @@ public import NIOCore
 /// guard try await bootstrap.bootstrap(), let account = bootstrap.serverAccounts().first else { return }
 /// ```
 public actor LwM2MBootstrapClient {
-    /// A server account the bootstrap server left in the tree: a Server instance and its Security instance.
-    public struct Account: Sendable, Hashable {
-        /// The Short Server ID.
-        public var shortServerID: UInt16
-        /// The LwM2M Server URI (/0/x/0).
-        public var uri: String
-        /// The Security Mode (/0/x/2): 0 PSK, 1 RPK, 2 certificate, 3 NoSec, 4 EST.
-        public var securityMode: Int64
-        /// The registration lifetime (/1/x/1), if set.
-        public var lifetime: UInt32?
-        /// The binding (/1/x/7), if set.
-        public var binding: String?
-        /// The Security instance.
-        public var securityInstance: UInt16
-        /// The Server instance.
-        public var serverInstance: UInt16
-    }
-
     /// Resolves a server URI (`coap://HOST:PORT`, `coaps://...`) to the address to send to.
     public typealias Resolver = @Sendable (String) async throws -> SocketAddress
 
@@ -69,13 +51,17 @@ public actor LwM2MBootstrapClient {
     private var waiters: [CheckedContinuation<Bool, Never>] = []
     private var triggerHandler: (@Sendable () async -> Void)?
     private var completionHandler: (@Sendable (Bool) async -> Void)?
+    private nonisolated let handlesTrigger: Bool
 
-    /// Creates a bootstrap client; `start()` or `bootstrap()` runs it.
+    /// Creates a bootstrap client; `start()` or `bootstrap()` runs it. `resolver` turns the bootstrap server's
+    /// URI into an address (default: DNS/IP literal of `coap://` or `coaps://`). With `handlesTrigger` false
+    /// the client leaves /1/x/9 to someone else (e.g. `LwM2MClientRuntime`).
     public init(
         configuration: LwM2MClientBootstrapConfiguration, tree: LwM2MObjectTree, endpoint: CoAPEndpoint,
-        resolver: Resolver? = nil,
+        resolver: Resolver? = nil, handlesTrigger: Bool = true,
         logger: Logger = Logger(label: "lwm2m.client.bootstrap", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
+        self.handlesTrigger = handlesTrigger
         self.configuration = configuration
         self.tree = tree
         self.endpoint = endpoint
@@ -100,6 +86,7 @@ public actor LwM2MBootstrapClient {
             guard let self else { return nil }
             return try await self.handle(request)
         })
+        guard handlesTrigger else { return }
         tree.onExecute(1, nil, 9) { [weak self] _, _ in
             guard let self else { return }
             // Answer the Execute first; the bootstrap starts after it.
@@ -160,25 +147,10 @@ public actor LwM2MBootstrapClient {
         eventContinuation.finish()
     }
 
-    /// The usable server accounts in the tree (Server instances with a Security instance of the same Short
-    /// Server ID), by Server instance.
-    public nonisolated func serverAccounts() -> [Account] {
-        var security: [Int64: UInt16] = [:]
-        for i in tree.instanceIDs(of: 0) where tree.value(at: .resource(0, i, 1)) != .boolean(true) {
-            if case .integer(let ssid) = tree.value(at: .resource(0, i, 10)) { security[ssid] = i }
-        }
-        return tree.instanceIDs(of: 1).compactMap { i in
-            guard case .integer(let ssid) = tree.value(at: .resource(1, i, 0)), let s = security[ssid],
-                let id = UInt16(exactly: ssid), case .string(let uri) = tree.value(at: .resource(0, s, 0))
-            else { return nil }
-            var account = Account(
-                shortServerID: id, uri: uri, securityMode: 3, lifetime: nil, binding: nil, securityInstance: s,
-                serverInstance: i)
-            if case .integer(let mode) = tree.value(at: .resource(0, s, 2)) { account.securityMode = mode }
-            if case .integer(let lt) = tree.value(at: .resource(1, i, 1)) { account.lifetime = UInt32(exactly: lt) }
-            if case .string(let b) = tree.value(at: .resource(1, i, 7)) { account.binding = b }
-            return account
-        }
+    /// The usable server accounts in the tree: Server instances paired with a (non-bootstrap) Security instance
+    /// of the same Short Server ID.
+    public nonisolated func serverAccounts() -> [LwM2MServerAccount] {
+        LwM2MServerAccount.accounts(in: tree).filter { !$0.isBootstrapServer && $0.serverInstanceID != nil }
     }
 
     /// The single-server `LwM2MClient` configuration for the first usable account after bootstrap: its URI
@@ -194,7 +166,7 @@ public actor LwM2MBootstrapClient {
             registration.binding = String(binding.filter { $0 != "Q" })
             if binding.contains("Q") { registration.queueMode = true }
         }
-        let address = try await resolver(account.uri)
+        let address = try await resolver(account.serverURI)
         return LwM2MClient.Configuration(registration: registration, server: address, shortServerID: account.shortServerID)
     }
 
@@ -343,52 +315,16 @@ public actor LwM2MBootstrapClient {
             logger.warning("Bootstrap-Finish refused", metadata: ["problems": "\(problems)"])
             return .response(.notAcceptable, text: problems.joined(separator: "; "))
         }
-        logger.info("bootstrap finished", metadata: ["accounts": "\(serverAccounts().map(\.uri))"])
+        logger.info("bootstrap finished", metadata: ["accounts": "\(serverAccounts().map(\.serverURI))"])
         return .response(.changed)
     }
 
     // MARK: - URIs
 
-    /// The default resolver: `coap://HOST[:PORT]` (5683) or `coaps://HOST[:PORT]` (5684), IPv6 in brackets.
+    /// The default resolver: the host and port of a `coap://` or `coaps://` URI, resolved.
     static let resolve: Resolver = { uri in
-        let (host, port) = try parseURI(uri)
-        return try SocketAddress.makeAddressResolvingHost(host, port: port)
-    }
-
-    /// The host and port of a `coap://` (default port 5683) or `coaps://` (5684) URI; 4.00-coded error otherwise.
-    public static func parseURI(_ uri: String) throws(LwM2MClientError) -> (host: String, port: Int) {
-        let bad = LwM2MClientError.badRequest("not a coap:// or coaps:// URI: \(uri)")
-        guard let colon = uri.firstIndex(of: ":"), uri[colon...].hasPrefix("://") else { throw bad }
-        let scheme = uri[..<colon]
-        let defaultPort: Int
-        switch scheme.lowercased() {
-        case "coap": defaultPort = 5683
-        case "coaps": defaultPort = 5684
-        default: throw bad
-        }
-        var authority = uri[uri.index(colon, offsetBy: 3)...]
-        if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { authority = authority[..<end] }
-        var host = authority
-        var portText: Substring?
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw bad }
-            host = authority[authority.index(after: authority.startIndex)..<close]
-            let after = authority[authority.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw bad }
-                portText = after.dropFirst()
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            host = authority[..<colon]
-            portText = authority[authority.index(after: colon)...]
-        }
-        guard !host.isEmpty else { throw bad }
-        var port = defaultPort
-        if let portText {
-            guard let p = Int(portText), (1...65_535).contains(p) else { throw bad }
-            port = p
-        }
-        return (String(host), port)
+        let parsed = try LwM2MServerURI(parsing: uri)
+        return try SocketAddress.makeAddressResolvingHost(parsed.host, port: parsed.port)
     }
 }
 
