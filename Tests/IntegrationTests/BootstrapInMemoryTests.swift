@@ -89,8 +89,13 @@ struct BootstrapInMemoryTests {
         #expect(s.tree.bootstrapSecurityInstance == 0)
         #expect(s.tree.value(at: .resource(1, 0, 0)) == .integer(7))
         #expect(s.tree.instanceIDs(of: 0) == [0, 1])
-        let finished = s.bootstrapEvents.all.contains { if case .finished = $0 { true } else { false } }
-        #expect(finished)
+        let bootstrapEvents = s.bootstrapEvents
+        try await s.run {
+            while !bootstrapEvents.all.contains(where: { if case .finished = $0 { true } else { false } }) {
+                try Task.checkCancellation()
+                await Task.yield()
+            }
+        }
         let session = s.bootstrapEvents.all.first { if case .started = $0 { true } else { false } }
         #expect(session != nil)
         // The server reads what the bootstrap server wrote, through the DM interface.
@@ -140,15 +145,67 @@ struct BootstrapInMemoryTests {
         let (client, _) = try await s.bootstrapAndRegister()
         let server = s.server
         try await s.run { try await server.execute(endpoint: "bs-mem", path: .resource(1, 0, 9)) }
-        let events = s.clientEvents
+        let bootstrapEvents = s.bootstrapEvents
+        @Sendable func finishedSessions() -> Int {
+            bootstrapEvents.all.filter { if case .finished = $0 { true } else { false } }.count
+        }
         try await s.run {
-            while events.all.filter({ $0 == .bootstrapTransferComplete }).count < 2 {
+            while finishedSessions() < 2 {
                 try Task.checkCancellation()
                 await Task.yield()
             }
         }
-        let sessions = s.bootstrapEvents.all.filter { if case .finished = $0 { true } else { false } }
-        #expect(sessions.count == 2)
+        #expect(s.clientEvents.all.filter { $0 == .bootstrapTransferComplete }.count == 2)
         withExtendedLifetime(client) {}
+    }
+
+    @Test("LwM2MClientRuntime with LwM2MBootstrapClientStep: no server account -> bootstrap -> register; /1/0/9 re-bootstraps")
+    func runtime() async throws {
+        let s = try await Setup(configuration: { .noSec(serverURI: $0, lifetime: 150, shortServerID: 4) })
+        let network = s.network
+        let transports = LwM2MClosureTransportFactory { account in
+            let uri = try LwM2MServerURI(parsing: account.serverURI)
+            return LwM2MConnection(
+                transport: network.makeTransport(), server: try SocketAddress(ipAddress: uri.host, port: uri.port))
+        }
+        // The tree of Setup, but served by the runtime: each account (and the bootstrap step) gets its own
+        // transport from the factory.
+        let runtime = LwM2MClientRuntime(
+            configuration: .init(
+                registration: .init(endpointName: "bs-mem"), bootstrap: LwM2MBootstrapClientStep(sessionTimeout: .seconds(60))),
+            tree: s.tree, transports: transports, clock: s.clock)
+        let events = Recorder(runtime.events)
+        await runtime.start()
+        let serverEvents = s.serverEvents
+        let registration = try await s.run { () async throws -> Registration in
+            while true {
+                try Task.checkCancellation()
+                for case .registered(let r, _) in serverEvents.all { return r }
+                await Task.yield()
+            }
+        }
+        #expect(registration.lifetime == 150)
+        #expect(await runtime.accounts.map(\.shortServerID) == [4])
+        let first = events.all.map(\.event)
+        #expect(first.prefix(3) == [.bootstrapRegistrationComplete, .bootstrapTransferComplete, .registrationComplete])
+
+        // Server-initiated bootstrap: the runtime runs the step again, then registers anew.
+        let server = s.server
+        try await s.run { try await server.execute(endpoint: "bs-mem", path: .resource(1, 0, 9)) }
+        try await s.run {
+            while events.all.filter({ $0.event == .registrationComplete }).count < 2 {
+                try Task.checkCancellation()
+                await Task.yield()
+            }
+        }
+        #expect(events.all.filter { $0.event == .bootstrapTransferComplete }.count == 2)
+        let bootstrapEvents = s.bootstrapEvents
+        try await s.run {
+            while bootstrapEvents.all.filter({ if case .finished = $0 { true } else { false } }).count < 2 {
+                try Task.checkCancellation()
+                await Task.yield()
+            }
+        }
+        await runtime.close()
     }
 }
