@@ -186,6 +186,12 @@ struct BootstrapInMemoryTests {
         }
         #expect(registration.lifetime == 150)
         #expect(await runtime.accounts.map(\.shortServerID) == [4])
+        try await s.run {
+            while !events.all.contains(where: { $0.event == .registrationComplete }) {
+                try Task.checkCancellation()
+                await Task.yield()
+            }
+        }
         let first = events.all.map(\.event)
         #expect(first.prefix(3) == [.bootstrapRegistrationComplete, .bootstrapTransferComplete, .registrationComplete])
 
