@@ -1,4 +1,9 @@
+import BootstrapKit
+import CoAPCore
+import DTLSTransport
 import Foundation
+import LwM2MModel
+import NIOCore
 import ServerKit
 import Testing
 
@@ -39,5 +44,43 @@ struct BootstrapProcessTests {
         client.kill()
         bootstrap.kill()
         server.kill()
+    }
+
+    @Test(
+        "DTLS-PSK: lwm2m-client --bootstrap coaps:// with the bootstrap credentials gets other PSK credentials for the server",
+        .enabled(if: clientBinary != nil, "lwm2m-client is not built"))
+    func bootstrapOverDTLS() async throws {
+        let bootstrapKey: [UInt8] = Array("bootstrap-secret".utf8)
+        let serverKey: [UInt8] = Array("dm-server-secret".utf8)
+        // The LwM2M server accepts only the credentials the bootstrap server hands out.
+        let server = try await DTLSServerForProcess(.server(psk: DTLSStaticPSKStore(["dm-id": serverKey])))
+        let configuration = LwM2MBootstrapConfiguration(
+            delete: [.object(0), .object(1)],
+            security: [.init(
+                instance: 1, uri: "coaps://127.0.0.1:\(server.port)", securityMode: .psk,
+                publicKeyOrIdentity: Array("dm-id".utf8), secretKey: serverKey, shortServerID: 3)],
+            servers: [.init(instance: 0, shortServerID: 3, lifetime: 66)])
+        // The bootstrap server (in process: lwm2m-bootstrap has no DTLS yet) accepts only the bootstrap identity.
+        let transport = try await DTLSServerTransport.bind(
+            host: "127.0.0.1", port: 0, configuration: .server(psk: DTLSStaticPSKStore(["bs-id": bootstrapKey])))
+        let bootstrapServer = LwM2MBootstrapServer(
+            endpoint: CoAPEndpoint(transport: transport),
+            store: LwM2MInMemoryBootstrapConfigurationStore(endpoints: ["bs-dtls": configuration]))
+        let bootstrapEvents = Recorder(bootstrapServer.events)
+        await bootstrapServer.start()
+
+        let hex = bootstrapKey.map { String(format: "%02x", $0) }.joined()
+        let client = try ChildProcess(clientBinary, [
+            "--bootstrap", "coaps://127.0.0.1:\(transport.localAddress.port!)", "--endpoint", "bs-dtls",
+            "--psk-identity", "bs-id", "--psk-key", hex, "--log-level", "error",
+        ])
+        defer { client.kill() }
+        let registration = try await server.registered("bs-dtls")
+        #expect(registration.lifetime == 66)
+        _ = try await DTLSBench.wait(bootstrapEvents) { if case .finished = $0 { true } else { false } }
+        let ssid = try await server.server.read(endpoint: "bs-dtls", path: .resource(1, 0, 0))
+        #expect(ssid.singleValue == .integer(3))
+        await bootstrapServer.stop()
+        await server.server.close()
     }
 }
