@@ -116,7 +116,7 @@ struct BootstrapInMemoryTests {
         #expect(writeSteps.count == 2)
     }
 
-    @Test("a configuration the client cannot use: Finish gets 4.06, the session fails, the client retries")
+    @Test("a configuration the client cannot use: Finish gets 4.06, the session fails, the client stays in bootstrap")
     func inconsistent() async throws {
         // A Server account whose Security instance has another Short Server ID.
         let s = try await Setup(configuration: { uri in
@@ -212,6 +212,43 @@ struct BootstrapInMemoryTests {
                 await Task.yield()
             }
         }
+        await runtime.close()
+    }
+
+    @Test("LwM2MClientRuntime: a factory account that keeps failing falls back to bootstrap, then the new account registers")
+    func fallbackAfterFailures() async throws {
+        let s = try await Setup(configuration: { .noSec(serverURI: $0, lifetime: 150, shortServerID: 5) })
+        // A factory account whose server never answers.
+        try LwM2MStandardObjects.installSecurity(in: s.tree, instanceID: 7, serverURI: "coap://10.200.0.1:5683", shortServerID: 9)
+        try LwM2MStandardObjects.installServer(in: s.tree, instanceID: 7, shortServerID: 9, lifetime: 60)
+        let network = s.network
+        let transports = LwM2MClosureTransportFactory { account in
+            let uri = try LwM2MServerURI(parsing: account.serverURI)
+            return LwM2MConnection(
+                transport: network.makeTransport(), server: try SocketAddress(ipAddress: uri.host, port: uri.port))
+        }
+        let runtime = LwM2MClientRuntime(
+            configuration: .init(
+                registration: .init(endpointName: "bs-mem", initialRetryDelay: .seconds(1), maximumRegistrationAttempts: 2),
+                bootstrap: LwM2MBootstrapClientStep(sessionTimeout: .seconds(60))),
+            tree: s.tree, transports: transports, clock: s.clock)
+        let events = Recorder(runtime.events)
+        await runtime.start()
+        let serverEvents = s.serverEvents
+        let registration = try await s.run { () async throws -> Registration in
+            while true {
+                try Task.checkCancellation()
+                for case .registered(let r, _) in serverEvents.all { return r }
+                await Task.yield()
+            }
+        }
+        #expect(registration.lifetime == 150)
+        let log = events.all
+        // SSID 9 gave up before the bootstrap step ran; the bootstrap deleted it (Bootstrap-Delete of /0 and /1).
+        let gaveUp = try #require(log.firstIndex { $0.shortServerID == 9 && $0.event == .networkError })
+        let bootstrapped = try #require(log.firstIndex { $0.event == .bootstrapTransferComplete })
+        #expect(gaveUp < bootstrapped)
+        #expect(await runtime.accounts.map(\.shortServerID) == [5])
         await runtime.close()
     }
 }
