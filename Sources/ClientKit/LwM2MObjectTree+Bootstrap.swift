@@ -11,7 +11,8 @@ extension LwM2MObjectTree {
 
     /// Bootstrap-Write: writes `node` at `path` (an object, object instance, resource or resource instance),
     /// creating the object (from the definitions) and the instances as needed and ignoring the resources'
-    /// access rights. Resources not in the payload keep their values.
+    /// access rights. Resources not in the payload keep their values; resources unknown to the definition are
+    /// skipped in an object or instance write (4.04 when a resource path names one).
     public func bootstrapWrite(_ node: LwM2MNode, at path: LwM2MPath) throws(LwM2MClientError) {
         guard let objectID = path.objectID else { throw .methodNotAllowed("Bootstrap-Write on /", path) }
         if definition(of: objectID) == nil {
@@ -43,6 +44,12 @@ extension LwM2MObjectTree {
     }
 
     private func bootstrapWrite(_ instance: LwM2MObjectInstance, objectID: UInt16) throws(LwM2MClientError) {
+        // Resources the client does not know are not an error in an object or instance write (Core TS 1.1.1
+        // 6.1.7.6): they are left out.
+        var instance = instance
+        if let definition = definition(of: objectID) {
+            instance.resources = instance.resources.filter { definition.resource($0.id) != nil }
+        }
         if instanceIDs(of: objectID).contains(instance.id) {
             try write(.objectInstance(instance), at: .instance(objectID, instance.id), replace: false, checkWritable: false)
         } else {

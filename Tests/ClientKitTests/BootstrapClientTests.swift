@@ -144,6 +144,14 @@ struct BootstrapTreeOperationTests {
         #expect(throws: LwM2MClientError.notFound(.root)) {
             try tree.bootstrapWrite(.objectInstance(LwM2MObjectInstance(id: 0, resources: [])), at: .instance(64_000, 0))
         }
+        // An unknown resource in an instance write is skipped; addressed directly it is 4.04.
+        try tree.bootstrapWrite(.objectInstance(LwM2MObjectInstance(id: 0, resources: [
+            .single(1, .integer(61)), .single(4_000, .string("future resource")),
+        ])), at: .instance(1, 0))
+        #expect(tree.value(at: .resource(1, 0, 1)) == .integer(61))
+        #expect(throws: LwM2MClientError.notFound(.root)) {
+            try tree.bootstrapWrite(.resource(.single(4_000, .integer(1))), at: .resource(1, 0, 4_000))
+        }
         #expect(throws: LwM2MClientError.badRequest("")) {
             try tree.bootstrapWrite(.objectInstance(serverInstance(3, ssid: 1)), at: .instance(1, 2))
         }
