@@ -51,6 +51,8 @@ public actor LwM2MBootstrapClient {
     private var waiters: [CheckedContinuation<Bool, Never>] = []
     private var triggerHandler: (@Sendable () async -> Void)?
     private var completionHandler: (@Sendable (Bool) async -> Void)?
+    /// The bootstrap account as it was when bootstrap started, restored after a failed attempt.
+    private var bootstrapAccount: (id: UInt16, instance: LwM2MObjectInstance)?
     private nonisolated let handlesTrigger: Bool
 
     /// Creates a bootstrap client; `start()` or `bootstrap()` runs it. `resolver` turns the bootstrap server's
@@ -114,7 +116,17 @@ public actor LwM2MBootstrapClient {
             throw LwM2MClientError(code: .notFound, reason: "cannot resolve \(uri): \(error)", path: .resource(0, instance, 0))
         }
         logger.info("bootstrap starting", metadata: ["server": "\(uri)"])
-        perform(machine.start(now: now))
+        if case .objectInstance(let account) = try? tree.read(.instance(0, instance), checkReadable: false) {
+            bootstrapAccount = (instance, account)
+        }
+        // The Client Hold Off Time (/0/x/11) of the bootstrap account, unless the configuration sets one.
+        var holdOff: TimeAmount?
+        if configuration.holdOff == .zero, case .integer(let seconds) = tree.value(at: .resource(0, instance, 11)),
+            seconds > 0
+        {
+            holdOff = .seconds(min(seconds, 86_400))
+        }
+        perform(machine.start(now: now, holdOff: holdOff))
     }
 
     /// Starts bootstrap and waits until it completed (`true`) or gave up (`false`).
@@ -201,6 +213,7 @@ public actor LwM2MBootstrapClient {
                 }
             case .emit(let event):
                 logger.info("bootstrap event", metadata: ["event": "\(event)"])
+                if event == .bootstrapRegistrationFailure { restoreBootstrapAccount() }
                 eventContinuation.yield(event)
             case .completed:
                 resume(true)
@@ -209,6 +222,23 @@ public actor LwM2MBootstrapClient {
             }
         }
         rescheduleTimer()
+    }
+
+    /// After a failed attempt the bootstrap-server account keeps the values it had before (Core TS 1.1.1
+    /// 5.2.5.2 step 3): a rewritten account is put back and any other bootstrap account written is removed.
+    private func restoreBootstrapAccount() {
+        guard let (id, instance) = bootstrapAccount else { return }
+        if case .objectInstance(let current) = try? tree.read(.instance(0, id), checkReadable: false), current == instance,
+            tree.instanceIDs(of: 0).filter({ tree.value(at: .resource(0, $0, 1)) == .boolean(true) }) == [id]
+        {
+            return
+        }
+        logger.info("restoring the bootstrap-server account after a failed bootstrap", metadata: ["instance": "\(id)"])
+        for other in tree.instanceIDs(of: 0) where other != id && tree.value(at: .resource(0, other, 1)) == .boolean(true) {
+            try? tree.deleteInstance(0, other)
+        }
+        if tree.instanceIDs(of: 0).contains(id) { try? tree.deleteInstance(0, id) }
+        _ = try? tree.createInstance(0, id: id, resources: instance.resources, checkWritable: false)
     }
 
     private func resume(_ result: Bool) {

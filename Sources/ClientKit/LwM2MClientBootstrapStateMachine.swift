@@ -142,11 +142,13 @@ public struct LwM2MClientBootstrapStateMachine: Sendable {
         }
     }
 
-    /// Starts (or restarts) bootstrapping: the Bootstrap-Request goes out after the hold-off time.
-    public mutating func start(now: NIODeadline) -> [Action] {
+    /// Starts (or restarts) bootstrapping: the Bootstrap-Request goes out after the hold-off time (`holdOff`,
+    /// e.g. the bootstrap account's Client Hold Off Time /0/x/11, or the configuration's).
+    public mutating func start(now: NIODeadline, holdOff: TimeAmount? = nil) -> [Action] {
         failures = 0
-        if configuration.holdOff > .zero {
-            phase = .waiting(until: now + configuration.holdOff)
+        let holdOff = holdOff ?? configuration.holdOff
+        if holdOff > .zero {
+            phase = .waiting(until: now + holdOff)
             return []
         }
         return request(now: now)

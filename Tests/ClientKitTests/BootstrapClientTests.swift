@@ -390,6 +390,41 @@ struct BootstrapClientLockStepTests {
         try await f.until { log.count(of: .bootstrapRegistrationComplete) == 2 }
     }
 
+    @Test("a failed attempt puts the bootstrap-server account back as it was before the session")
+    func restoresAccount() async throws {
+        let f = try await BootstrapFixture(configuration: .init(
+            endpointName: "dev1", sessionTimeout: .seconds(30), initialRetryDelay: .seconds(600)))
+        guard case .objectInstance(let before) = try f.tree.read(.instance(0, 0), checkReadable: false) else {
+            Issue.record("no /0/0")
+            return
+        }
+        try await f.startSession()
+        // The bootstrap server rewrites the account's URI and adds a second bootstrap account, then goes silent.
+        #expect(try await f.write(.resource(.single(0, .string("coap://10.66.0.1:5683"))), at: .resource(0, 0, 0), as: .tlv).code
+            == .changed)
+        var second = securityInstance(5, uri: "coap://10.66.0.2:5683", ssid: 0)
+        second.resources = second.resources.map { $0.id == 1 ? .single(1, .boolean(true)) : $0 }
+        #expect(try await f.write(.objectInstance(second), at: .instance(0, 5), as: .tlv).code == .changed)
+        // A Finish now is refused: two bootstrap accounts.
+        let refused = try await f.send(.request(.post, path: "/bs"))
+        #expect(refused.code == .notAcceptable && String(buffer: refused.payload).contains("several bootstrap-server accounts"))
+        let log = f.log
+        try await f.until { log.count(of: .bootstrapRegistrationFailure) == 1 }
+        #expect(f.tree.instanceIDs(of: 0) == [0])
+        #expect(try f.tree.read(.instance(0, 0), checkReadable: false) == .objectInstance(before))
+    }
+
+    @Test("the bootstrap account's Client Hold Off Time (/0/x/11) delays the Bootstrap-Request")
+    func clientHoldOff() async throws {
+        let f = try await BootstrapFixture()
+        try f.tree.bootstrapWrite(.resource(.single(11, .integer(30))), at: .resource(0, 0, 11))
+        let start = f.clock.now
+        try await f.client.start()
+        #expect(await f.client.status == .waiting)
+        try await f.until { f.requests.withLock { $0.count } == 1 }
+        #expect(f.clock.now - start >= .seconds(30))
+    }
+
     @Test("a rejected Bootstrap-Request is retried with back-off until the client gives up")
     func rejectedGivesUp() async throws {
         let f = try await BootstrapFixture(configuration: .init(
