@@ -134,7 +134,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "lwm2m-server",
-            dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", argumentParser, logging, nioCore],
+            dependencies: [
+                "ServerKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", argumentParser, logging, nioCore,
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -164,7 +166,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "lwm2m-bootstrap",
-            dependencies: ["BootstrapKit", "CoAPCore", argumentParser, logging, nioCore, nioPosix],
+            dependencies: [
+                "BootstrapKit", "CoAPCore", "DTLSTransport", "LwM2MModel", argumentParser, logging, nioCore, nioPosix,
+            ],
             swiftSettings: swiftSettings
         ),
     ]
