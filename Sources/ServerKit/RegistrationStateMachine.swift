@@ -131,8 +131,8 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         if let security = configuration.security,
             case .denied(let reason) = security.authorize(endpoint: endpoint, credential: identity?.securityCredential)
         {
-            log.warning(
-                "Register rejected: \(reason)", metadata: ["identity": "\(identity?.securityCredential.description ?? "none")"])
+            let credential = identity?.securityCredential.description ?? "no DTLS identity"
+            log.warning("Register of \(endpoint) from \(peer) with \(credential) rejected (4.03): \(reason)")
             return reply(request, .forbidden)
         }
         // Version.
@@ -300,13 +300,10 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         _ registration: Registration, _ identity: CoAPPeerIdentity?, peer: SocketAddress, operation: String
     ) -> CoAPCode? {
         guard registration.identity != identity else { return nil }
-        logger.warning(
-            "\(operation) rejected: not the identity that registered",
-            metadata: [
-                "peer": "\(peer)", "endpoint": "\(registration.endpoint)",
-                "identity": "\(identity?.securityCredential.description ?? "none")",
-                "registeredIdentity": "\(registration.identity?.securityCredential.description ?? "none")",
-            ])
+        let credential = identity?.securityCredential.description ?? "no DTLS identity"
+        let registered = registration.identity?.securityCredential.description ?? "no DTLS identity"
+        let text = "\(operation) of \(registration.endpoint) from \(peer) with \(credential) rejected (4.03): "
+        logger.warning("\(text)it registered with \(registered)")
         return .forbidden
     }
 
