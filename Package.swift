@@ -66,7 +66,15 @@ let package = Package(
         ),
         .testTarget(
             name: "DTLSTransportTests",
-            dependencies: ["DTLSTransport", "CoAPCore", nioCore, nioPosix, logging],
+            dependencies: ["DTLSTransport", "DTLSTestSupport", "CoAPCore", nioCore, nioPosix, logging],
+            swiftSettings: swiftSettings
+        ),
+        // Test-only helpers shared by the DTLS, server and integration tests: keys and certificates made with the
+        // openssl CLI, and a runner for command-line peers (libcoap).
+        .target(
+            name: "DTLSTestSupport",
+            dependencies: [nioCore, nioPosix],
+            path: "Tests/DTLSTestSupport",
             swiftSettings: swiftSettings
         ),
 
@@ -148,8 +156,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ServerKit", "ClientKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore,
-                "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
+                "ServerKit", "ClientKit", "BootstrapKit", "CoAPCore", "DTLSTransport", "DTLSTestSupport", "LwM2MModel",
+                "Codecs", nioCore, "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import CoAPCore
+import DTLSTestSupport
 import DTLSTransport
 import NIOCore
 import Testing

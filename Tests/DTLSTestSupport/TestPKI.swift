@@ -1,29 +1,29 @@
-import Foundation
+public import Foundation
 
-/// Test-only keys and certificates, generated with the `openssl` command-line tool into a temporary directory.
+/// Test-only keys and certificates (shared by the DTLS, server and integration tests), generated with the `openssl` command-line tool into a temporary directory.
 /// Nothing here is a real secret.
-struct TestPKI: Sendable {
-    let directory: URL
+public struct TestPKI: Sendable {
+    public let directory: URL
     /// CA that signs the server and device certificates.
-    let caCertificate: String
+    public let caCertificate: String
     /// Another CA, trusted by nobody who matters (for "wrong CA" tests).
-    let otherCACertificate: String
-    let serverCertificate: String
-    let serverKey: String
-    let deviceCertificate: String
-    let deviceKey: String
+    public let otherCACertificate: String
+    public let serverCertificate: String
+    public let serverKey: String
+    public let deviceCertificate: String
+    public let deviceKey: String
     /// A device certificate signed by the other CA.
-    let strangerCertificate: String
-    let strangerKey: String
+    public let strangerCertificate: String
+    public let strangerKey: String
 
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     /// Generated once per test process.
-    static let shared: TestPKI = {
+    public static let shared: TestPKI = {
         do { return try make() } catch { fatalError("cannot generate test certificates: \(error)") }
     }()
 
-    static func make() throws -> TestPKI {
+    public static func make() throws -> TestPKI {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("swift-lwm2m-dtls-pki-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
