@@ -169,4 +169,50 @@ struct DTLSSecurityTests {
         #expect(started != nil)
         bootstrap.kill()
     }
+
+    @Test(
+        "lwm2m-server --cert/--key/--ca --security: a client certificate with the entry's CN registers; a stranger's CA never",
+        .enabled(if: serverBinary != nil, "lwm2m-server is not built"))
+    func serverProcessCertificates() async throws {
+        try #require(ProcessRunner.exists(coapClient), "\(coapClientMissing)")
+        let pki = TestPKI.shared
+        let file = pki.directory.appendingPathComponent("security-\(UUID().uuidString).json")
+        try """
+            {"endpoints": {
+              "cert1": {"x509": {"commonName": "device-1"}},
+              "dev1": {"psk": {"identity": "dev1-id", "key": "\(Credentials.hex(Credentials.key1))"}}
+            }}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let server = try ChildProcess(
+            serverBinary,
+            [
+                "--console", "--host", "127.0.0.1", "--coap-port", "off", "--coaps-port", "0", "--log-level", "warning",
+                "--security", file.path, "--cert", pki.path("server.pem"), "--key", pki.path("server.key"),
+                "--ca", pki.path("ca.pem"),
+            ])
+        let listening = try await server.line { $0["event"]?.stringValue == "listening" }
+        let coaps = try #require(listening["address"]?.stringValue)
+        #expect(coaps.hasPrefix("coaps://127.0.0.1:"))
+        func register(_ endpoint: String, as name: String) async throws -> ProcessResult {
+            try await ProcessRunner.run([
+                coapClient, "-m", "post", "-B", "5", "-c", pki.path("\(name).pem"), "-j", pki.path("\(name).key"),
+                "-C", pki.path("ca.pem"), "-t", "40", "-e", "</3/0>", "\(coaps)/rd?ep=\(endpoint)&lt=60",
+            ])
+        }
+        #expect(try await register("dev1", as: "device").text.contains("4.03"))
+        let stranger = try await register("cert1", as: "stranger")
+        #expect(!stranger.text.contains("2.01"))
+        let ok = try await register("cert1", as: "device")
+        #expect(!ok.text.contains("4."), "\(ok.text)")
+        let registered = try await server.line { $0["event"]?.stringValue == "registered" }
+        #expect(registered["endpoint"]?.stringValue == "cert1")
+        #expect(registered["security"]?.stringValue == "x509")
+        #expect(registered["identity"]?.stringValue == "device-1")
+        // PSK clients share the port with certificate clients.
+        let psk = try await coapRegister(coaps, endpoint: "dev1", psk: ("dev1-id", Credentials.key1))
+        #expect(!psk.text.contains("4."), "\(psk.text)")
+        let second = try await server.line { $0["event"]?.stringValue == "registered" }
+        #expect(second["endpoint"]?.stringValue == "dev1")
+        try server.closeInput()
+    }
 }
