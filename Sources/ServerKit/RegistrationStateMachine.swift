@@ -132,7 +132,8 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
             case .denied(let reason) = security.authorize(endpoint: endpoint, credential: identity?.securityCredential)
         {
             let credential = identity?.securityCredential.description ?? "no DTLS identity"
-            log.warning("Register of \(endpoint) from \(peer) with \(credential) rejected (4.03): \(reason)")
+            log.warning(
+                "Register of \(endpoint) from \(Self.text(peer)) with \(credential) rejected (4.03): \(reason)")
             return reply(request, .forbidden)
         }
         // Version.
@@ -294,6 +295,12 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         )
     }
 
+    /// `host:port` (`[v6]:port`) for log lines.
+    private static func text(_ peer: SocketAddress) -> String {
+        guard let ip = peer.ipAddress, let port = peer.port else { return "\(peer)" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+
     /// 4.03 when `identity` is not the one `registration` was made with (logged with peer, endpoint and both
     /// identities), `nil` when it is.
     private func identityMismatch(
@@ -302,8 +309,8 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         guard registration.identity != identity else { return nil }
         let credential = identity?.securityCredential.description ?? "no DTLS identity"
         let registered = registration.identity?.securityCredential.description ?? "no DTLS identity"
-        let text = "\(operation) of \(registration.endpoint) from \(peer) with \(credential) rejected (4.03): "
-        logger.warning("\(text)it registered with \(registered)")
+        let text = "\(operation) of \(registration.endpoint) from \(Self.text(peer)) with \(credential)"
+        logger.warning("\(text) rejected (4.03): it registered with \(registered)")
         return .forbidden
     }
 
