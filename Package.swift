@@ -64,17 +64,17 @@ let package = Package(
             dependencies: ["CoAPCore", "COpenSSL", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "DTLSTransportTests",
-            dependencies: ["DTLSTransport", "DTLSTestSupport", "CoAPCore", nioCore, nioPosix, logging],
+        // Test keys and certificates generated with openssl, and a runner for command-line peers (libcoap),
+        // shared by the DTLS and integration tests.
+        .target(
+            name: "LwM2MTestPKI",
+            dependencies: [nioCore, nioPosix],
+            path: "Tests/LwM2MTestPKI",
             swiftSettings: swiftSettings
         ),
-        // Test-only helpers shared by the DTLS, server and integration tests: keys and certificates made with the
-        // openssl CLI, and a runner for command-line peers (libcoap).
-        .target(
-            name: "DTLSTestSupport",
-            dependencies: [nioCore, nioPosix],
-            path: "Tests/DTLSTestSupport",
+        .testTarget(
+            name: "DTLSTransportTests",
+            dependencies: ["DTLSTransport", "CoAPCore", "LwM2MTestPKI", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
 
@@ -120,7 +120,7 @@ let package = Package(
         // MARK: Client
         .target(
             name: "ClientKit",
-            dependencies: ["CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
+            dependencies: ["CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", nioCore, logging],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -156,8 +156,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ServerKit", "ClientKit", "BootstrapKit", "CoAPCore", "DTLSTransport", "DTLSTestSupport", "LwM2MModel",
-                "Codecs", nioCore, "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
+                "ServerKit", "ClientKit", "BootstrapKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", "LwM2MTestPKI",
+                nioCore, "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
             ],
             swiftSettings: swiftSettings
         ),

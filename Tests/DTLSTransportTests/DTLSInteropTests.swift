@@ -1,5 +1,5 @@
+import LwM2MTestPKI
 import CoAPCore
-import DTLSTestSupport
 import DTLSTransport
 import Foundation
 import NIOCore

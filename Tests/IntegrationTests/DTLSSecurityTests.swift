@@ -1,7 +1,7 @@
 import BootstrapKit
 import CoAPCore
 import Codecs
-import DTLSTestSupport
+import LwM2MTestPKI
 import DTLSTransport
 import Foundation
 import LwM2MModel
