@@ -135,7 +135,7 @@ struct DTLSSecurityTests {
     }
 
     @Test(
-        "lwm2m-bootstrap --psk over DTLS: own credentials start a session; A for B and NoSec get 4.03",
+        "lwm2m-bootstrap --psk over DTLS: own credentials start a session; A for B and NoSec get 4.03; wrong key never",
         .enabled(if: bootstrapBinary != nil, "lwm2m-bootstrap is not built"))
     func bootstrapProcess() async throws {
         try #require(ProcessRunner.exists(coapClient), "\(coapClientMissing)")
@@ -161,12 +161,14 @@ struct DTLSSecurityTests {
         #expect(refusal?.stringValue?.contains("PSK identity dev1-id does not belong to endpoint dev2") == true)
         #expect(try await coapRequest("\(coap)/bs?ep=dev1").text.contains("4.03"))
 
+        // A wrong key never gets a session: the next session logged is dev1's, not dev2's.
+        _ = try await coapRequest("\(coaps)/bs?ep=dev2", psk: ("dev2-id", "not-the-key"), wait: 2)
         let ok = try await coapRequest("\(coaps)/bs?ep=dev1", psk: ("dev1-id", Credentials.key1))
         #expect(!ok.text.contains("4."), "\(ok.text)")
         let started = try await withTimeout(seconds: 20) {
-            await logLines.next { $0.stringValue?.contains("bootstrap of dev1 started") == true }
+            await logLines.next { $0.stringValue?.contains(" started from ") == true }
         }
-        #expect(started != nil)
+        #expect(started?.stringValue?.contains("bootstrap of dev1 started") == true, "\(started?.jsonText ?? "")")
         bootstrap.kill()
     }
 
@@ -214,5 +216,28 @@ struct DTLSSecurityTests {
         let second = try await server.line { $0["event"]?.stringValue == "registered" }
         #expect(second["endpoint"]?.stringValue == "dev1")
         try server.closeInput()
+    }
+
+    @Test(
+        "a bad security file, a bad --psk and --coaps-port without credentials are refused at start, naming the field",
+        .enabled(if: serverBinary != nil && bootstrapBinary != nil, "lwm2m-server / lwm2m-bootstrap are not built"))
+    func badStartArguments() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-security-\(UUID().uuidString).json")
+        try #"{"endpoints": {"dev1": {"psk": {"identity": "dev1-id", "key": "xyz"}}}}"#
+            .write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        for binary in [serverBinary!, bootstrapBinary!] {
+            let base = [binary.path, "--host", "127.0.0.1", "--coap-port", "0", "--server-uri", "coap://127.0.0.1:5999"]
+            let arguments = binary == serverBinary ? Array(base.dropLast(2)) : base
+            let badFile = try await ProcessRunner.run(arguments + ["--security", file.path, "--coaps-port", "0"])
+            #expect(badFile.status != 0)
+            #expect(badFile.stderr.contains("endpoints.dev1.psk.key"), "\(badFile.stderr)")
+            let badPSK = try await ProcessRunner.run(arguments + ["--psk", "dev1:00"])
+            #expect(badPSK.status != 0)
+            #expect(badPSK.stderr.contains("expected ENDPOINT:IDENTITY:HEXKEY"), "\(badPSK.stderr)")
+            let noCredentials = try await ProcessRunner.run(arguments + ["--coaps-port", "0"])
+            #expect(noCredentials.status != 0)
+            #expect(noCredentials.stderr.contains("--coaps-port 0 needs --security, --psk or --cert"))
+        }
     }
 }
