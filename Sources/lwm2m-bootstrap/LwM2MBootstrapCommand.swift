@@ -37,7 +37,9 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
     @Option(name: .customLong("security"), help: "A JSON security file (endpoint credentials, see docs/BootstrapKit.md).")
     var securityFile: String?
 
-    @Option(name: .customLong("psk"), help: "ENDPOINT:IDENTITY:HEXKEY, the PSK credentials of one endpoint; repeatable.")
+    @Option(
+        name: .customLong("psk"),
+        help: ArgumentHelp("The PSK credentials of one endpoint; repeatable.", valueName: "endpoint:identity:hexkey"))
     var psk: [String] = []
 
     @Option(name: .customLong("cert"), help: "The bootstrap server's certificate chain (PEM) for certificate clients.")
@@ -155,6 +157,13 @@ enum ListenPort: ExpressibleByArgument, Equatable {
             self = .port(port)
         } else {
             return nil
+        }
+    }
+
+    var defaultValueDescription: String {
+        switch self {
+        case .port(let port): return "\(port)"
+        case .off: return "off"
         }
     }
 }

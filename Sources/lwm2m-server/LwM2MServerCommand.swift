@@ -47,7 +47,9 @@ struct LwM2MServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("security"), help: "A JSON security file (endpoint credentials, see docs/ServerKit.md).")
     var securityFile: String?
 
-    @Option(name: .customLong("psk"), help: "ENDPOINT:IDENTITY:HEXKEY, the PSK credentials of one endpoint; repeatable.")
+    @Option(
+        name: .customLong("psk"),
+        help: ArgumentHelp("The PSK credentials of one endpoint; repeatable.", valueName: "endpoint:identity:hexkey"))
     var psk: [String] = []
 
     @Option(name: .customLong("cert"), help: "The server's certificate chain (PEM) for certificate clients.")
@@ -204,6 +206,13 @@ enum ListenPort: ExpressibleByArgument, Equatable {
             self = .port(port)
         } else {
             return nil
+        }
+    }
+
+    var defaultValueDescription: String {
+        switch self {
+        case .port(let port): return "\(port)"
+        case .off: return "off"
         }
     }
 }
