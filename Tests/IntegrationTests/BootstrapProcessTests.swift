@@ -1,9 +1,4 @@
-import BootstrapKit
-import CoAPCore
-import DTLSTransport
 import Foundation
-import LwM2MModel
-import NIOCore
 import ServerKit
 import Testing
 
@@ -47,40 +42,49 @@ struct BootstrapProcessTests {
     }
 
     @Test(
-        "DTLS-PSK: lwm2m-client --bootstrap coaps:// with the bootstrap credentials gets other PSK credentials for the server",
-        .enabled(if: clientBinary != nil, "lwm2m-client is not built"))
-    func bootstrapOverDTLS() async throws {
-        let bootstrapKey: [UInt8] = Array("bootstrap-secret".utf8)
-        let serverKey: [UInt8] = Array("dm-server-secret".utf8)
-        // The LwM2M server accepts only the credentials the bootstrap server hands out.
-        let server = try await DTLSServerForProcess(.server(psk: DTLSStaticPSKStore(["dm-id": serverKey])))
-        let configuration = LwM2MBootstrapConfiguration(
-            delete: [.object(0), .object(1)],
-            security: [.init(
-                instance: 1, uri: "coaps://127.0.0.1:\(server.port)", securityMode: .psk,
-                publicKeyOrIdentity: Array("dm-id".utf8), secretKey: serverKey, shortServerID: 3)],
-            servers: [.init(instance: 0, shortServerID: 3, lifetime: 66)])
-        // The bootstrap server (in process: lwm2m-bootstrap has no DTLS yet) accepts only the bootstrap identity.
-        let transport = try await DTLSServerTransport.bind(
-            host: "127.0.0.1", port: 0, configuration: .server(psk: DTLSStaticPSKStore(["bs-id": bootstrapKey])))
-        let bootstrapServer = LwM2MBootstrapServer(
-            endpoint: CoAPEndpoint(transport: transport),
-            store: LwM2MInMemoryBootstrapConfigurationStore(endpoints: ["bs-dtls": configuration]))
-        let bootstrapEvents = Recorder(bootstrapServer.events)
-        await bootstrapServer.start()
-
-        let hex = bootstrapKey.map { String(format: "%02x", $0) }.joined()
-        let client = try ChildProcess(clientBinary, [
-            "--bootstrap", "coaps://127.0.0.1:\(transport.localAddress.port!)", "--endpoint", "bs-dtls",
-            "--psk-identity", "bs-id", "--psk-key", hex, "--log-level", "error",
+        "DTLS-PSK as processes: lwm2m-bootstrap --psk and lwm2m-server --psk with different credentials",
+        .enabled(
+            if: serverBinary != nil && clientBinary != nil && bootstrapBinary != nil,
+            "lwm2m-server / lwm2m-client / lwm2m-bootstrap are not built"))
+    func bootstrapProcessesOverDTLS() async throws {
+        func hex(_ text: String) -> String { Array(text.utf8).map { String(format: "%02x", $0) }.joined() }
+        let (bootstrapKey, serverKey) = (hex("bootstrap-secret"), hex("dm-server-secret"))
+        let serverPort = try await freeUDPPort()
+        let bootstrapPort = try await freeUDPPort()
+        // The bootstrap configuration hands out the LwM2M server's PSK credentials (other than the bootstrap ones).
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bs-dtls-\(bootstrapPort).json")
+        try Data(#"""
+            {"endpoints": {"bs-proc-dtls": {
+              "delete": ["/0", "/1"],
+              "security": [{"instance": 1, "uri": "coaps://127.0.0.1:\#(serverPort)", "securityMode": "psk",
+                            "pskIdentity": "dm-id", "pskKey": "\#(serverKey)", "shortServerId": 2}],
+              "servers": [{"instance": 0, "shortServerId": 2, "lifetime": 88}]}}}
+            """#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let bootstrap = try ChildProcess(
+            bootstrapBinary,
+            ["--host", "127.0.0.1", "--coap-port", "off", "--coaps-port", "\(bootstrapPort)",
+             "--psk", "bs-proc-dtls:bs-id:\(bootstrapKey)", "--config", file.path, "--log-level", "error"],
+            jsonOutput: false)
+        defer { bootstrap.kill() }
+        let server = try ChildProcess(serverBinary, [
+            "--console", "--host", "127.0.0.1", "--coap-port", "off", "--coaps-port", "\(serverPort)",
+            "--psk", "bs-proc-dtls:dm-id:\(serverKey)", "--log-level", "warning",
         ])
+        defer { server.kill() }
+        _ = try await server.line { $0["event"]?.stringValue == "listening" }
+
+        let client = try ChildProcess(
+            clientBinary,
+            ["--bootstrap", "coaps://127.0.0.1:\(bootstrapPort)", "--endpoint", "bs-proc-dtls", "--psk-identity", "bs-id",
+             "--psk-key", bootstrapKey, "--log-level", "error"],
+            jsonOutput: false)
         defer { client.kill() }
-        let registration = try await server.registered("bs-dtls")
-        #expect(registration.lifetime == 66)
-        _ = try await DTLSBench.wait(bootstrapEvents) { if case .finished = $0 { true } else { false } }
-        let ssid = try await server.server.read(endpoint: "bs-dtls", path: .resource(1, 0, 0))
-        #expect(ssid.singleValue == .integer(3))
-        await bootstrapServer.stop()
-        await server.server.close()
+        let registered = try await server.line { $0["event"]?.stringValue == "registered" }
+        #expect(registered["endpoint"]?.stringValue == "bs-proc-dtls")
+        #expect(registered["lifetime"] == .int(88))
+        server.send(#"bs-proc-dtls Read {"id":"/1/0/0"}"#)
+        let read = try await server.line { $0["method"]?.stringValue == "Read" }
+        #expect(read["value"] == .int(2), "\(read.jsonText)")
     }
 }
