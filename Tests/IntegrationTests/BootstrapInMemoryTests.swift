@@ -107,6 +107,32 @@ struct BootstrapInMemoryTests {
         #expect(bs.code == .unauthorized)
     }
 
+    @Test("Discover and Read first: the session finds the bootstrap account in the client's Discover and spares it")
+    func discoverAndRead() async throws {
+        let s = try await Setup(configuration: { uri in
+            var c = LwM2MBootstrapConfiguration.noSec(serverURI: uri, lifetime: 100, shortServerID: 6)
+            c.discover = true
+            c.read = [.object(1)]
+            c.delete = [.instance(0, 0), .object(1)]  // /0/0 is the client's bootstrap account
+            return c
+        })
+        let (client, registration) = try await s.bootstrapAndRegister()
+        defer { withExtendedLifetime(client) {} }
+        #expect(registration.lifetime == 100)
+        #expect(s.tree.bootstrapSecurityInstance == 0)
+        let bootstrapEvents = s.bootstrapEvents
+        let result = try await s.run { () async throws -> LwM2MBootstrapResult in
+            while true {
+                try Task.checkCancellation()
+                for case .finished(let r) in bootstrapEvents.all { return r }
+                await Task.yield()
+            }
+        }
+        #expect(result.discovered?.hasPrefix("</>;lwm2m=1.1,</0>;ver=1.1,</0/0>;uri=") == true)
+        #expect(result.reads[.object(1)] != nil)
+        #expect(!result.steps.contains(.delete(.instance(0, 0))))
+    }
+
     @Test("LwM2M 1.0 client: no pct, TLV writes, same result")
     func tlv() async throws {
         let s = try await Setup(configuration: { .noSec(serverURI: $0, lifetime: 90) }, version: .v1_0)
