@@ -216,12 +216,31 @@ public actor LwM2MBootstrapClient {
                 if event == .bootstrapRegistrationFailure { restoreBootstrapAccount() }
                 eventContinuation.yield(event)
             case .completed:
+                scheduleAccountPurge()
                 resume(true)
             case .gaveUp:
                 resume(false)
             }
         }
         rescheduleTimer()
+    }
+
+    /// The Bootstrap-Server Account Timeout (/0/x/12): when set (> 0) after a successful bootstrap, the
+    /// bootstrap account is purged that many seconds later (Core TS 1.1.1 5.2.5.2 step 3). The timer holds the
+    /// tree weakly and outlives this client (the runtime's bootstrap step closes it at once).
+    private func scheduleAccountPurge() {
+        guard let instance = tree.bootstrapSecurityInstance,
+            case .integer(let seconds) = tree.value(at: .resource(0, instance, 12)), seconds > 0
+        else { return }
+        let clock = endpoint.clock
+        let deadline = clock.now + .seconds(seconds)
+        let logger = self.logger
+        Task { [weak tree] in
+            do { try await clock.sleep(until: deadline) } catch { return }
+            guard let tree, tree.bootstrapSecurityInstance == instance else { return }
+            logger.info("Bootstrap-Server Account Timeout: purging the bootstrap account", metadata: ["instance": "\(instance)"])
+            try? tree.deleteInstance(0, instance)
+        }
     }
 
     /// After a failed attempt the bootstrap-server account keeps the values it had before (Core TS 1.1.1

@@ -414,6 +414,21 @@ struct BootstrapClientLockStepTests {
         #expect(try f.tree.read(.instance(0, 0), checkReadable: false) == .objectInstance(before))
     }
 
+    @Test("the Bootstrap-Server Account Timeout (/0/x/12) purges the bootstrap account after a successful bootstrap")
+    func accountTimeout() async throws {
+        let f = try await BootstrapFixture()
+        try await f.startSession()
+        _ = try await f.write(.resource(.single(12, .integer(120))), at: .resource(0, 0, 12), as: .tlv)
+        _ = try await f.write(.objectInstance(securityInstance(1, uri: "coap://10.9.9.9", ssid: 1)), at: .instance(0, 1), as: .tlv)
+        _ = try await f.write(.objectInstance(serverInstance(0, ssid: 1)), at: .instance(1, 0), as: .tlv)
+        #expect(try await f.send(.request(.post, path: "/bs")).code == .changed)
+        let finished = f.clock.now
+        #expect(f.tree.bootstrapSecurityInstance == 0)
+        try await f.until { f.tree.bootstrapSecurityInstance == nil }
+        #expect(f.clock.now - finished >= .seconds(119))
+        #expect(f.tree.instanceIDs(of: 0) == [1])
+    }
+
     @Test("the bootstrap account's Client Hold Off Time (/0/x/11) delays the Bootstrap-Request")
     func clientHoldOff() async throws {
         let f = try await BootstrapFixture()
