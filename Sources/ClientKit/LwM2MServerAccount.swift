@@ -162,8 +162,13 @@ public struct LwM2MServerAccount: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The accounts the tree's Security and Server objects describe, sorted by Short Server ID (bootstrap
-    /// accounts last). A non-bootstrap Security instance without a matching Server instance is left out.
+    /// accounts last). A non-bootstrap Security instance without a matching Server instance is left out
+    /// (unless `includingUnpaired`: then it comes with `serverInstanceID` `nil`).
     public static func accounts(in tree: LwM2MObjectTree) -> [LwM2MServerAccount] {
+        accounts(in: tree, includingUnpaired: false)
+    }
+
+    static func accounts(in tree: LwM2MObjectTree, includingUnpaired: Bool) -> [LwM2MServerAccount] {
         var servers: [UInt16: UInt16] = [:]
         for y in tree.instanceIDs(of: 1) {
             if let id = integer(tree.value(at: .resource(1, y, 0))), let ssid = UInt16(exactly: id), servers[ssid] == nil {
@@ -183,7 +188,10 @@ public struct LwM2MServerAccount: Hashable, Sendable, CustomStringConvertible {
                 serverPublicKey: bytes(tree.value(at: .resource(0, x, 4))),
                 secretKey: bytes(tree.value(at: .resource(0, x, 5))))
             if !isBootstrap {
-                guard let ssid, let y = servers[ssid] else { continue }
+                guard let ssid, let y = servers[ssid] else {
+                    if includingUnpaired { result.append(account) }
+                    continue
+                }
                 account.serverInstanceID = y
                 account.lifetime = integer(tree.value(at: .resource(1, y, 1))).flatMap { UInt32(exactly: $0) }
                 if case .string(let b)? = tree.value(at: .resource(1, y, 7)) { account.binding = b }

@@ -184,11 +184,12 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         try LwM2MStandardObjects.installDevice(in: tree, info: .init(serialNumber: endpoint))
         let sensor = try LwM2MTemperatureSensor(tree: tree)
         try LwM2MStandardObjects.installConnectivityMonitoring(in: tree)
-        // Firmware Update: push or pull (coap://) images are accepted and "installed" by logging them; pulls use
-        // their own UDP endpoint.
+        // Firmware Update: push or pull (coap://, or coaps:// with the matching Security instance's credentials)
+        // images are accepted and "installed" by logging them; pulls use their own UDP endpoint or DTLS connection.
         let downloads = CoAPEndpoint(transport: try await CoAPUDPTransport.bind(host: "0.0.0.0", port: 0), logger: logger)
         try LwM2MStandardObjects.installFirmwareUpdate(
             in: tree, endpoint: downloads,
+            transports: LwM2MNetworkTransportFactory(handshakeTimeout: .seconds(dtlsTimeout), logger: logger),
             validate: { image in writeLine("FIRMWARE received \(image.count) bytes") },
             update: { image in writeLine("FIRMWARE update with \(image.count) bytes") })
         if servers.count > 1 {
