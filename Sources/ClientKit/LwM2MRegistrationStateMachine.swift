@@ -229,6 +229,13 @@ public struct LwM2MRegistrationStateMachine: Sendable {
         }
     }
 
+    /// Stops at once without De-register (shell `stop -f`): emits `DISCONNECT` unless already idle.
+    public mutating func forceStop() -> [Action] {
+        if case .idle = phase { return [] }
+        reset()
+        return [.emit(.disconnect)]
+    }
+
     /// Asks for a registration Update (shell `update`, `/1/x/8`), no sooner than the flood guard allows.
     public mutating func triggerUpdate(now: NIODeadline) -> [Action] {
         guard case .registered = phase else { return [] }

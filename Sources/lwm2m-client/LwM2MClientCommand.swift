@@ -15,8 +15,10 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         abstract: "An LwM2M 1.0/1.1 client (Security, Server, Device, Temperature) with a command shell on stdin.",
         discussion: """
             Registers on start and de-registers on SIGINT/SIGTERM or at the end of standard input. Shell commands:
-            read PATH, write PATH VALUE, exec PATH [ARGS], create PATH, delete PATH, send PATHS..., update, start,
-            stop, pause, resume, obs, ls [PATH], temp VALUE, quit (they act on the first server's session).
+            read PATH [-x|-s|-b|-uX|-sX|-f|-t], write PATH [-s|-b|-uX|-sX|-f|-t] VALUE, exec PATH [ARGS],
+            create PATH, delete PATH (object or resource instance), send PATHS..., update, start [EP_NAME],
+            stop [-f], pause, resume, lock, unlock, obs, ls [PATH], temp VALUE, quit (they act on the first
+            server's session).
 
             Servers: --server [SSID=]URI, repeatable; URI is coap://HOST[:PORT] or coaps://HOST[:PORT]; SSID is
             the Short Server ID (default 1, 2, ... in order). coaps:// servers use the PSK (--psk-identity,
