@@ -389,8 +389,12 @@ public struct CoAPMessageLayer {
                 } else if outgoing.transmissions <= configuration.parameters.maxRetransmit {
                     outgoing.transmissions += 1
                     outgoing.timeout = outgoing.timeout * 2
-                    outgoing.retransmitDeadline = now + outgoing.timeout
-                    timers.insert(.retransmit(id), at: now + outgoing.timeout)
+                    // The schedule counts from the deadline, not from a late timer's firing, so the
+                    // retransmissions keep RFC 7252's spacing from the first transmission (MAX_TRANSMIT_SPAN);
+                    // after a stall of a whole timeout it restarts from now (no burst of catch-up sends).
+                    let base = now - deadline < outgoing.timeout ? deadline : now
+                    outgoing.retransmitDeadline = base + outgoing.timeout
+                    timers.insert(.retransmit(id), at: base + outgoing.timeout)
                     exchanges[id] = outgoing
                     actions.append(.send(CoAPDatagram(remote: outgoing.peer, data: outgoing.bytes)))
                 } else {
