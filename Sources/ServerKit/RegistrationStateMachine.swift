@@ -136,6 +136,13 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
                 "Register of \(endpoint) from \(Self.text(peer)) with \(credential) rejected (4.03): \(reason)")
             return reply(request, .forbidden)
         }
+        // A registration made with a DTLS identity is replaced only by that identity (with or without a store):
+        // otherwise a NoSec peer, or another identity, could take over a secured endpoint.
+        if let existing = registrations.registration(endpoint: endpoint), existing.identity != nil,
+            let refusal = identityMismatch(existing, identity, peer: peer, operation: "Register")
+        {
+            return reply(request, refusal)
+        }
         // Version.
         var version = LwM2MVersion.v1_0
         if let v = query["lwm2m"] {
