@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClientKitTests",
-            dependencies: ["ClientKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore],
+            dependencies: ["ClientKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", nioCore],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
