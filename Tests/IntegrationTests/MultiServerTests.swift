@@ -220,6 +220,21 @@ struct MultiServerTests {
         #expect(a.instances.map(\.id) == [0, 1])
         #expect(b.instances.map(\.id) == [1])
         #expect(try await bench.code { _ = try await s2.read(endpoint: ep, path: .object(3)) } == .unauthorized)
+        // An observation of the object is filtered the same way, in the response and in every notification.
+        let (observation, first) = try await bench.run { try await s2.observe(endpoint: ep, path: .object(3303)) }
+        guard case .object(let initial) = first else {
+            Issue.record("not an object: \(first)")
+            return
+        }
+        #expect(initial.instances.map(\.id) == [1])
+        let notifications = Recorder(await s2.notifications(of: observation))
+        try bench.sensor.record(31)
+        _ = try await bench.run { while notifications.all.isEmpty { try Task.checkCancellation(); await Task.yield() } }
+        guard case .node(_, .object(let notified)) = notifications.all[0].content else {
+            Issue.record("not an object notification: \(notifications.all[0].content)")
+            return
+        }
+        #expect(notified.instances.map(\.id) == [1])
         await bench.runtime.close()
     }
 
