@@ -329,6 +329,22 @@ struct MultiServerTests {
         await bench.runtime.close()
     }
 
+    @Test("A server that never answers: Register gives up with NETWORK_ERROR and the bootstrap step runs")
+    func silentServerStartsBootstrap() async throws {
+        let step = FakeBootstrap()
+        let bench = try await MultiServerBench(accounts: 0, serverCount: 1, bootstrap: step, withBootstrapAccount: true)
+        try LwM2MStandardObjects.installSecurity(
+            in: bench.tree, instanceID: 0, serverURI: "coap://10.200.0.1:5683", shortServerID: 1)
+        try LwM2MStandardObjects.installServer(in: bench.tree, instanceID: 0, shortServerID: 1, lifetime: 300)
+        step.target.withLock { $0 = MultiServerBench.uri(of: bench.servers[0]) }
+        await bench.runtime.start()
+        try await bench.runtimeEvent { $0.shortServerID == 1 && $0.event == .networkError }
+        #expect(bench.runtimeEvents.all.contains { $0.shortServerID == 1 && $0.event == .registrationTimeout })
+        try await bench.serverEvent(0) { if case .registered = $0 { true } else { false } }
+        #expect(step.runs.withLock { $0 } == 1)
+        await bench.runtime.close()
+    }
+
     @Test("No account at all: the bootstrap step runs at start")
     func noAccountStartsBootstrap() async throws {
         let step = FakeBootstrap()
