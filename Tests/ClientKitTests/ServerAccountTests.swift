@@ -108,5 +108,10 @@ struct ServerAccountTests {
         try LwM2MAccessControl.setRights(in: tree, objectID: 3303, instanceID: 65535, owner: 65535, acl: [2: .create])
         #expect(two.mayCreate(objectID: 3303))
         #expect(!one.mayCreate(objectID: 3303))
+        // With object 2 present, a Server instance added later is owned by its own server.
+        try LwM2MStandardObjects.installServer(in: tree, instanceID: 2, shortServerID: 3, lifetime: 60)
+        let three = LwM2MAccessControl(tree: tree, shortServerID: 3)
+        #expect(three.rights(objectID: 1, instanceID: 2) == .owner)
+        #expect(two.rights(objectID: 1, instanceID: 2) == [])
     }
 }
