@@ -68,6 +68,17 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
         ),
+        // Not a benchmark: runs N handshakes (or record round trips) of one kind for instruction counts with
+        // `valgrind --tool=callgrind` (see docs/DTLSTransport.md).
+        .executableTarget(
+            name: "DTLSProfile",
+            dependencies: [
+                .product(name: "DTLSTransport", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/DTLSProfile",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "ServerBenchmarks",
             dependencies: [
