@@ -63,6 +63,7 @@ let package = Package(
                 "CHeapInfo",
                 .product(name: "DTLSTransport", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/DTLSBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],

@@ -43,6 +43,27 @@ struct DTLSAddressFamilyTests {
         await server.close()
     }
 
+    @Test("ECDHE-ECDSA handshake between our transports over ::1: the client verifies the server's chain and name",
+          .enabled(if: hasIPv6Loopback, "this machine has no IPv6 loopback (::1 cannot be bound)"))
+    func ipv6Certificates() async throws {
+        let pki = TestPKI.shared
+        let server = try await DTLSServerTransport.bind(
+            host: "::1", port: 0, configuration: DTLSConfiguration(certificates: DTLSCertificateConfiguration(
+                certificateChainPEM: pki.serverCertificate, privateKeyPEM: pki.serverKey, requirePeerCertificate: false)))
+        var configuration = DTLSConfiguration(
+            certificates: DTLSCertificateConfiguration(trustAnchorsPEM: pki.caCertificate))
+        configuration.expectedServerName = "localhost"
+        let client = try await DTLSClientTransport.connect(
+            to: try SocketAddress(ipAddress: "::1", port: server.localAddress.port!), configuration: configuration)
+        guard case .certificate(let commonName)? = client.serverIdentity else {
+            Issue.record("no certificate identity: \(String(describing: client.serverIdentity))")
+            return
+        }
+        #expect(commonName == "localhost")
+        await client.close()
+        await server.close()
+    }
+
     /// A certificate flight far larger than any datagram (the chain repeats the CAs), so the server's
     /// Certificate message is fragmented at the path's datagram size.
     private func largestServerDatagram(to client: SocketAddress, maximumDatagramSize: Int? = nil) async throws -> Int {

@@ -40,9 +40,8 @@ final class OpenSSLDTLSContext {
         _ = lwm2m_SSL_CTX_set1_groups_list(ctx, "P-256")
         // The write buffer is sized for the largest record: 16 KB by default, which no datagram needs.
         _ = lwm2m_SSL_CTX_set_max_send_fragment(ctx, min(max(configuration.maximumPlaintextSize, 512), 16_384))
-        // An established association idles most of the time: its 18 KB read buffer is freed whenever no record is
-        // pending and allocated again for the next datagram (OpenSSL keeps DTLS write buffers regardless).
-        _ = lwm2m_SSL_CTX_set_mode(ctx, lwm2m_SSL_MODE_RELEASE_BUFFERS)
+        // (SSL_MODE_RELEASE_BUFFERS is left off: OpenSSL 3.0 keeps DTLS read and write buffers regardless; measured
+        // with DTLSBenchmarks' memory row, which did not move.)
         let hasPSK = isServer ? configuration.pskStore != nil : configuration.pskClientCredentials != nil
         let certificates = configuration.certificates
         let hasOwnCertificate = !(certificates?.certificateChainPEM.isEmpty ?? true)
