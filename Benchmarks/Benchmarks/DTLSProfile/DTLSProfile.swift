@@ -4,7 +4,9 @@
 //
 // counts only what the server engine executes (`Collected` / N = instructions per handshake). Kinds: `psk`,
 // `resume`, `cert DIR` (DIR holds ca.pem, server.pem, server.key), `record` (protect + unprotect of 100 bytes;
-// toggle `*profiledRecord*` for both ends). Without valgrind it prints the server's CPU time per operation.
+// toggle `*profiledRecord*` for both ends), `client-engine` (creating client engines of one configuration; toggle
+// `*profiledClientEngine*`: after a warm-up, the first pays for its `SSL_CTX`, later ones share it). Without valgrind it prints the
+// CPU time per operation.
 
 import DTLSTransport
 import Foundation
@@ -77,6 +79,24 @@ func profiledRecord(_ server: DTLSServerEngine, _ client: DTLSClientEngine, _ pa
     return delivered
 }
 
+@inline(never)
+func profiledClientEngine(_ configuration: DTLSConfiguration) -> DTLSClientEngine {
+    try! DTLSClientEngine(configuration: configuration, server: serverAddress)
+}
+
+if kind == "client-engine" {
+    _ = try! DTLSClientEngine(configuration: .client(pskIdentity: "warm-up", key: key), server: serverAddress)
+    let configuration = DTLSConfiguration.client(pskIdentity: "bench", key: key)
+    var start = threadCPUNanoseconds()
+    _ = profiledClientEngine(configuration)
+    let first = threadCPUNanoseconds() - start
+    start = threadCPUNanoseconds()
+    for _ in 0..<count { _ = profiledClientEngine(configuration) }
+    let later = (threadCPUNanoseconds() - start) / Int64(max(count, 1))
+    print("client-engine: first \(first / 1000) us CPU (new SSL_CTX), then \(later / 1000) us each (shared)")
+    exit(0)
+}
+
 let server: DTLSServerEngine
 let client: DTLSClientEngine
 switch kind {
@@ -92,7 +112,7 @@ case "cert":
         configuration: DTLSConfiguration(certificates: DTLSCertificateConfiguration(trustAnchorsPEM: read("ca.pem"))),
         server: serverAddress)
 default:
-    fatalError("kind: psk | resume | cert DIR | record")
+    fatalError("kind: psk | resume | cert DIR | record | client-engine")
 }
 
 if kind == "record" {
