@@ -1,4 +1,5 @@
 import CoAPCore
+import LwM2MTestPKI
 import DTLSTransport
 import Foundation
 import NIOCore
