@@ -126,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClientKitTests",
-            dependencies: ["ClientKit", "CoAPCore", "LwM2MModel", "Codecs", "LwM2MTestPKI", nioCore],
+            dependencies: ["ClientKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", "LwM2MTestPKI", nioCore],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

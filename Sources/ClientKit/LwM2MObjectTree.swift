@@ -293,6 +293,11 @@ public final class LwM2MObjectTree: Sendable {
     /// Writes `node` at `path` for the server: Replace (`replace`, CoAP PUT) or Partial Update (POST).
     /// Checks the W operation, runs validators before storing and write handlers after.
     public func write(_ node: LwM2MNode, at path: LwM2MPath, replace: Bool) throws(LwM2MClientError) {
+        try write(node, at: path, replace: replace, checkWritable: true)
+    }
+
+    /// `write(_:at:replace:)`; without `checkWritable` the W operation is not required (Bootstrap-Write).
+    func write(_ node: LwM2MNode, at path: LwM2MPath, replace: Bool, checkWritable: Bool) throws(LwM2MClientError) {
         guard let objectID = path.objectID, let instanceID = path.instanceID else {
             throw .methodNotAllowed("write needs an instance or resource path", path)
         }
@@ -326,7 +331,7 @@ public final class LwM2MObjectTree: Sendable {
                 if path.resourceID != nil { throw .notFound(rpath) }
                 throw .notFound(rpath)
             }
-            guard rd.operations.contains(.write) else { throw .methodNotAllowed("resource \(rpath) is not writable", rpath) }
+            guard !checkWritable || rd.operations.contains(.write) else { throw .methodNotAllowed("resource \(rpath) is not writable", rpath) }
             var r = resource
             switch resource.content {
             case .single(let v):

@@ -14,19 +14,26 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         commandName: "lwm2m-client",
         abstract: "An LwM2M 1.0/1.1 client (Security, Server, Device, Temperature) with a command shell on stdin.",
         discussion: """
-            Registers on start and de-registers on SIGINT/SIGTERM or at the end of standard input. Shell commands:
-            read PATH, write PATH VALUE, exec PATH [ARGS], create PATH, delete PATH, send PATHS..., update, start,
+            Registers on start and de-registers on SIGINT/SIGTERM or at the end of standard input. Shell commands: \
+            read PATH, write PATH VALUE, exec PATH [ARGS], create PATH, delete PATH, send PATHS..., update, start, \
             stop, pause, resume, obs, ls [PATH], temp VALUE, quit (they act on the first server's session).
 
-            Servers: --server [SSID=]URI, repeatable; URI is coap://HOST[:PORT] or coaps://HOST[:PORT]; SSID is
-            the Short Server ID (default 1, 2, ... in order). coaps:// servers use the PSK (--psk-identity,
-            --psk-key) or the certificate (--cert, --key, --ca) given, stored in the Security object as LwM2M
-            defines. With several servers, Access Control (object 2) is enforced: the first server owns every
+            Servers: --server [SSID=]URI, repeatable; URI is coap://HOST[:PORT] or coaps://HOST[:PORT]; SSID is \
+            the Short Server ID (default 1, 2, ... in order). coaps:// servers use the PSK (--psk-identity, \
+            --psk-key) or the certificate (--cert, --key, --ca) given, stored in the Security object as LwM2M \
+            defines. With several servers, Access Control (object 2) is enforced: the first server owns every \
             instance, each server owns its own Server instance, and the others get --default-access rights.
             """)
 
     @Option(help: "An LwM2M server, [SSID=]coap://HOST[:PORT] or [SSID=]coaps://HOST[:PORT]; repeatable.")
     var server: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "Start with client-initiated bootstrap from this bootstrap server, coap://HOST[:PORT] or coaps://HOST[:PORT] "
+            + "(with --psk-identity/--psk-key or --cert/--key as its credentials), then register with the servers "
+            + "it configures.",
+        valueName: "uri"))
+    var bootstrap: String?
 
     @Option(help: "The endpoint client name.")
     var endpoint: String = "swift-lwm2m-client"
@@ -58,7 +65,7 @@ struct LwM2MClientCommand: AsyncParsableCommand {
     @Option(help: "The server certificate or CA certificate that the server must chain to, PEM file.")
     var ca: String?
 
-    @Option(help: "With several servers: the rights of the non-owning servers, letters of RWED (default RWE).")
+    @Option(help: "With several servers: the rights of the non-owning servers, letters of RWED.")
     var defaultAccess: String = "RWE"
 
     @Option(help: "Seconds a DTLS handshake may take.")
@@ -77,7 +84,7 @@ struct LwM2MClientCommand: AsyncParsableCommand {
     var servers: [ServerOption] {
         get throws {
             var result: [ServerOption] = []
-            for (index, value) in (server.isEmpty ? ["coap://127.0.0.1:5683"] : server).enumerated() {
+            for (index, value) in (server.isEmpty && bootstrap == nil ? ["coap://127.0.0.1:5683"] : server).enumerated() {
                 var ssid = UInt16(index + 1)
                 var text = value
                 if let eq = value.firstIndex(of: "="), !value[..<eq].contains(":") {
@@ -107,7 +114,13 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
         if pskIdentity != nil && cert != nil { throw ValidationError("choose PSK or certificates, not both") }
         if let pskKey, Self.hexBytes(pskKey) == nil { throw ValidationError("--psk-key must be hex") }
-        if servers.contains(where: \.uri.isSecure) && pskIdentity == nil && cert == nil {
+        var secure = servers.contains(where: \.uri.isSecure)
+        if let bootstrap {
+            do { secure = try LwM2MServerURI(parsing: bootstrap).isSecure || secure } catch {
+                throw ValidationError("--bootstrap: \(error.reason)")
+            }
+        }
+        if secure && pskIdentity == nil && cert == nil {
             throw ValidationError("a coaps:// server needs --psk-identity/--psk-key or --cert/--key")
         }
     }
@@ -159,6 +172,15 @@ struct LwM2MClientCommand: AsyncParsableCommand {
                 in: tree, instanceID: UInt16(index), shortServerID: option.shortServerID, lifetime: lifetime,
                 binding: "U")
         }
+        if let bootstrap {
+            // Client-initiated bootstrap: the bootstrap-server account; the bootstrap server writes the rest.
+            let secure = try LwM2MServerURI(parsing: bootstrap).isSecure
+            try LwM2MStandardObjects.installSecurity(
+                in: tree, instanceID: UInt16(servers.count), serverURI: bootstrap, shortServerID: 0, isBootstrapServer: true,
+                mode: secure ? mode : .noSecurity, publicKeyOrIdentity: secure ? identity : [],
+                serverPublicKey: secure ? serverKey : [], secretKey: secure ? secret : [])
+            if tree.definition(of: 1) == nil { try tree.addObject(1) }
+        }
         try LwM2MStandardObjects.installDevice(in: tree, info: .init(serialNumber: endpoint))
         let sensor = try LwM2MTemperatureSensor(tree: tree)
         try LwM2MStandardObjects.installConnectivityMonitoring(in: tree)
@@ -175,23 +197,26 @@ struct LwM2MClientCommand: AsyncParsableCommand {
                 creators: servers.map(\.shortServerID))
         }
 
+        let version = LwM2MEnablerVersion(rawValue: lwm2m) ?? .v1_1
         let registration = LwM2MRegistrationConfiguration(
-            endpointName: endpoint, lifetime: lifetime, version: LwM2MEnablerVersion(rawValue: lwm2m) ?? .v1_1,
-            queueMode: queueMode)
+            endpointName: endpoint, lifetime: lifetime, version: version, queueMode: queueMode)
         let runtime = LwM2MClientRuntime(
-            configuration: .init(registration: registration), tree: tree,
+            configuration: .init(
+                registration: registration, bootstrap: bootstrap == nil ? nil : LwM2MBootstrapClientStep(version: version)),
+            tree: tree,
             transports: LwM2MNetworkTransportFactory(
                 localPort: localPort, handshakeTimeout: .seconds(dtlsTimeout), logger: logger),
             logger: logger)
-        let primary = servers[0].shortServerID
-        writeLine("lwm2m-client \(endpoint) -> \(servers.map { "\($0.shortServerID)=\($0.uri)" }.joined(separator: " "))")
+        let primary = servers.first?.shortServerID
+        let targets = servers.map { "\($0.shortServerID)=\($0.uri)" } + (bootstrap.map { ["bootstrap=\($0)"] } ?? [])
+        writeLine("lwm2m-client \(endpoint) -> \(targets.joined(separator: " "))")
 
         // Stop on SIGINT/SIGTERM, or at the end of standard input (after its commands ran).
         let (stopRequests, stopper) = AsyncStream<Void>.makeStream()
         let events = Task {
             for await event in runtime.events {
                 // One server: the event as before; several: prefixed with the short server ID.
-                writeLine(servers.count == 1 && event.reason == nil ? "EVENT \(event.event)" : "EVENT \(event)")
+                writeLine(servers.count <= 1 && event.reason == nil ? "EVENT \(event.event)" : "EVENT \(event)")
             }
         }
         let (signals, sources) = signalStream()
@@ -206,8 +231,10 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         let lines = StandardInputLines()
         let input = Task {
             for await line in lines.stream {
-                guard let client = await runtime.client(for: primary) else {
-                    writeLine("ERROR server \(primary) is not connected")
+                // The first --server's session, or (after bootstrap) the first server's.
+                let client = if let primary { await runtime.client(for: primary) } else { await runtime.clients.first }
+                guard let client else {
+                    writeLine("ERROR server \(primary.map(String.init) ?? "") is not connected")
                     continue
                 }
                 if await !LwM2MClientShell(client: client, sensor: sensor, output: writeLine).run(line) { break }
