@@ -200,8 +200,12 @@ public struct LwM2MAccessControl: Sendable {
                 if !ids.isEmpty && !ids.contains(where: { rights(objectID: objectID, instanceID: $0).contains(.read) }) {
                     throw Self.denied("no Read right on any instance of /\(objectID)", path)
                 }
-            default:
-                break  // other operations on an object are refused by the request handling itself
+            case .write, .execute, .delete:
+                // Only meaningful on instances; if the handler accepts it on an object, every instance must allow it.
+                let ids = tree.instanceIDs(of: objectID)
+                if ids.contains(where: { !rights(objectID: objectID, instanceID: $0).contains(operation.requiredRight) }) {
+                    throw Self.denied("no \(operation.requiredRight) right on every instance of /\(objectID)", path)
+                }
             }
             return
         }

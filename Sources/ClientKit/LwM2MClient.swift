@@ -310,7 +310,7 @@ public actor LwM2MClient {
         let node: LwM2MNode
         let payload: [UInt8]
         do {
-            node = try tree.read(observation.path)
+            node = accessControl.readable(try tree.read(observation.path))
             payload = try payloads.encode(node, at: observation.path, as: observation.format)
         } catch {
             // The observed path is gone: end the observation with the error code (RFC 7641 3.2).

@@ -162,8 +162,8 @@ public struct LwM2MServerAccount: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The accounts the tree's Security and Server objects describe, sorted by Short Server ID (bootstrap
-    /// accounts last). A non-bootstrap Security instance without a matching Server instance is left out
-    /// (unless `includingUnpaired`: then it comes with `serverInstanceID` `nil`).
+    /// accounts last). A non-bootstrap Security instance without a matching Server instance, with a Short Server
+    /// ID outside 1...65534, or repeating the ID of a lower Security instance is left out.
     public static func accounts(in tree: LwM2MObjectTree) -> [LwM2MServerAccount] {
         accounts(in: tree, includingUnpaired: false)
     }
@@ -188,8 +188,13 @@ public struct LwM2MServerAccount: Hashable, Sendable, CustomStringConvertible {
                 serverPublicKey: bytes(tree.value(at: .resource(0, x, 4))),
                 secretKey: bytes(tree.value(at: .resource(0, x, 5))))
             if !isBootstrap {
-                guard let ssid, let y = servers[ssid] else {
-                    if includingUnpaired { result.append(account) }
+                // Short Server IDs are 1...65534 and name one account; a second Security instance with the same ID
+                // (a broken configuration) is ignored rather than fought over.
+                guard let ssid, (1...65534).contains(ssid), let y = servers[ssid],
+                      !result.contains(where: { !$0.isBootstrapServer && $0.shortServerID == ssid }) else {
+                    // With `includingUnpaired` (firmware download credentials), a Security instance without a
+                    // Server instance still comes, with `serverInstanceID` nil.
+                    if includingUnpaired, servers[ssid ?? 0] == nil { result.append(account) }
                     continue
                 }
                 account.serverInstanceID = y

@@ -31,7 +31,8 @@ public enum LwM2MStandardObjects {
         ])
     }
 
-    /// Adds Server (1) with one instance: short server ID, lifetime, default pmin/pmax, binding.
+    /// Adds Server (1) with one instance: short server ID, lifetime, default pmin/pmax, binding. When the tree has
+    /// Access Control (2), the new instance gets an Access Control instance owned by its own server.
     public static func installServer(
         in tree: LwM2MObjectTree, instanceID: UInt16 = 0, shortServerID: UInt16, lifetime: UInt32,
         binding: String = "U", defaultMinimumPeriod: UInt32? = nil, defaultMaximumPeriod: UInt32? = nil
@@ -44,6 +45,9 @@ public enum LwM2MStandardObjects {
         if let defaultMinimumPeriod { values[2] = .integer(Int64(defaultMinimumPeriod)) }
         if let defaultMaximumPeriod { values[3] = .integer(Int64(defaultMaximumPeriod)) }
         try tree.createInstance(1, id: instanceID, values: values)
+        if tree.definition(of: LwM2MAccessControl.objectID) != nil {
+            try LwM2MAccessControl.setRights(in: tree, objectID: 1, instanceID: instanceID, owner: shortServerID, acl: [:])
+        }
     }
 
     /// What the Device object (3) reports about the device.

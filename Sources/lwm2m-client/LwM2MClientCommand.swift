@@ -14,16 +14,16 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         commandName: "lwm2m-client",
         abstract: "An LwM2M 1.0/1.1 client (Security, Server, Device, Temperature) with a command shell on stdin.",
         discussion: """
-            Registers on start and de-registers on SIGINT/SIGTERM or at the end of standard input. Shell commands:
-            read PATH [-x|-s|-b|-uX|-sX|-f|-t], write PATH [-s|-b|-uX|-sX|-f|-t] VALUE, exec PATH [ARGS],
-            create PATH, delete PATH (object or resource instance), send PATHS..., update, start [EP_NAME],
-            stop [-f], pause, resume, lock, unlock, obs, ls [PATH], temp VALUE, quit (they act on the first
+            Registers on start and de-registers on SIGINT/SIGTERM or at the end of standard input. Shell commands: \
+            read PATH [-x|-s|-b|-uX|-sX|-f|-t], write PATH [-s|-b|-uX|-sX|-f|-t] VALUE, exec PATH [ARGS], \
+            create PATH, delete PATH (object or resource instance), send PATHS..., update, start [EP_NAME], \
+            stop [-f], pause, resume, lock, unlock, obs, ls [PATH], temp VALUE, quit (they act on the first \
             server's session).
 
-            Servers: --server [SSID=]URI, repeatable; URI is coap://HOST[:PORT] or coaps://HOST[:PORT]; SSID is
-            the Short Server ID (default 1, 2, ... in order). coaps:// servers use the PSK (--psk-identity,
-            --psk-key) or the certificate (--cert, --key, --ca) given, stored in the Security object as LwM2M
-            defines. With several servers, Access Control (object 2) is enforced: the first server owns every
+            Servers: --server [SSID=]URI, repeatable; URI is coap://HOST[:PORT] or coaps://HOST[:PORT]; SSID is \
+            the Short Server ID (default 1, 2, ... in order). coaps:// servers use the PSK (--psk-identity, \
+            --psk-key) or the certificate (--cert, --key, --ca) given, stored in the Security object as LwM2M \
+            defines. With several servers, Access Control (object 2) is enforced: the first server owns every \
             instance, each server owns its own Server instance, and the others get --default-access rights.
             """)
 
@@ -67,7 +67,7 @@ struct LwM2MClientCommand: AsyncParsableCommand {
     @Option(help: "The server certificate or CA certificate that the server must chain to, PEM file.")
     var ca: String?
 
-    @Option(help: "With several servers: the rights of the non-owning servers, letters of RWED (default RWE).")
+    @Option(help: "With several servers: the rights of the non-owning servers, letters of RWED.")
     var defaultAccess: String = "RWE"
 
     @Option(help: "Seconds a DTLS handshake may take.")

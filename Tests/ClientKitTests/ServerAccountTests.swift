@@ -15,12 +15,17 @@ struct ServerAccountTests {
             in: tree, instanceID: 2, serverURI: "coap://bs.example:5783", shortServerID: 0, isBootstrapServer: true)
         // SSID 9 has no Server instance: not an account.
         try LwM2MStandardObjects.installSecurity(in: tree, instanceID: 3, serverURI: "coap://c.example", shortServerID: 9)
+        // A second Security instance for SSID 3 and one for the reserved 65535: ignored.
+        try LwM2MStandardObjects.installSecurity(in: tree, instanceID: 5, serverURI: "coap://dup.example", shortServerID: 3)
+        try LwM2MStandardObjects.installSecurity(in: tree, instanceID: 6, serverURI: "coap://max.example", shortServerID: 65535)
+        try LwM2MStandardObjects.installServer(in: tree, instanceID: 6, shortServerID: 65535, lifetime: 60)
         try LwM2MStandardObjects.installServer(in: tree, instanceID: 0, shortServerID: 3, lifetime: 60, binding: "UQ")
         try LwM2MStandardObjects.installServer(in: tree, instanceID: 4, shortServerID: 7, lifetime: 90)
         let accounts = LwM2MServerAccount.accounts(in: tree)
         #expect(accounts.map(\.shortServerID) == [3, 7, 0])
         #expect(accounts[0].serverInstanceID == 0)
         #expect(accounts[0].securityInstanceID == 1)
+        #expect(accounts[0].serverURI == "coap://a.example")
         #expect(accounts[0].lifetime == 60)
         #expect(accounts[0].binding == "UQ")
         #expect(accounts[0].securityMode == .noSecurity)
@@ -103,5 +108,10 @@ struct ServerAccountTests {
         try LwM2MAccessControl.setRights(in: tree, objectID: 3303, instanceID: 65535, owner: 65535, acl: [2: .create])
         #expect(two.mayCreate(objectID: 3303))
         #expect(!one.mayCreate(objectID: 3303))
+        // With object 2 present, a Server instance added later is owned by its own server.
+        try LwM2MStandardObjects.installServer(in: tree, instanceID: 2, shortServerID: 3, lifetime: 60)
+        let three = LwM2MAccessControl(tree: tree, shortServerID: 3)
+        #expect(three.rights(objectID: 1, instanceID: 2) == .owner)
+        #expect(two.rights(objectID: 1, instanceID: 2) == [])
     }
 }

@@ -220,6 +220,21 @@ struct MultiServerTests {
         #expect(a.instances.map(\.id) == [0, 1])
         #expect(b.instances.map(\.id) == [1])
         #expect(try await bench.code { _ = try await s2.read(endpoint: ep, path: .object(3)) } == .unauthorized)
+        // An observation of the object is filtered the same way, in the response and in every notification.
+        let (observation, first) = try await bench.run { try await s2.observe(endpoint: ep, path: .object(3303)) }
+        guard case .object(let initial) = first else {
+            Issue.record("not an object: \(first)")
+            return
+        }
+        #expect(initial.instances.map(\.id) == [1])
+        let notifications = Recorder(await s2.notifications(of: observation))
+        try bench.sensor.record(31)
+        _ = try await bench.run { while notifications.all.isEmpty { try Task.checkCancellation(); await Task.yield() } }
+        guard case .node(_, .object(let notified)) = notifications.all[0].content else {
+            Issue.record("not an object notification: \(notifications.all[0].content)")
+            return
+        }
+        #expect(notified.instances.map(\.id) == [1])
         await bench.runtime.close()
     }
 
@@ -311,6 +326,22 @@ struct MultiServerTests {
         try await bench.serverEvent(1) { if case .registered = $0 { true } else { false } }
         #expect(step.runs.withLock { $0 } == 1)
         #expect(await bench.runtime.accounts.map(\.shortServerID) == [1, 5])
+        await bench.runtime.close()
+    }
+
+    @Test("A server that never answers: Register gives up with NETWORK_ERROR and the bootstrap step runs")
+    func silentServerStartsBootstrap() async throws {
+        let step = FakeBootstrap()
+        let bench = try await MultiServerBench(accounts: 0, serverCount: 1, bootstrap: step, withBootstrapAccount: true)
+        try LwM2MStandardObjects.installSecurity(
+            in: bench.tree, instanceID: 0, serverURI: "coap://10.200.0.1:5683", shortServerID: 1)
+        try LwM2MStandardObjects.installServer(in: bench.tree, instanceID: 0, shortServerID: 1, lifetime: 300)
+        step.target.withLock { $0 = MultiServerBench.uri(of: bench.servers[0]) }
+        await bench.runtime.start()
+        try await bench.runtimeEvent { $0.shortServerID == 1 && $0.event == .networkError }
+        #expect(bench.runtimeEvents.all.contains { $0.shortServerID == 1 && $0.event == .registrationTimeout })
+        try await bench.serverEvent(0) { if case .registered = $0 { true } else { false } }
+        #expect(step.runs.withLock { $0 } == 1)
         await bench.runtime.close()
     }
 
