@@ -42,7 +42,7 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
 
     @inline(__always)
     mutating func add(_ path: LwM2MPath, _ value: LwM2MValue?, timestamp: Double?) -> Bool {
-        guard let value, path.depth >= 3, target.isPrefix(of: path) else { return false }
+        guard let value, path.depth >= 3, lies(within: path) else { return false }
         if let last, !(last < path) { return false }
         last = path
         if targetDepth == 4 {
@@ -93,6 +93,16 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
             closeInstance()
             return .object(LwM2MObject(id: target.objectID!, instances: instances))
         }
+    }
+
+    /// Whether `path` lies within the node (`target.isPrefix(of: path)`, without its loop).
+    @inline(__always)
+    private func lies(within path: LwM2MPath) -> Bool {
+        if path.objectID != target.objectID { return false }
+        if targetDepth >= 2 && path.instanceID != target.instanceID { return false }
+        if targetDepth >= 3 && path.resourceID != target.resourceID { return false }
+        if targetDepth >= 4 && path.resourceInstanceID != target.resourceInstanceID { return false }
+        return true
     }
 
     @inline(__always)

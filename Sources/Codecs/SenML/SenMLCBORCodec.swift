@@ -130,6 +130,15 @@ public enum SenMLCBORCodec {
 
     /// SenML CBOR's syntax for the shared pack reader: definite or indefinite lengths.
     struct Syntax: SenMLSyntax {
+        /// The labels 0...8 (RFC 8428 section 6): n, u, v, vs, vb, s, t, ut, vd.
+        static let labels: [SenMLResolver.Label] = [
+            .name, .unit, .value, .stringValue, .boolValue, .sum, .time, .updateTime, .dataValue,
+        ]
+        /// The labels -1...-6: bver, bn, bt, bu, bv, bs.
+        static let baseLabels: [SenMLResolver.Label] = [
+            .baseVersion, .baseName, .baseTime, .baseUnit, .baseValue, .baseSum,
+        ]
+
         private var reader: CBORReader
         /// Records left in a definite-length pack (`nil`: indefinite).
         private var records: Int?
@@ -175,31 +184,24 @@ public enum SenMLCBORCodec {
                 return nil
             }
             let keyOffset = reader.offset
+            // Fast path: the labels LwM2M writes are one-byte integers.
+            if keyOffset < reader.input.count {
+                let b = reader.input[keyOffset]
+                if b < 0x09 {
+                    reader.offset += 1
+                    return (Self.labels[Int(b)], keyOffset)
+                }
+                if b >= 0x20 && b < 0x26 {
+                    reader.offset += 1
+                    return (Self.baseLabels[Int(b - 0x20)], keyOffset)
+                }
+            }
             let l: SenMLResolver.Label
             switch try reader.next() {
             case .unsigned(let k):
-                switch k {
-                case 0: l = .name
-                case 1: l = .unit
-                case 2: l = .value
-                case 3: l = .stringValue
-                case 4: l = .boolValue
-                case 5: l = .sum
-                case 6: l = .time
-                case 7: l = .updateTime
-                case 8: l = .dataValue
-                default: l = .unknown
-                }
+                l = k < 9 ? Self.labels[Int(k)] : .unknown
             case .negative(let k):
-                switch k {
-                case 0: l = .baseVersion
-                case 1: l = .baseName
-                case 2: l = .baseTime
-                case 3: l = .baseUnit
-                case 4: l = .baseValue
-                case 5: l = .baseSum
-                default: l = .unknown
-                }
+                l = k < 6 ? Self.baseLabels[Int(k)] : .unknown
             case .text(let s):
                 if s.equals("vlo", in: reader.input) {
                     l = .objectLinkValue
@@ -219,12 +221,35 @@ public enum SenMLCBORCodec {
 
         @inline(__always)
         mutating func text() throws(LwM2MCodecError) -> WireString {
-            try SenMLCBORCodec.text(&reader)
+            // Fast path: a definite text string shorter than 24 bytes.
+            let start = reader.offset
+            if start < reader.input.count {
+                let b = reader.input[start]
+                let length = Int(b) - 0x60
+                if length >= 0 && length < 24 && length < reader.input.count - start {
+                    reader.offset = start + 1 + length
+                    return .span(start + 1, start + 1 + length)
+                }
+            }
+            return try SenMLCBORCodec.text(&reader)
         }
 
         @inline(__always)
         mutating func number() throws(LwM2MCodecError) -> JSONReader.Number {
-            try SenMLCBORCodec.number(&reader)
+            // Fast path: an integer -24...23.
+            let start = reader.offset
+            if start < reader.input.count {
+                let b = reader.input[start]
+                if b < 0x18 {
+                    reader.offset = start + 1
+                    return .integer(Int64(b))
+                }
+                if b >= 0x20 && b < 0x38 {
+                    reader.offset = start + 1
+                    return .integer(-1 - Int64(b - 0x20))
+                }
+            }
+            return try SenMLCBORCodec.number(&reader)
         }
 
         mutating func bool() throws(LwM2MCodecError) -> Bool {

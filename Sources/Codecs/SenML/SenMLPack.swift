@@ -222,7 +222,9 @@ struct SenMLResolver {
 
     /// Resolves one record: the base fields it carries apply to it and to later records.
     @inline(__always)
-    mutating func resolve(_ fields: Fields, at offset: Int) throws(LwM2MCodecError) -> LwM2MRecord {
+    mutating func resolve(
+        _ fields: Fields, at offset: Int
+    ) throws(LwM2MCodecError) -> (path: LwM2MPath, value: LwM2MValue?, timestamp: Double?) {
         if let bn = fields.baseName {
             var parser = LwM2MPathTextParser()
             baseOK = bn.forEachByte(in: input) { parser.feed($0) }
@@ -240,7 +242,7 @@ struct SenMLResolver {
         }
         var timestamp: Double? = nil
         if baseTime != nil || fields.time != nil { timestamp = (baseTime ?? 0) + (fields.time ?? 0) }
-        guard let raw = fields.value else { return LwM2MRecord(path: path, value: nil, timestamp: timestamp) }
+        guard let raw = fields.value else { return (path, nil, timestamp) }
         let value: LwM2MValue
         switch raw {
         case .integer(let i):
@@ -265,7 +267,7 @@ struct SenMLResolver {
             }
             value = .objectLink(link)
         }
-        return LwM2MRecord(path: path, value: value, timestamp: timestamp)
+        return (path, value, timestamp)
     }
 }
 
