@@ -41,7 +41,7 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
     }
 
     @inline(__always)
-    mutating func add(_ path: LwM2MPath, _ value: LwM2MValue?, timestamp: Double?) -> Bool {
+    mutating func add(_ path: LwM2MPath, _ value: consuming LwM2MValue?, timestamp: Double?) -> Bool {
         guard let value, path.depth >= 3, lies(within: path) else { return false }
         if let last, !(last < path) { return false }
         last = path

@@ -220,11 +220,12 @@ struct SenMLResolver {
         self.input = input
     }
 
-    /// Resolves one record: the base fields it carries apply to it and to later records.
+    /// Resolves one record and hands it to `sink` (whose answer it returns): the base fields it carries apply to it
+    /// and to later records.
     @inline(__always)
-    mutating func resolve(
-        _ fields: Fields, at offset: Int
-    ) throws(LwM2MCodecError) -> (path: LwM2MPath, value: LwM2MValue?, timestamp: Double?) {
+    mutating func resolve<Sink: LwM2MRecordSink>(
+        _ fields: borrowing Fields, at offset: Int, into sink: inout Sink
+    ) throws(LwM2MCodecError) -> Bool {
         if let bn = fields.baseName {
             var parser = LwM2MPathTextParser()
             baseOK = bn.forEachByte(in: input) { parser.feed($0) }
@@ -242,7 +243,7 @@ struct SenMLResolver {
         }
         var timestamp: Double? = nil
         if baseTime != nil || fields.time != nil { timestamp = (baseTime ?? 0) + (fields.time ?? 0) }
-        guard let raw = fields.value else { return (path, nil, timestamp) }
+        guard let raw = fields.value else { return sink.add(path, nil, timestamp: timestamp) }
         let value: LwM2MValue
         switch raw {
         case .integer(let i):
@@ -267,7 +268,7 @@ struct SenMLResolver {
             }
             value = .objectLink(link)
         }
-        return (path, value, timestamp)
+        return sink.add(path, value, timestamp: timestamp)
     }
 }
 

@@ -37,7 +37,7 @@ protocol LwM2MRecordSink {
     /// Prepares for about `count` records.
     mutating func reserve(_ count: Int)
     /// Takes one record; `false` stops decoding (the caller then takes another way).
-    mutating func add(_ path: LwM2MPath, _ value: LwM2MValue?, timestamp: Double?) -> Bool
+    mutating func add(_ path: LwM2MPath, _ value: consuming LwM2MValue?, timestamp: Double?) -> Bool
 }
 
 /// Collects records into an array.
@@ -49,7 +49,7 @@ struct LwM2MRecordCollector: LwM2MRecordSink {
     mutating func reserve(_ count: Int) { records.reserveCapacity(count) }
 
     @inline(__always)
-    mutating func add(_ path: LwM2MPath, _ value: LwM2MValue?, timestamp: Double?) -> Bool {
+    mutating func add(_ path: LwM2MPath, _ value: consuming LwM2MValue?, timestamp: Double?) -> Bool {
         records.append(LwM2MRecord(path: path, value: value, timestamp: timestamp))
         return true
     }
@@ -69,8 +69,7 @@ enum SenMLPackReader {
         while try syntax.nextRecord() {
             let start = syntax.offset
             let fields = try readRecord(&syntax)
-            let record = try resolver.resolve(fields, at: start)
-            guard sink.add(record.path, record.value, timestamp: record.timestamp) else { return false }
+            guard try resolver.resolve(fields, at: start, into: &sink) else { return false }
         }
         try syntax.finish()
         return true
