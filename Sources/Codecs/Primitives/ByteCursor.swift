@@ -89,6 +89,22 @@ extension Array where Element == UInt8 {
     /// the array is left as it was.
     @inline(__always)
     mutating func appendBounded<E: Error>(_ bound: Int, _ body: (inout ByteCursor) throws(E) -> Void) throws(E) {
+        if bound <= 32 {
+            // A short item (a single value): write on the stack and append once, without resizing twice.
+            var stack: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            var failure: E? = nil
+            Swift.withUnsafeMutableBytes(of: &stack) { raw in
+                var cursor = ByteCursor(base: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), limit: bound)
+                do throws(E) {
+                    try body(&cursor)
+                    append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[..<cursor.count]))
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+            return
+        }
         let bound = Swift.max(bound, 1)
         let start = count
         append(contentsOf: repeatElement(0, count: bound))
