@@ -110,7 +110,7 @@ public struct LwM2MPath: Hashable, Sendable, Comparable {
     }
 
     /// The path one level up, or `nil` for the root.
-    public var parent: LwM2MPath? {
+    @inlinable public var parent: LwM2MPath? {
         switch depth {
         case 0: return nil
         case 1: return .root
@@ -121,7 +121,7 @@ public struct LwM2MPath: Hashable, Sendable, Comparable {
     }
 
     /// This path extended by one level, or `nil` when it is already a resource instance path or `id` is 65535.
-    public func appending(_ id: UInt16) -> LwM2MPath? {
+    @inlinable public func appending(_ id: UInt16) -> LwM2MPath? {
         guard id != Self.absent else { return nil }
         switch depth {
         case 0: return LwM2MPath(uncheckedObject: id, instance: Self.absent, resource: Self.absent, resourceInstance: Self.absent)

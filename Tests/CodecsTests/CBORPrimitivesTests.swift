@@ -12,14 +12,14 @@ struct CBORPrimitivesTests {
     ])
     func integers(value: Int64, expected: String) throws {
         var out: [UInt8] = []
-        CBORWriter.int(value, into: &out)
+        out.appendBounded(CBORWriter.maxHeadSize) { CBORWriter.int(value, into: &$0) }
         #expect(hex(out) == expected)
         #expect(try CBORValueCodec.decode(bytes: out) == (value == Int64.min ? .integer(.min) : .integer(value)))
     }
 
     @Test func largestUnsigned() throws {
         var out: [UInt8] = []
-        CBORWriter.uint(UInt64.max, into: &out)
+        out.appendBounded(CBORWriter.maxHeadSize) { CBORWriter.uint(UInt64.max, into: &$0) }
         #expect(hex(out) == "1bffffffffffffffff")
         #expect(try CBORValueCodec.decode(bytes: out) == .unsignedInteger(.max))
     }
@@ -33,7 +33,7 @@ struct CBORPrimitivesTests {
     ])
     func floats(value: Double, expected: String) throws {
         var out: [UInt8] = []
-        CBORWriter.float(value, into: &out)
+        out.appendBounded(CBORWriter.maxHeadSize) { CBORWriter.float(value, into: &$0) }
         #expect(hex(out) == expected)
         let back = try CBORValueCodec.decode(bytes: out)
         #expect(back == .float(value))
@@ -42,7 +42,7 @@ struct CBORPrimitivesTests {
 
     @Test func nanAndOtherFloatWidths() throws {
         var out: [UInt8] = []
-        CBORWriter.float(.nan, into: &out)
+        out.appendBounded(CBORWriter.maxHeadSize) { CBORWriter.float(.nan, into: &$0) }
         #expect(hex(out) == "f97e00")
         guard case .float(let d) = try CBORValueCodec.decode(bytes: out) else { Issue.record("not a float"); return }
         #expect(d.isNaN)

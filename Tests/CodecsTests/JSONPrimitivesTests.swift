@@ -73,16 +73,23 @@ struct JSONPrimitivesTests {
 
     @Test func writerEscapesAndNumbers() {
         var out: [UInt8] = []
-        JSONWriter.string("a\"b\\c\n\u{1}ü", into: &out)
+        out.appendBounded(JSONWriter.maxStringLength(9)) { JSONWriter.string("a\"b\\c\n\u{1}ü", into: &$0) }
         #expect(out.text == #""a\"b\\c\n\u0001ü""#)
         out = []
-        _ = JSONWriter.double(25.5, into: &out)
-        out.append(0x20)
-        _ = JSONWriter.double(100, into: &out)
-        out.append(0x20)
-        JSONWriter.int(-9_223_372_036_854_775_808, into: &out)
-        #expect(out.text == "25.5 100.0 -9223372036854775808")
-        #expect(!JSONWriter.double(.nan, into: &out))
+        out.appendBounded(3 * JSONWriter.maxNumberLength + 2) { c in
+            _ = JSONWriter.double(25.5, into: &c)
+            c.append(0x20)
+            _ = JSONWriter.double(100, into: &c)
+            c.append(0x20)
+            _ = JSONWriter.double(-0.0, into: &c)
+            c.append(0x20)
+            JSONWriter.int(-9_223_372_036_854_775_808, into: &c)
+        }
+        #expect(out.text == "25.5 100.0 -0.0 -9223372036854775808")
+        var written = true
+        out.appendBounded(JSONWriter.maxNumberLength) { written = JSONWriter.double(.nan, into: &$0) }
+        #expect(!written)
+        #expect(out.text == "25.5 100.0 -0.0 -9223372036854775808")
     }
 
     @Test func skipAndLimits() throws {

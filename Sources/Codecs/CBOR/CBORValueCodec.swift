@@ -10,6 +10,18 @@ public import LwM2MModel
 public enum CBORValueCodec {
     /// Appends the encoding of `value` to `out`.
     public static func encode(_ value: LwM2MValue, into out: inout [UInt8]) {
+        out.appendBounded(maxSize(value)) { (c: inout ByteCursor) in write(value, into: &c) }
+    }
+
+    /// The most bytes the encoding of `value` takes.
+    @inline(__always)
+    static func maxSize(_ value: LwM2MValue) -> Int {
+        CBORWriter.maxHeadSize + SenMLRecordPlan.payloadLength(value) + 11  // 11: an object link's text
+    }
+
+    /// Writes `value` (at most `maxSize(value)` bytes; also used by SenML CBOR and LwM2M CBOR).
+    @inline(__always)
+    static func write(_ value: LwM2MValue, into out: inout ByteCursor) {
         switch value {
         case .string(let s), .coreLink(let s): CBORWriter.text(s, into: &out)
         case .integer(let i), .time(let i): CBORWriter.int(i, into: &out)
@@ -18,11 +30,8 @@ public enum CBORValueCodec {
         case .boolean(let b): CBORWriter.bool(b, into: &out)
         case .opaque(let bytes): CBORWriter.bytes(bytes, into: &out)
         case .objectLink(let link):
-            let length = LwM2MPathText.digitCount(link.objectID) + 1 + LwM2MPathText.digitCount(link.instanceID)
-            CBORWriter.head(CBORWriter.textString, UInt64(length), into: &out)
-            LwM2MPathText.appendDigits(link.objectID, into: &out)
-            out.append(0x3A)
-            LwM2MPathText.appendDigits(link.instanceID, into: &out)
+            CBORWriter.head(CBORWriter.textString, UInt64(LwM2MPathText.length(link)), into: &out)
+            LwM2MPathText.append(link, into: &out)
         }
     }
 

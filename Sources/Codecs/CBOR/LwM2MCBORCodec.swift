@@ -12,32 +12,66 @@ public enum LwM2MCBORCodec {
     /// Appends the encoding of `node` at `path` to `out`.
     public static func encode(_ node: LwM2MNode, at path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
         try LwM2MNodeWalk.check(node, at: path)
-        CBORWriter.mapHeader(1, into: &out)
-        let depth = path.depth
-        if depth == 1 {
-            CBORWriter.uint(UInt64(path.objectID!), into: &out)
-        } else {
-            CBORWriter.arrayHeader(depth, into: &out)
-            for level in 0..<depth { CBORWriter.uint(UInt64(path[level]!), into: &out) }
-        }
+        let h = CBORWriter.maxHeadSize
+        var bound = 8 * h  // the outer map and the path key
         switch node {
-        case .object(let o):
-            CBORWriter.mapHeader(o.instances.count, into: &out)
-            for i in o.instances {
-                CBORWriter.uint(UInt64(i.id), into: &out)
-                writeInstance(i, into: &out)
+        case .object(let o): for i in o.instances { bound += instanceBound(i) }
+        case .objectInstance(let i): bound += instanceBound(i)
+        case .resource(let r): bound += resourceBound(r)
+        case .resourceInstance(let ri): bound += CBORValueCodec.maxSize(ri.value)
+        }
+        out.appendBounded(bound) { (c: inout ByteCursor) in
+            CBORWriter.mapHeader(1, into: &c)
+            let depth = path.depth
+            if depth == 1 {
+                CBORWriter.uint(UInt64(path.objectID!), into: &c)
+            } else {
+                CBORWriter.arrayHeader(depth, into: &c)
+                for level in 0..<depth { CBORWriter.uint(UInt64(path[level]!), into: &c) }
             }
-        case .objectInstance(let i):
-            writeInstance(i, into: &out)
-        case .resource(let r):
-            writeResourceContent(r, into: &out)
-        case .resourceInstance(let ri):
-            CBORValueCodec.encode(ri.value, into: &out)
+            switch node {
+            case .object(let o):
+                CBORWriter.mapHeader(o.instances.count, into: &c)
+                for i in o.instances {
+                    c.require(instanceBound(i))
+                    CBORWriter.uint(UInt64(i.id), into: &c)
+                    writeInstance(i, into: &c)
+                }
+            // The path key takes at most 14 bytes of the 8 heads reserved for it; the rest is the bound just
+            // computed for the same node.
+            case .objectInstance(let i):
+                writeInstance(i, into: &c)
+            case .resource(let r):
+                writeResourceContent(r, into: &c)
+            case .resourceInstance(let ri):
+                CBORValueCodec.write(ri.value, into: &c)
+            }
+        }
+    }
+
+    /// The most bytes an instance takes with its key (checked by the caller before writing it).
+    @inline(__always)
+    private static func instanceBound(_ i: LwM2MObjectInstance) -> Int {
+        var n = 2 * CBORWriter.maxHeadSize
+        for r in i.resources { n += CBORWriter.maxHeadSize + resourceBound(r) }
+        return n
+    }
+
+    /// The most bytes a resource's content takes.
+    @inline(__always)
+    private static func resourceBound(_ r: LwM2MResource) -> Int {
+        switch r.content {
+        case .single(let v):
+            return CBORValueCodec.maxSize(v)
+        case .multiple(let instances):
+            var n = CBORWriter.maxHeadSize
+            for ri in instances { n += CBORWriter.maxHeadSize + CBORValueCodec.maxSize(ri.value) }
+            return n
         }
     }
 
     @inline(__always)
-    private static func writeInstance(_ i: LwM2MObjectInstance, into out: inout [UInt8]) {
+    private static func writeInstance(_ i: LwM2MObjectInstance, into out: inout ByteCursor) {
         CBORWriter.mapHeader(i.resources.count, into: &out)
         for r in i.resources {
             CBORWriter.uint(UInt64(r.id), into: &out)
@@ -46,15 +80,15 @@ public enum LwM2MCBORCodec {
     }
 
     @inline(__always)
-    private static func writeResourceContent(_ r: LwM2MResource, into out: inout [UInt8]) {
+    private static func writeResourceContent(_ r: LwM2MResource, into out: inout ByteCursor) {
         switch r.content {
         case .single(let v):
-            CBORValueCodec.encode(v, into: &out)
+            CBORValueCodec.write(v, into: &out)
         case .multiple(let instances):
             CBORWriter.mapHeader(instances.count, into: &out)
             for ri in instances {
                 CBORWriter.uint(UInt64(ri.id), into: &out)
-                CBORValueCodec.encode(ri.value, into: &out)
+                CBORValueCodec.write(ri.value, into: &out)
             }
         }
     }
@@ -76,14 +110,21 @@ public enum LwM2MCBORCodec {
                 throw LwM2MCodecError(code: .duplicatePath, reason: "\(r.path) appears twice", path: r.path)
             }
         }
-        try writeLevel(sorted[...], level: 0, into: &out)
+        // At most 8 heads per record (a map and a key per level) besides its value.
+        var bound = CBORWriter.maxHeadSize
+        for r in sorted { bound += 8 * CBORWriter.maxHeadSize + CBORValueCodec.maxSize(r.value!) }
+        try out.appendBounded(bound) { (c: inout ByteCursor) throws(LwM2MCodecError) in
+            try writeLevel(sorted[...], level: 0, into: &c)
+        }
     }
 
     private static func writeLevel(
-        _ records: ArraySlice<LwM2MRecord>, level: Int, into out: inout [UInt8]
+        _ records: ArraySlice<LwM2MRecord>, level: Int, into out: inout ByteCursor
     ) throws(LwM2MCodecError) {
+        out.require(2 * CBORWriter.maxHeadSize)
         if records.count == 1, let r = records.first, r.path.depth == level {
-            CBORValueCodec.encode(r.value!, into: &out)
+            out.require(CBORValueCodec.maxSize(r.value!))
+            CBORValueCodec.write(r.value!, into: &out)
             return
         }
         if let mixed = records.first(where: { $0.path.depth == level }) {
@@ -108,10 +149,14 @@ public enum LwM2MCBORCodec {
         }
     }
 
-    /// Decodes the node at `path` (values typed by `definitions`).
+    /// Decodes the node at `path` (values typed by `definitions`): straight into the node when the keys come in
+    /// path order, else through `LwM2MNode(records:at:definitions:)`.
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> LwM2MNode {
+        if var builder = LwM2MNodeBuilder(at: path, definitions: definitions) {
+            if try read(bytes, into: &builder), let node = builder.finish() { return node }
+        }
         let records = try decodeRecords(bytes, definitions: nil)
         return try LwM2MNode(records: records, at: path, definitions: definitions)
     }
@@ -120,20 +165,29 @@ public enum LwM2MCBORCodec {
     public static func decodeRecords(
         _ bytes: UnsafeRawBufferPointer, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> [LwM2MRecord] {
+        var collector = LwM2MRecordCollector()
+        _ = try read(bytes, into: &collector)
+        return try LwM2MRecord.typedRecords(collector.records, definitions: definitions)
+    }
+
+    /// Reads every value into `sink`; `false` when the sink stopped early.
+    private static func read<Sink: LwM2MRecordSink>(
+        _ bytes: UnsafeRawBufferPointer, into sink: inout Sink
+    ) throws(LwM2MCodecError) -> Bool {
         var reader = CBORReader(bytes)
-        var records: [LwM2MRecord] = []
         let start = reader.offset
         guard case .map(let count) = try reader.next() else {
             throw WireError.malformed(start, "LwM2M CBOR is a map")
         }
-        try readMap(&reader, count: count, prefix: .root, depth: 1, into: &records)
+        sink.reserve(min(bytes.count / 4, 256))  // a guess: a key and a short value
+        guard try readMap(&reader, count: count, prefix: .root, depth: 1, into: &sink) else { return false }
         try reader.finish()
-        return try LwM2MRecord.typedRecords(records, definitions: definitions)
+        return true
     }
 
-    private static func readMap(
-        _ reader: inout CBORReader, count: Int?, prefix: LwM2MPath, depth: Int, into records: inout [LwM2MRecord]
-    ) throws(LwM2MCodecError) {
+    private static func readMap<Sink: LwM2MRecordSink>(
+        _ reader: inout CBORReader, count: Int?, prefix: LwM2MPath, depth: Int, into sink: inout Sink
+    ) throws(LwM2MCodecError) -> Bool {
         guard depth <= 5 else { throw WireError.tooDeep(reader.offset) }
         var remaining = count ?? 0
         while true {
@@ -178,16 +232,19 @@ public enum LwM2MCBORCodec {
                         code: .invalidPath, reason: "nothing lies below a resource instance", offset: valueOffset,
                         path: path)
                 }
-                try readMap(&reader, count: inner, prefix: path, depth: depth + 1, into: &records)
+                guard try readMap(&reader, count: inner, prefix: path, depth: depth + 1, into: &sink) else {
+                    return false
+                }
             } else {
                 guard path.depth >= 3 else {
                     throw LwM2MCodecError(
                         code: .invalidPath, reason: "a value needs a resource path", offset: valueOffset, path: path)
                 }
                 let value = try CBORValueCodec.readValue(&reader, as: nil)
-                records.append(LwM2MRecord(path: path, value: value))
+                guard sink.add(path, value, timestamp: nil) else { return false }
             }
         }
+        return true
     }
 
     @inline(__always)

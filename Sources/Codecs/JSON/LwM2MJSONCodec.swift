@@ -13,14 +13,18 @@ public enum LwM2MJSONCodec {
     public static func encode(_ node: LwM2MNode, at path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
         try LwM2MNodeWalk.check(node, at: path)
         let baseDepth = min(path.depth, 2)
-        JSONWriter.raw("{\"bn\":\"", into: &out)
-        LwM2MPathText.append(path, from: 0, to: baseDepth, leadingSlash: true, trailingSlash: true, into: &out)
-        JSONWriter.raw("\",\"e\":[", into: &out)
-        var first = true
-        try LwM2MNodeWalk.forEach(node, at: path) { (p, v) throws(LwM2MCodecError) in
-            try writeEntry(p, v, nil, baseDepth: baseDepth, first: &first, into: &out)
+        let size = LwM2MNodeWalk.measure(node) { SenMLJSONCodec.recordBound($0) }
+        try out.appendBounded(64 + size.bound) { (c: inout ByteCursor) throws(LwM2MCodecError) in
+            JSONWriter.raw("{\"bn\":\"", into: &c)
+            LwM2MPathText.append(path, from: 0, to: baseDepth, leadingSlash: true, trailingSlash: true, into: &c)
+            JSONWriter.raw("\",\"e\":[", into: &c)
+            var first = true
+            try LwM2MNodeWalk.forEach(node, at: path) { (p, v) throws(LwM2MCodecError) in
+                c.require(SenMLJSONCodec.recordBound(v))
+                try writeEntry(p, v, nil, baseDepth: baseDepth, first: &first, into: &c)
+            }
+            JSONWriter.raw("]}", into: &c)
         }
-        JSONWriter.raw("]}", into: &out)
     }
 
     /// Appends the encoding of `records` (resource or resource instance paths with values); a time stamp becomes
@@ -44,20 +48,25 @@ public enum LwM2MJSONCodec {
             baseDepth = 0
         }
         let base = records.first?.path ?? .root
-        JSONWriter.raw("{\"bn\":\"", into: &out)
-        LwM2MPathText.append(base, from: 0, to: baseDepth, leadingSlash: true, trailingSlash: true, into: &out)
-        JSONWriter.raw("\",\"e\":[", into: &out)
-        var first = true
-        for r in records {
-            try writeEntry(r.path, r.value!, r.timestamp, baseDepth: baseDepth, first: &first, into: &out)
+        var bound = 64
+        for r in records { bound += SenMLJSONCodec.recordBound(r.value) }
+        try out.appendBounded(bound) { (c: inout ByteCursor) throws(LwM2MCodecError) in
+            JSONWriter.raw("{\"bn\":\"", into: &c)
+            LwM2MPathText.append(base, from: 0, to: baseDepth, leadingSlash: true, trailingSlash: true, into: &c)
+            JSONWriter.raw("\",\"e\":[", into: &c)
+            var first = true
+            for r in records {
+                c.require(SenMLJSONCodec.recordBound(r.value))
+                try writeEntry(r.path, r.value!, r.timestamp, baseDepth: baseDepth, first: &first, into: &c)
+            }
+            JSONWriter.raw("]}", into: &c)
         }
-        JSONWriter.raw("]}", into: &out)
     }
 
     @inline(__always)
     private static func writeEntry(
         _ path: LwM2MPath, _ value: LwM2MValue, _ timestamp: Double?, baseDepth: Int, first: inout Bool,
-        into out: inout [UInt8]
+        into out: inout ByteCursor
     ) throws(LwM2MCodecError) {
         if !first { out.append(0x2C) }
         first = false
@@ -77,9 +86,7 @@ public enum LwM2MJSONCodec {
             JSONWriter.raw(b ? "\"bv\":true" : "\"bv\":false", into: &out)
         case .objectLink(let link):
             JSONWriter.raw("\"ov\":\"", into: &out)
-            JSONWriter.uint(UInt64(link.objectID), into: &out)
-            out.append(0x3A)
-            JSONWriter.uint(UInt64(link.instanceID), into: &out)
+            LwM2MPathText.append(link, into: &out)
             out.append(0x22)
         case .integer(let i), .time(let i):
             JSONWriter.raw("\"v\":", into: &out)

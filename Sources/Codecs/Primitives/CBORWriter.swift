@@ -1,4 +1,4 @@
-/// Appends CBOR (RFC 8949) data items to a byte array, in preferred serialization: the shortest argument
+/// Writes CBOR (RFC 8949) data items through a `ByteCursor`, in preferred serialization: the shortest argument
 /// encoding and the shortest floating-point form that keeps the value exact (half, else single, else double).
 ///
 /// Containers are written with definite lengths; the caller announces the count with `arrayHeader`/`mapHeader`.
@@ -12,9 +12,12 @@ enum CBORWriter {
     static let map: UInt8 = 5
     static let tag: UInt8 = 6
 
-    /// A head: major type and argument in its shortest form.
+    /// The most bytes a head takes.
+    static let maxHeadSize = 9
+
+    /// A head: major type and argument in its shortest form (at most `maxHeadSize` bytes).
     @inline(__always)
-    static func head(_ major: UInt8, _ value: UInt64, into out: inout [UInt8]) {
+    static func head(_ major: UInt8, _ value: UInt64, into out: inout ByteCursor) {
         let m = major << 5
         if value < 24 {
             out.append(m | UInt8(truncatingIfNeeded: value))
@@ -23,28 +26,19 @@ enum CBORWriter {
             out.append(UInt8(truncatingIfNeeded: value))
         } else if value <= 0xFFFF {
             out.append(m | 25)
-            out.append(UInt8(truncatingIfNeeded: value >> 8))
-            out.append(UInt8(truncatingIfNeeded: value))
+            out.appendBigEndian(value, size: 2)
         } else if value <= 0xFFFF_FFFF {
             out.append(m | 26)
-            out.append(UInt8(truncatingIfNeeded: value >> 24))
-            out.append(UInt8(truncatingIfNeeded: value >> 16))
-            out.append(UInt8(truncatingIfNeeded: value >> 8))
-            out.append(UInt8(truncatingIfNeeded: value))
+            out.appendBigEndian(value, size: 4)
         } else {
             out.append(m | 27)
-            var shift: UInt64 = 56
-            while true {
-                out.append(UInt8(truncatingIfNeeded: value >> shift))
-                if shift == 0 { break }
-                shift -= 8
-            }
+            out.appendBigEndian(value, size: 8)
         }
     }
 
     /// A signed integer (major type 0 or 1).
     @inline(__always)
-    static func int(_ value: Int64, into out: inout [UInt8]) {
+    static func int(_ value: Int64, into out: inout ByteCursor) {
         if value >= 0 {
             head(unsigned, UInt64(value), into: &out)
         } else {
@@ -54,91 +48,79 @@ enum CBORWriter {
 
     /// An unsigned integer (major type 0).
     @inline(__always)
-    static func uint(_ value: UInt64, into out: inout [UInt8]) {
+    static func uint(_ value: UInt64, into out: inout ByteCursor) {
         head(unsigned, value, into: &out)
     }
 
-    /// A text string.
+    /// A text string (`maxHeadSize` + its UTF-8 length).
     @inline(__always)
-    static func text(_ value: String, into out: inout [UInt8]) {
+    static func text(_ value: String, into out: inout ByteCursor) {
         var s = value
         s.withUTF8 { utf8 in
             head(textString, UInt64(utf8.count), into: &out)
-            out.append(contentsOf: utf8)
+            out.append(utf8)
         }
     }
 
     /// A text string from ASCII literal bytes.
     @inline(__always)
-    static func text(_ literal: StaticString, into out: inout [UInt8]) {
+    static func text(_ literal: StaticString, into out: inout ByteCursor) {
         head(textString, UInt64(literal.utf8CodeUnitCount), into: &out)
-        out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        out.append(literal)
     }
 
-    /// A byte string.
+    /// A byte string (`maxHeadSize` + its length).
     @inline(__always)
-    static func bytes(_ value: [UInt8], into out: inout [UInt8]) {
+    static func bytes(_ value: [UInt8], into out: inout ByteCursor) {
         head(byteString, UInt64(value.count), into: &out)
-        out.append(contentsOf: value)
+        out.append(value)
     }
 
     /// `true` or `false`.
     @inline(__always)
-    static func bool(_ value: Bool, into out: inout [UInt8]) {
+    static func bool(_ value: Bool, into out: inout ByteCursor) {
         out.append(value ? 0xF5 : 0xF4)
     }
 
     /// `null`.
     @inline(__always)
-    static func null(into out: inout [UInt8]) {
+    static func null(into out: inout ByteCursor) {
         out.append(0xF6)
     }
 
     /// An array header with `count` elements to follow.
     @inline(__always)
-    static func arrayHeader(_ count: Int, into out: inout [UInt8]) {
+    static func arrayHeader(_ count: Int, into out: inout ByteCursor) {
         head(array, UInt64(count), into: &out)
     }
 
     /// A map header with `count` pairs to follow.
     @inline(__always)
-    static func mapHeader(_ count: Int, into out: inout [UInt8]) {
+    static func mapHeader(_ count: Int, into out: inout ByteCursor) {
         head(map, UInt64(count), into: &out)
     }
 
-    /// A floating-point number in the shortest form that is exact: half, single or double precision.
-    /// NaN is written as the canonical half-precision quiet NaN.
-    static func float(_ value: Double, into out: inout [UInt8]) {
+    /// A floating-point number in the shortest form that is exact: half, single or double precision (at most
+    /// 9 bytes). NaN is written as the canonical half-precision quiet NaN.
+    static func float(_ value: Double, into out: inout ByteCursor) {
         if value.isNaN {
             out.append(0xF9)
-            out.append(0x7E)
-            out.append(0x00)
+            out.appendBigEndian(0x7E00, size: 2)
             return
         }
         let single = Float(value)
         if Double(single) == value {
             if let half = halfBits(exactly: single) {
                 out.append(0xF9)
-                out.append(UInt8(truncatingIfNeeded: half >> 8))
-                out.append(UInt8(truncatingIfNeeded: half))
+                out.appendBigEndian(UInt64(half), size: 2)
                 return
             }
-            let bits = single.bitPattern
             out.append(0xFA)
-            out.append(UInt8(truncatingIfNeeded: bits >> 24))
-            out.append(UInt8(truncatingIfNeeded: bits >> 16))
-            out.append(UInt8(truncatingIfNeeded: bits >> 8))
-            out.append(UInt8(truncatingIfNeeded: bits))
+            out.appendBigEndian(UInt64(single.bitPattern), size: 4)
             return
         }
-        let bits = value.bitPattern
         out.append(0xFB)
-        var shift: UInt64 = 56
-        while true {
-            out.append(UInt8(truncatingIfNeeded: bits >> shift))
-            if shift == 0 { break }
-            shift -= 8
-        }
+        out.appendBigEndian(value.bitPattern, size: 8)
     }
 
     /// The IEEE 754 binary16 bits of `value` when it is exactly representable in half precision, else `nil`.

@@ -4,8 +4,21 @@ enum JSONBase64 {
     private static let standard: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     private static let urlSafe: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
+    /// The length of the encoding of `count` bytes.
+    @inline(__always)
+    static func encodedLength(_ count: Int, padding: Bool) -> Int {
+        padding ? (count + 2) / 3 * 4 : (count * 4 + 2) / 3
+    }
+
     /// Appends the encoding of `bytes` (without quotes).
     static func encode(_ bytes: [UInt8], urlSafe: Bool, padding: Bool, into out: inout [UInt8]) {
+        out.appendBounded(encodedLength(bytes.count, padding: padding)) { (c: inout ByteCursor) in
+            encode(bytes, urlSafe: urlSafe, padding: padding, into: &c)
+        }
+    }
+
+    /// Writes the encoding of `bytes` (without quotes; `encodedLength` bytes).
+    static func encode(_ bytes: [UInt8], urlSafe: Bool, padding: Bool, into out: inout ByteCursor) {
         let alphabet = (urlSafe ? Self.urlSafe : Self.standard).utf8Start
         var k = 0
         let n = bytes.count

@@ -1,20 +1,28 @@
-/// Appends JSON (RFC 8259) tokens to a byte array.
+/// Writes JSON (RFC 8259) tokens through a `ByteCursor`.
 enum JSONWriter {
+    /// The most bytes `int`, `uint` or `double` write.
+    static let maxNumberLength = 32
+
+    /// The most bytes `string` writes for `utf8Count` bytes of text (every byte a `\u00XX` escape).
+    @inline(__always)
+    static func maxStringLength(_ utf8Count: Int) -> Int { 2 + 6 * utf8Count }
+
     /// Appends ASCII literal bytes (punctuation, keys written with their quotes).
     @inline(__always)
-    static func raw(_ literal: StaticString, into out: inout [UInt8]) {
-        out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    static func raw(_ literal: StaticString, into out: inout ByteCursor) {
+        out.append(literal)
     }
 
     /// A quoted, escaped string.
-    static func string(_ value: String, into out: inout [UInt8]) {
+    @inline(__always)
+    static func string(_ value: String, into out: inout ByteCursor) {
         var s = value
         s.withUTF8 { utf8 in string(utf8, into: &out) }
     }
 
     /// A quoted, escaped string from UTF-8 bytes.
     @inline(__always)
-    static func string(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    static func string(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout ByteCursor) {
         out.append(0x22)
         var runStart = 0
         var k = 0
@@ -25,7 +33,7 @@ enum JSONWriter {
                 k += 1
                 continue
             }
-            if runStart < k { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<k])) }
+            if runStart < k { out.append(UnsafeBufferPointer(rebasing: utf8[runStart..<k])) }
             out.append(0x5C)
             switch c {
             case 0x22, 0x5C: out.append(c)
@@ -44,7 +52,7 @@ enum JSONWriter {
             k += 1
             runStart = k
         }
-        if runStart < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<n])) }
+        if runStart < n { out.append(UnsafeBufferPointer(rebasing: utf8[runStart..<n])) }
         out.append(0x22)
     }
 
@@ -53,27 +61,28 @@ enum JSONWriter {
 
     /// An unsigned decimal number.
     @inline(__always)
-    static func uint(_ value: UInt64, into out: inout [UInt8]) {
+    static func uint(_ value: UInt64, into out: inout ByteCursor) {
         if value < 10 {
             out.append(0x30 + UInt8(value))
             return
         }
         // At most 20 digits, written backwards into a small stack buffer.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
             var v = value
-            var k = 20
+            var k = 24
             while v > 0 {
                 k -= 1
                 buffer[k] = 0x30 + UInt8(v % 10)
                 v /= 10
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[k..<20]))
+            out.append(UnsafeRawBufferPointer(rebasing: buffer[k..<24]))
         }
     }
 
     /// A signed decimal number.
     @inline(__always)
-    static func int(_ value: Int64, into out: inout [UInt8]) {
+    static func int(_ value: Int64, into out: inout ByteCursor) {
         if value < 0 {
             out.append(0x2D)
             uint(value.magnitude, into: &out)
@@ -85,16 +94,15 @@ enum JSONWriter {
     /// A finite double in its shortest round-trip form (`25.5`, `1e+20`); integral values keep a `.0`.
     /// Returns `false` (writing nothing) for NaN and infinities, which JSON cannot carry.
     @inline(__always)
-    static func double(_ value: Double, into out: inout [UInt8]) -> Bool {
+    static func double(_ value: Double, into out: inout ByteCursor) -> Bool {
         guard value.isFinite else { return false }
         if let i = Int64(exactly: value), i.magnitude < 1 << 53 {
+            if value == 0 && value.sign == .minus { out.append(0x2D) }
             int(i, into: &out)
-            if value == 0 && value.sign == .minus { out.insert(0x2D, at: out.count - 1) }
             raw(".0", into: &out)
             return true
         }
-        var text = value.description
-        text.withUTF8 { out.append(contentsOf: $0) }
+        out.append(value.description)
         return true
     }
 }

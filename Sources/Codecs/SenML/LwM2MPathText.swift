@@ -69,8 +69,12 @@ enum LwM2MPathText {
         v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5
     }
 
+    /// The most bytes `append` writes: four levels of five digits, their slashes and a trailing one.
+    static let maxLength = 25
+
+    /// Appends the decimal digits of `v`.
     @inline(__always)
-    static func appendDigits(_ v: UInt16, into out: inout [UInt8]) {
+    static func appendDigits(_ v: UInt16, into out: inout ByteCursor) {
         if v >= 10000 { out.append(0x30 + UInt8(v / 10000)) }
         if v >= 1000 { out.append(0x30 + UInt8(v / 1000 % 10)) }
         if v >= 100 { out.append(0x30 + UInt8(v / 100 % 10)) }
@@ -92,12 +96,26 @@ enum LwM2MPathText {
     /// Appends the text of levels `from..<to` of `path` (see `length`).
     @inline(__always)
     static func append(
-        _ path: LwM2MPath, from: Int, to: Int, leadingSlash: Bool, trailingSlash: Bool, into out: inout [UInt8]
+        _ path: LwM2MPath, from: Int, to: Int, leadingSlash: Bool, trailingSlash: Bool, into out: inout ByteCursor
     ) {
         for level in from..<to {
             if level > from || leadingSlash { out.append(0x2F) }
             appendDigits(path[level]!, into: &out)
         }
         if trailingSlash { out.append(0x2F) }
+    }
+
+    /// Appends an object link's text `o:i`.
+    @inline(__always)
+    static func append(_ link: LwM2MObjectLink, into out: inout ByteCursor) {
+        appendDigits(link.objectID, into: &out)
+        out.append(0x3A)
+        appendDigits(link.instanceID, into: &out)
+    }
+
+    /// The length of an object link's text `o:i`.
+    @inline(__always)
+    static func length(_ link: LwM2MObjectLink) -> Int {
+        digitCount(link.objectID) + 1 + digitCount(link.instanceID)
     }
 }

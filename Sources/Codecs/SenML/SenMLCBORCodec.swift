@@ -10,30 +10,46 @@ public enum SenMLCBORCodec {
     /// Appends the pack for `node` at `path` to `out`.
     public static func encode(_ node: LwM2MNode, at path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
         try LwM2MNodeWalk.check(node, at: path)
-        var plan = SenMLRecordPlan()
-        CBORWriter.arrayHeader(LwM2MNodeWalk.valueCount(node), into: &out)
-        try LwM2MNodeWalk.forEach(node, at: path) { (p, v) throws(LwM2MCodecError) in
-            writeRecord(p, v, nil, plan: &plan, into: &out)
+        let size = LwM2MNodeWalk.measure(node, recordBound)
+        try out.appendBounded(CBORWriter.maxHeadSize + size.bound) { (c: inout ByteCursor) throws(LwM2MCodecError) in
+            var plan = SenMLRecordPlan()
+            CBORWriter.arrayHeader(size.count, into: &c)
+            try LwM2MNodeWalk.forEach(node, at: path) { (p, v) throws(LwM2MCodecError) in
+                c.require(recordBound(v))
+                writeRecord(p, v, nil, plan: &plan, into: &c)
+            }
         }
     }
 
     /// Appends the pack for `records` to `out`, in the given order (value-less records name paths, as in a
     /// Read-Composite request).
     public static func encode(records: [LwM2MRecord], into out: inout [UInt8]) throws(LwM2MCodecError) {
-        var plan = SenMLRecordPlan()
-        CBORWriter.arrayHeader(records.count, into: &out)
-        for r in records {
-            guard r.path.depth > 0 else {
-                throw LwM2MCodecError(code: .invalidPath, reason: "a SenML record cannot name /", path: r.path)
+        var bound = CBORWriter.maxHeadSize
+        for r in records { bound += recordBound(r.value) }
+        try out.appendBounded(bound) { (c: inout ByteCursor) throws(LwM2MCodecError) in
+            var plan = SenMLRecordPlan()
+            CBORWriter.arrayHeader(records.count, into: &c)
+            for r in records {
+                guard r.path.depth > 0 else {
+                    throw LwM2MCodecError(code: .invalidPath, reason: "a SenML record cannot name /", path: r.path)
+                }
+                c.require(recordBound(r.value))
+                writeRecord(r.path, r.value, r.timestamp, plan: &plan, into: &c)
             }
-            writeRecord(r.path, r.value, r.timestamp, plan: &plan, into: &out)
         }
+    }
+
+    /// The most bytes one record takes: its map head, `bn` and `n` (paths of at most 13 and 11 characters), `bt`
+    /// (at most 9 bytes), the value label (at most 4 bytes, `"vlo"`) and the value (a head and its string).
+    @inline(__always)
+    private static func recordBound(_ value: LwM2MValue?) -> Int {
+        64 + (value.map(SenMLRecordPlan.payloadLength) ?? 0)
     }
 
     @inline(__always)
     private static func writeRecord(
         _ path: LwM2MPath, _ value: LwM2MValue?, _ timestamp: Double?, plan: inout SenMLRecordPlan,
-        into out: inout [UInt8]
+        into out: inout ByteCursor
     ) {
         let f = plan.plan(path, timestamp: timestamp)
         var pairs = value == nil ? 0 : 1
@@ -43,11 +59,10 @@ public enum SenMLCBORCodec {
         CBORWriter.mapHeader(pairs, into: &out)
         if f.writeBase {
             out.append(0x21)  // -2
-            let length = LwM2MPathText.length(
-                path, from: 0, to: f.baseDepth, leadingSlash: true, trailingSlash: f.baseSlash)
-            CBORWriter.head(CBORWriter.textString, UInt64(length), into: &out)
-            LwM2MPathText.append(
-                path, from: 0, to: f.baseDepth, leadingSlash: true, trailingSlash: f.baseSlash, into: &out)
+            writeShortText(into: &out) { (c: inout ByteCursor) in
+                LwM2MPathText.append(
+                    path, from: 0, to: f.baseDepth, leadingSlash: true, trailingSlash: f.baseSlash, into: &c)
+            }
         }
         if let bt = f.writeBaseTime {
             out.append(0x22)  // -3
@@ -55,18 +70,28 @@ public enum SenMLCBORCodec {
         }
         if f.writeName {
             out.append(0x00)
-            let length = LwM2MPathText.length(
-                path, from: f.baseDepth, to: path.depth, leadingSlash: false, trailingSlash: false)
-            CBORWriter.head(CBORWriter.textString, UInt64(length), into: &out)
-            LwM2MPathText.append(
-                path, from: f.baseDepth, to: path.depth, leadingSlash: false, trailingSlash: false, into: &out)
+            writeShortText(into: &out) { (c: inout ByteCursor) in
+                LwM2MPathText.append(
+                    path, from: f.baseDepth, to: path.depth, leadingSlash: false, trailingSlash: false, into: &c)
+            }
         }
         if let value { writeValue(value, into: &out) }
     }
 
+    /// A text string shorter than 24 bytes (a path's text), whose one-byte head is filled in after `body` wrote it.
+    @inline(__always)
+    private static func writeShortText(into out: inout ByteCursor, _ body: (inout ByteCursor) -> Void) {
+        let head = out.count
+        out.append(0x60)
+        body(&out)
+        let length = out.count - head - 1
+        precondition(length < 24)
+        out.overwrite(at: head, 0x60 | UInt8(truncatingIfNeeded: length))
+    }
+
     /// A time: an integer when integral, else the shortest exact float.
     @inline(__always)
-    private static func writeNumber(_ d: Double, into out: inout [UInt8]) {
+    private static func writeNumber(_ d: Double, into out: inout ByteCursor) {
         if let i = Int64(exactly: d) {
             CBORWriter.int(i, into: &out)
         } else {
@@ -74,35 +99,17 @@ public enum SenMLCBORCodec {
         }
     }
 
+    /// The value label and the value.
     @inline(__always)
-    static func writeValue(_ value: LwM2MValue, into out: inout [UInt8]) {
+    static func writeValue(_ value: LwM2MValue, into out: inout ByteCursor) {
         switch value {
-        case .string(let s), .coreLink(let s):
-            out.append(0x03)
-            CBORWriter.text(s, into: &out)
-        case .integer(let i), .time(let i):
-            out.append(0x02)
-            CBORWriter.int(i, into: &out)
-        case .unsignedInteger(let u):
-            out.append(0x02)
-            CBORWriter.uint(u, into: &out)
-        case .float(let d):
-            out.append(0x02)
-            CBORWriter.float(d, into: &out)
-        case .boolean(let b):
-            out.append(0x04)
-            CBORWriter.bool(b, into: &out)
-        case .opaque(let bytes):
-            out.append(0x08)
-            CBORWriter.bytes(bytes, into: &out)
-        case .objectLink(let link):
-            CBORWriter.text("vlo", into: &out)
-            let length = LwM2MPathText.digitCount(link.objectID) + 1 + LwM2MPathText.digitCount(link.instanceID)
-            CBORWriter.head(CBORWriter.textString, UInt64(length), into: &out)
-            LwM2MPathText.appendDigits(link.objectID, into: &out)
-            out.append(0x3A)
-            LwM2MPathText.appendDigits(link.instanceID, into: &out)
+        case .string, .coreLink: out.append(0x03)
+        case .integer, .time, .unsignedInteger, .float: out.append(0x02)
+        case .boolean: out.append(0x04)
+        case .opaque: out.append(0x08)
+        case .objectLink: CBORWriter.text("vlo", into: &out)
         }
+        CBORValueCodec.write(value, into: &out)
     }
 
     /// Decodes the node at `path` (values typed by `definitions`); every record must lie within `path` and carry a
@@ -110,8 +117,7 @@ public enum SenMLCBORCodec {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> LwM2MNode {
-        let records = try decodeRecords(bytes, definitions: nil)
-        return try LwM2MNode(records: records, at: path, definitions: definitions)
+        try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
     }
 
     /// Decodes every record of the pack, in order, with resolved paths and time stamps (values typed by
@@ -119,68 +125,83 @@ public enum SenMLCBORCodec {
     public static func decodeRecords(
         _ bytes: UnsafeRawBufferPointer, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> [LwM2MRecord] {
-        var reader = CBORReader(bytes)
-        var resolver = SenMLResolver(bytes)
-        var records: [LwM2MRecord] = []
-        guard case .array(let count) = try reader.next() else {
-            throw WireError.malformed(0, "a SenML pack is an array")
-        }
-        if let count {
-            records.reserveCapacity(count)
-            for _ in 0..<count {
-                let start = reader.offset
-                records.append(try resolver.resolve(try readRecord(&reader), at: start))
-            }
-        } else {
-            while try !reader.readBreak() {
-                let start = reader.offset
-                records.append(try resolver.resolve(try readRecord(&reader), at: start))
-            }
-        }
-        try reader.finish()
-        return try LwM2MRecord.typedRecords(records, definitions: definitions)
+        try SenMLPackReader.decodeRecords(Syntax(bytes), definitions: definitions)
     }
 
-    private static func readRecord(_ reader: inout CBORReader) throws(LwM2MCodecError) -> SenMLResolver.Fields {
-        let start = reader.offset
-        guard case .map(let count) = try reader.next() else {
-            throw WireError.malformed(start, "a SenML record is a map")
+    /// SenML CBOR's syntax for the shared pack reader: definite or indefinite lengths.
+    struct Syntax: SenMLSyntax {
+        /// The labels 0...8 (RFC 8428 section 6): n, u, v, vs, vb, s, t, ut, vd.
+        static let labels: [SenMLResolver.Label] = [
+            .name, .unit, .value, .stringValue, .boolValue, .sum, .time, .updateTime, .dataValue,
+        ]
+        /// The labels -1...-6: bver, bn, bt, bu, bv, bs.
+        static let baseLabels: [SenMLResolver.Label] = [
+            .baseVersion, .baseName, .baseTime, .baseUnit, .baseValue, .baseSum,
+        ]
+
+        private var reader: CBORReader
+        /// Records left in a definite-length pack (`nil`: indefinite).
+        private var records: Int?
+        /// Labels left in a definite-length record (`nil`: indefinite).
+        private var labels: Int?
+
+        init(_ bytes: UnsafeRawBufferPointer) { reader = CBORReader(bytes) }
+
+        var input: UnsafeRawBufferPointer { reader.input }
+        var offset: Int { reader.offset }
+
+        mutating func beginPack() throws(LwM2MCodecError) -> Int? {
+            guard case .array(let count) = try reader.next() else {
+                throw WireError.malformed(0, "a SenML pack is an array")
+            }
+            records = count
+            return count
         }
-        var fields = SenMLResolver.Fields()
-        var remaining = count ?? 0
-        while true {
-            if count == nil {
-                if try reader.readBreak() { break }
-            } else {
-                if remaining == 0 { break }
-                remaining -= 1
+
+        @inline(__always)
+        mutating func nextRecord() throws(LwM2MCodecError) -> Bool {
+            guard let left = records else { return try !reader.readBreak() }
+            if left == 0 { return false }
+            records = left - 1
+            return true
+        }
+
+        @inline(__always)
+        mutating func beginRecord() throws(LwM2MCodecError) {
+            let start = reader.offset
+            guard case .map(let count) = try reader.next() else {
+                throw WireError.malformed(start, "a SenML record is a map")
+            }
+            labels = count
+        }
+
+        @inline(__always)
+        mutating func nextLabel() throws(LwM2MCodecError) -> (label: SenMLResolver.Label, offset: Int)? {
+            if let left = labels {
+                if left == 0 { return nil }
+                labels = left - 1
+            } else if try reader.readBreak() {
+                return nil
             }
             let keyOffset = reader.offset
+            // Fast path: the labels LwM2M writes are one-byte integers.
+            if keyOffset < reader.input.count {
+                let b = reader.input[keyOffset]
+                if b < 0x09 {
+                    reader.offset += 1
+                    return (Self.labels[Int(b)], keyOffset)
+                }
+                if b >= 0x20 && b < 0x26 {
+                    reader.offset += 1
+                    return (Self.baseLabels[Int(b - 0x20)], keyOffset)
+                }
+            }
             let l: SenMLResolver.Label
             switch try reader.next() {
             case .unsigned(let k):
-                switch k {
-                case 0: l = .name
-                case 1: l = .unit
-                case 2: l = .value
-                case 3: l = .stringValue
-                case 4: l = .boolValue
-                case 5: l = .sum
-                case 6: l = .time
-                case 7: l = .updateTime
-                case 8: l = .dataValue
-                default: l = .unknown
-                }
+                l = k < 9 ? Self.labels[Int(k)] : .unknown
             case .negative(let k):
-                switch k {
-                case 0: l = .baseVersion
-                case 1: l = .baseName
-                case 2: l = .baseTime
-                case 3: l = .baseUnit
-                case 4: l = .baseValue
-                case 5: l = .baseSum
-                default: l = .unknown
-                }
+                l = k < 6 ? Self.baseLabels[Int(k)] : .unknown
             case .text(let s):
                 if s.equals("vlo", in: reader.input) {
                     l = .objectLinkValue
@@ -192,43 +213,68 @@ public enum SenMLCBORCodec {
             default:
                 throw WireError.malformed(keyOffset, "a SenML label is an integer or a text string")
             }
-            guard fields.see(l) else { throw WireError.malformed(keyOffset, "repeated label or second value") }
-            let valueOffset = reader.offset
-            switch l {
-            case .baseName: fields.baseName = try text(&reader)
-            case .name: fields.name = try text(&reader)
-            case .baseTime: fields.baseTime = try number(&reader).double
-            case .time: fields.time = try number(&reader).double
-            case .baseValue: fields.baseValue = try number(&reader).double
-            case .baseVersion:
-                guard case .integer(let v) = try number(&reader), v >= 1, v <= 10 else {
-                    throw WireError.malformed(valueOffset, "unsupported SenML version")
-                }
-            case .value:
-                switch try number(&reader) {
-                case .integer(let i): fields.value = .integer(i)
-                case .unsigned(let u): fields.value = .unsigned(u)
-                case .float(let d): fields.value = .float(d)
-                }
-            case .stringValue: fields.value = .string(try text(&reader))
-            case .objectLinkValue: fields.value = .objectLink(try text(&reader))
-            case .boolValue:
-                guard case .bool(let b) = try reader.next() else {
-                    throw WireError.typeMismatch(valueOffset, "vb must be true or false")
-                }
-                fields.value = .bool(b)
-            case .dataValue:
-                guard case .bytes(let s) = try reader.next() else {
-                    throw WireError.typeMismatch(valueOffset, "vd must be a byte string")
-                }
-                fields.value = .data(s.bytes(in: reader.input))
-            case .mustUnderstand:
-                throw LwM2MCodecError(code: .malformed, reason: "unknown must-understand label", offset: keyOffset)
-            default:
-                try reader.skip(depth: 2)
-            }
+            return (l, keyOffset)
         }
-        return fields
+
+        @inline(__always)
+        mutating func beginValue() throws(LwM2MCodecError) {}
+
+        @inline(__always)
+        mutating func text() throws(LwM2MCodecError) -> WireString {
+            // Fast path: a definite text string shorter than 24 bytes.
+            let start = reader.offset
+            if start < reader.input.count {
+                let b = reader.input[start]
+                let length = Int(b) - 0x60
+                if length >= 0 && length < 24 && length < reader.input.count - start {
+                    reader.offset = start + 1 + length
+                    return .span(start + 1, start + 1 + length)
+                }
+            }
+            return try SenMLCBORCodec.text(&reader)
+        }
+
+        @inline(__always)
+        mutating func number() throws(LwM2MCodecError) -> JSONReader.Number {
+            // Fast path: an integer -24...23.
+            let start = reader.offset
+            if start < reader.input.count {
+                let b = reader.input[start]
+                if b < 0x18 {
+                    reader.offset = start + 1
+                    return .integer(Int64(b))
+                }
+                if b >= 0x20 && b < 0x38 {
+                    reader.offset = start + 1
+                    return .integer(-1 - Int64(b - 0x20))
+                }
+            }
+            return try SenMLCBORCodec.number(&reader)
+        }
+
+        mutating func bool() throws(LwM2MCodecError) -> Bool {
+            let valueOffset = reader.offset
+            guard case .bool(let b) = try reader.next() else {
+                throw WireError.typeMismatch(valueOffset, "vb must be true or false")
+            }
+            return b
+        }
+
+        mutating func data() throws(LwM2MCodecError) -> [UInt8] {
+            let valueOffset = reader.offset
+            guard case .bytes(let s) = try reader.next() else {
+                throw WireError.typeMismatch(valueOffset, "vd must be a byte string")
+            }
+            return s.bytes(in: reader.input)
+        }
+
+        mutating func skipValue() throws(LwM2MCodecError) {
+            try reader.skip(depth: 2)
+        }
+
+        mutating func finish() throws(LwM2MCodecError) {
+            try reader.finish()
+        }
     }
 
     @inline(__always)

@@ -16,34 +16,60 @@ public enum SenMLJSONCodec {
     /// Appends the pack for `node` at `path` to `out`.
     public static func encode(_ node: LwM2MNode, at path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
         try LwM2MNodeWalk.check(node, at: path)
-        var plan = SenMLRecordPlan()
-        out.append(0x5B)
-        var first = true
-        try LwM2MNodeWalk.forEach(node, at: path) { (p, v) throws(LwM2MCodecError) in
-            try writeRecord(p, v, nil, plan: &plan, first: &first, into: &out)
+        let size = LwM2MNodeWalk.measure(node, recordBound)
+        try out.appendBounded(2 + size.bound) { (c: inout ByteCursor) throws(LwM2MCodecError) in
+            var plan = SenMLRecordPlan()
+            c.append(0x5B)
+            var first = true
+            try LwM2MNodeWalk.forEach(node, at: path) { (p, v) throws(LwM2MCodecError) in
+                c.require(recordBound(v))
+                try writeRecord(p, v, nil, plan: &plan, first: &first, into: &c)
+            }
+            c.append(0x5D)
         }
-        out.append(0x5D)
     }
 
     /// Appends the pack for `records` (resource values, time series, or value-less records naming paths as in a
     /// Read-Composite request) to `out`, in the given order.
     public static func encode(records: [LwM2MRecord], into out: inout [UInt8]) throws(LwM2MCodecError) {
-        var plan = SenMLRecordPlan()
-        out.append(0x5B)
-        var first = true
-        for r in records {
-            guard r.path.depth > 0 else {
-                throw LwM2MCodecError(code: .invalidPath, reason: "a SenML record cannot name /", path: r.path)
+        var bound = 2
+        for r in records { bound += recordBound(r.value) }
+        try out.appendBounded(bound) { (c: inout ByteCursor) throws(LwM2MCodecError) in
+            var plan = SenMLRecordPlan()
+            c.append(0x5B)
+            var first = true
+            for r in records {
+                guard r.path.depth > 0 else {
+                    throw LwM2MCodecError(code: .invalidPath, reason: "a SenML record cannot name /", path: r.path)
+                }
+                c.require(recordBound(r.value))
+                try writeRecord(r.path, r.value, r.timestamp, plan: &plan, first: &first, into: &c)
             }
-            try writeRecord(r.path, r.value, r.timestamp, plan: &plan, first: &first, into: &out)
+            c.append(0x5D)
         }
-        out.append(0x5D)
+    }
+
+    /// The most bytes one record takes: punctuation, `bn` and `n` (at most 13 and 11 characters), `bt` and a
+    /// number (at most `JSONWriter.maxNumberLength` each), the value label and the value's string.
+    @inline(__always)
+    static func recordBound(_ value: LwM2MValue?) -> Int {
+        128 + (value.map(payloadBound) ?? 0)
+    }
+
+    /// The most bytes a value's string or bytes take in JSON (escaped text, base64).
+    @inline(__always)
+    static func payloadBound(_ value: LwM2MValue) -> Int {
+        switch value {
+        case .string(let s), .coreLink(let s): return JSONWriter.maxStringLength(s.utf8.count)
+        case .opaque(let bytes): return JSONBase64.encodedLength(bytes.count, padding: true)
+        default: return 0
+        }
     }
 
     @inline(__always)
     private static func writeRecord(
         _ path: LwM2MPath, _ value: LwM2MValue?, _ timestamp: Double?, plan: inout SenMLRecordPlan,
-        first: inout Bool, into out: inout [UInt8]
+        first: inout Bool, into out: inout ByteCursor
     ) throws(LwM2MCodecError) {
         if !first { out.append(0x2C) }
         first = false
@@ -80,7 +106,7 @@ public enum SenMLJSONCodec {
 
     @inline(__always)
     private static func writeNumber(
-        _ d: Double, integral: Bool, path: LwM2MPath, into out: inout [UInt8]
+        _ d: Double, integral: Bool, path: LwM2MPath, into out: inout ByteCursor
     ) throws(LwM2MCodecError) {
         if integral, let i = Int64(exactly: d) {
             JSONWriter.int(i, into: &out)
@@ -90,7 +116,7 @@ public enum SenMLJSONCodec {
     }
 
     @inline(__always)
-    static func writeValue(_ value: LwM2MValue, path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
+    static func writeValue(_ value: LwM2MValue, path: LwM2MPath, into out: inout ByteCursor) throws(LwM2MCodecError) {
         switch value {
         case .string(let s), .coreLink(let s):
             JSONWriter.raw("\"vs\":", into: &out)
@@ -112,9 +138,7 @@ public enum SenMLJSONCodec {
             out.append(0x22)
         case .objectLink(let link):
             JSONWriter.raw("\"vlo\":\"", into: &out)
-            JSONWriter.uint(UInt64(link.objectID), into: &out)
-            out.append(0x3A)
-            JSONWriter.uint(UInt64(link.instanceID), into: &out)
+            LwM2MPathText.append(link, into: &out)
             out.append(0x22)
         }
     }
@@ -124,8 +148,7 @@ public enum SenMLJSONCodec {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> LwM2MNode {
-        let records = try decodeRecords(bytes, definitions: nil)
-        return try LwM2MNode(records: records, at: path, definitions: definitions)
+        try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
     }
 
     /// Decodes every record of the pack, in order, with resolved paths and time stamps (values typed by
@@ -133,21 +156,7 @@ public enum SenMLJSONCodec {
     public static func decodeRecords(
         _ bytes: UnsafeRawBufferPointer, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> [LwM2MRecord] {
-        var reader = JSONReader(bytes)
-        var resolver = SenMLResolver(bytes)
-        var records: [LwM2MRecord] = []
-        records.reserveCapacity(min(bytes.count / 12, 1024))  // a record takes at least ~12 bytes
-        try reader.expect(0x5B)
-        if try !reader.consume(0x5D) {
-            repeat {
-                _ = try reader.peek()
-                let start = reader.offset
-                let fields = try readRecord(&reader)
-                records.append(try resolver.resolve(fields, at: start))
-            } while try reader.nextElement(close: 0x5D)
-        }
-        try reader.finish()
-        return try LwM2MRecord.typedRecords(records, definitions: definitions)
+        try SenMLPackReader.decodeRecords(Syntax(bytes), definitions: definitions)
     }
 
     private static func label(_ key: WireString, in input: UnsafeRawBufferPointer) -> SenMLResolver.Label {
@@ -183,54 +192,93 @@ public enum SenMLJSONCodec {
         return last == 0x5F ? .mustUnderstand : .unknown
     }
 
-    private static func readRecord(_ reader: inout JSONReader) throws(LwM2MCodecError) -> SenMLResolver.Fields {
-        var fields = SenMLResolver.Fields()
-        try reader.expect(0x7B)
-        if try reader.consume(0x7D) { return fields }
-        repeat {
+    /// SenML JSON's syntax for the shared pack reader.
+    struct Syntax: SenMLSyntax {
+        private var reader: JSONReader
+        private var firstRecord = true
+        private var firstLabel = true
+
+        init(_ bytes: UnsafeRawBufferPointer) { reader = JSONReader(bytes) }
+
+        var input: UnsafeRawBufferPointer { reader.input }
+        var offset: Int { reader.offset }
+
+        mutating func beginPack() throws(LwM2MCodecError) -> Int? {
+            try reader.expect(0x5B)
+            return nil
+        }
+
+        @inline(__always)
+        mutating func nextRecord() throws(LwM2MCodecError) -> Bool {
+            if firstRecord {
+                firstRecord = false
+                if try reader.consume(0x5D) { return false }
+            } else if try !reader.nextElement(close: 0x5D) {
+                return false
+            }
+            _ = try reader.peek()
+            return true
+        }
+
+        @inline(__always)
+        mutating func beginRecord() throws(LwM2MCodecError) {
+            try reader.expect(0x7B)
+            firstLabel = true
+        }
+
+        @inline(__always)
+        mutating func nextLabel() throws(LwM2MCodecError) -> (label: SenMLResolver.Label, offset: Int)? {
+            if firstLabel {
+                firstLabel = false
+                if try reader.consume(0x7D) { return nil }
+            } else if try !reader.nextElement(close: 0x7D) {
+                return nil
+            }
             let keyOffset = reader.offset
             let key = try reader.readString()
             try reader.expect(0x3A)
-            let l = label(key, in: reader.input)
-            guard fields.see(l) else { throw WireError.malformed(keyOffset, "repeated label or second value") }
+            return (label(key, in: reader.input), keyOffset)
+        }
+
+        @inline(__always)
+        mutating func beginValue() throws(LwM2MCodecError) {
             _ = try reader.peek()
-            let valueOffset = reader.offset
-            switch l {
-            case .baseName: fields.baseName = try string(&reader)
-            case .name: fields.name = try string(&reader)
-            case .baseTime: fields.baseTime = try number(&reader).double
-            case .time: fields.time = try number(&reader).double
-            case .baseValue: fields.baseValue = try number(&reader).double
-            case .baseVersion:
-                guard case .integer(let v) = try number(&reader), v >= 1, v <= 10 else {
-                    throw WireError.malformed(valueOffset, "unsupported SenML version")
-                }
-            case .value:
-                switch try number(&reader) {
-                case .integer(let i): fields.value = .integer(i)
-                case .unsigned(let u): fields.value = .unsigned(u)
-                case .float(let d): fields.value = .float(d)
-                }
-            case .stringValue: fields.value = .string(try string(&reader))
-            case .boolValue:
-                let c = try reader.peek()
-                guard c == 0x74 || c == 0x66 else {
-                    throw WireError.typeMismatch(valueOffset, "vb must be true or false")
-                }
-                fields.value = .bool(try reader.readBool())
-            case .dataValue:
-                guard let data = JSONBase64.decode(try string(&reader), in: reader.input) else {
-                    throw WireError.malformed(valueOffset, "vd is not base64url")
-                }
-                fields.value = .data(data)
-            case .objectLinkValue: fields.value = .objectLink(try string(&reader))
-            case .mustUnderstand:
-                throw LwM2MCodecError(code: .malformed, reason: "unknown must-understand label", offset: keyOffset)
-            default:
-                try reader.skipValue(depth: 2)
+        }
+
+        @inline(__always)
+        mutating func text() throws(LwM2MCodecError) -> WireString {
+            try SenMLJSONCodec.string(&reader)
+        }
+
+        @inline(__always)
+        mutating func number() throws(LwM2MCodecError) -> JSONReader.Number {
+            try SenMLJSONCodec.number(&reader)
+        }
+
+        mutating func bool() throws(LwM2MCodecError) -> Bool {
+            let c = try reader.peek()
+            guard c == 0x74 || c == 0x66 else {
+                throw WireError.typeMismatch(reader.offset, "vb must be true or false")
             }
-        } while try reader.nextElement(close: 0x7D)
-        return fields
+            return try reader.readBool()
+        }
+
+        mutating func data() throws(LwM2MCodecError) -> [UInt8] {
+            let valueOffset = reader.offset
+            guard let data = JSONBase64.decode(try SenMLJSONCodec.string(&reader), in: reader.input) else {
+                throw WireError.malformed(valueOffset, "vd is not base64url")
+            }
+            return data
+        }
+
+        mutating func skipValue() throws(LwM2MCodecError) {
+            try reader.skipValue(depth: 2)
+        }
+
+        mutating func finish() throws(LwM2MCodecError) {
+            // The record loop ends on the closing bracket.
+            try reader.finish()
+        }
     }
 
     @inline(__always)

@@ -8,9 +8,12 @@ import LwM2MModel
 /// name. A base time is written when a record's time stamp differs from the current one; the name `t` is never
 /// needed.
 struct SenMLRecordPlan {
-    /// The current base name: the path and whether it ends with `/`.
-    private var base: LwM2MPath?
+    /// The current base name: its object and instance levels (`nil` when absent), whether it ends with `/`, and
+    /// whether one was written.
+    private var baseObject: UInt16? = nil
+    private var baseInstance: UInt16? = nil
     private var baseSlash = false
+    private var hasBase = false
     /// The current base time.
     private var baseTime: Double?
 
@@ -26,26 +29,33 @@ struct SenMLRecordPlan {
         var writeName: Bool
     }
 
+    /// The length of the string or bytes `value` carries (0 for numbers, booleans and links): what an encoder's
+    /// size bound adds to a record's fixed part.
+    @inline(__always)
+    static func payloadLength(_ value: LwM2MValue) -> Int {
+        switch value {
+        case .string(let s), .coreLink(let s): return s.utf8.count
+        case .opaque(let bytes): return bytes.count
+        default: return 0
+        }
+    }
+
     /// The fields for a record at `path` stamped `timestamp`.
     @inline(__always)
     mutating func plan(_ path: LwM2MPath, timestamp: Double?) -> Fields {
+        // Resources and resource instances are named below their instance (`/3/0/`); an object or instance path
+        // is its own base name.
         let depth = path.depth
-        let basePath: LwM2MPath
-        let slash: Bool
-        let baseDepth: Int
-        if depth >= 3 {
-            basePath = LwM2MPath(objectID: path.objectID, instanceID: path.instanceID)!
-            slash = true
-            baseDepth = 2
-        } else {
-            basePath = path
-            slash = false
-            baseDepth = depth
-        }
-        let writeBase = base != basePath || baseSlash != slash
+        let slash = depth >= 3
+        let baseDepth = slash ? 2 : depth
+        let o = path.objectID
+        let i = path.instanceID
+        let writeBase = !hasBase || o != baseObject || i != baseInstance || slash != baseSlash
         if writeBase {
-            base = basePath
+            baseObject = o
+            baseInstance = i
             baseSlash = slash
+            hasBase = true
         }
         var bt: Double? = nil
         if timestamp != baseTime {
@@ -75,28 +85,34 @@ enum LwM2MNodeWalk {
         }
     }
 
-    /// The number of values below `node`.
-    static func valueCount(_ node: LwM2MNode) -> Int {
-        func count(_ r: LwM2MResource) -> Int {
+    /// The number of values below `node` and the sum of `bound` over them.
+    @inline(__always)
+    static func measure(_ node: LwM2MNode, _ bound: (LwM2MValue) -> Int) -> (count: Int, bound: Int) {
+        var count = 0
+        var total = 0
+        @inline(__always)
+        func add(_ r: LwM2MResource) {
             switch r.content {
-            case .single: return 1
-            case .multiple(let instances): return instances.count
+            case .single(let v):
+                count += 1
+                total += bound(v)
+            case .multiple(let instances):
+                count += instances.count
+                for ri in instances { total += bound(ri.value) }
             }
-        }
-        func count(_ i: LwM2MObjectInstance) -> Int {
-            var n = 0
-            for r in i.resources { n += count(r) }
-            return n
         }
         switch node {
         case .object(let o):
-            var n = 0
-            for i in o.instances { n += count(i) }
-            return n
-        case .objectInstance(let i): return count(i)
-        case .resource(let r): return count(r)
-        case .resourceInstance: return 1
+            for i in o.instances { for r in i.resources { add(r) } }
+        case .objectInstance(let i):
+            for r in i.resources { add(r) }
+        case .resource(let r):
+            add(r)
+        case .resourceInstance(let ri):
+            count = 1
+            total = bound(ri.value)
         }
+        return (count, total)
     }
 
     /// Calls `body` with the full path and value of every value below `node` at `path`, in path order.
@@ -193,7 +209,10 @@ struct SenMLResolver {
     }
 
     let input: UnsafeRawBufferPointer
-    private var baseName: WireString?
+    /// The path parser after the current base name (fed once per base name, copied for every record).
+    private var baseParser = LwM2MPathTextParser()
+    private var baseOK = true
+    private var hasBaseName = false
     private var baseTime: Double?
     private var baseValue: Double?
 
@@ -201,22 +220,30 @@ struct SenMLResolver {
         self.input = input
     }
 
-    /// Resolves one record: the base fields it carries apply to it and to later records.
-    mutating func resolve(_ fields: Fields, at offset: Int) throws(LwM2MCodecError) -> LwM2MRecord {
-        if let bn = fields.baseName { baseName = bn }
+    /// Resolves one record and hands it to `sink` (whose answer it returns): the base fields it carries apply to it
+    /// and to later records.
+    @inline(__always)
+    mutating func resolve<Sink: LwM2MRecordSink>(
+        _ fields: borrowing Fields, at offset: Int, into sink: inout Sink
+    ) throws(LwM2MCodecError) -> Bool {
+        if let bn = fields.baseName {
+            var parser = LwM2MPathTextParser()
+            baseOK = bn.forEachByte(in: input) { parser.feed($0) }
+            baseParser = parser
+            hasBaseName = true
+        }
         if let bt = fields.baseTime { baseTime = bt }
         if let bv = fields.baseValue { baseValue = bv }
-        var parser = LwM2MPathTextParser()
-        var ok = true
-        if let bn = baseName { ok = bn.forEachByte(in: input) { parser.feed($0) } }
+        var parser = baseParser
+        var ok = baseOK
         if ok, let n = fields.name { ok = n.forEachByte(in: input) { parser.feed($0) } }
-        guard ok, baseName != nil || fields.name != nil, let path = parser.finish() else {
+        guard ok, hasBaseName || fields.name != nil, let path = parser.finish() else {
             throw LwM2MCodecError(
                 code: .invalidPath, reason: "record name is not an LwM2M path", offset: offset)
         }
         var timestamp: Double? = nil
         if baseTime != nil || fields.time != nil { timestamp = (baseTime ?? 0) + (fields.time ?? 0) }
-        guard let raw = fields.value else { return LwM2MRecord(path: path, value: nil, timestamp: timestamp) }
+        guard let raw = fields.value else { return sink.add(path, nil, timestamp: timestamp) }
         let value: LwM2MValue
         switch raw {
         case .integer(let i):
@@ -241,7 +268,7 @@ struct SenMLResolver {
             }
             value = .objectLink(link)
         }
-        return LwM2MRecord(path: path, value: value, timestamp: timestamp)
+        return sink.add(path, value, timestamp: timestamp)
     }
 }
 

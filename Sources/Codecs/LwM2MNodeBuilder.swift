@@ -1,0 +1,136 @@
+import LwM2MModel
+
+/// Assembles a node from records that arrive in path order, without an intermediate record array: the decoders'
+/// fast path (SenML JSON, SenML CBOR, LwM2M CBOR).
+///
+/// It builds exactly what `LwM2MNode(records:at:definitions:)` builds from the same records. It only handles the
+/// well-formed case: a record out of order or repeated, outside the node, without a value, with a value that does
+/// not fit its definition, or mixing single and multiple values makes `add` (or `finish`) give up, and the caller
+/// then decodes again through that initializer, which reports the error as it always did.
+struct LwM2MNodeBuilder: LwM2MRecordSink {
+    private let target: LwM2MPath
+    private let targetDepth: Int
+    private let objectDefinition: LwM2MObjectDefinition?
+    private var last: LwM2MPath? = nil
+    private var capacity = 0
+
+    /// Finished instances (an object node).
+    private var instances: [LwM2MObjectInstance] = []
+    private var instanceID: UInt16? = nil
+    /// Finished resources of the current instance.
+    private var resources: [LwM2MResource] = []
+    /// The open resource: its ID, definition, and single value or instances.
+    private var resourceID: UInt16? = nil
+    private var definition: (type: LwM2MResourceType, isMultiple: Bool)? = nil
+    private var single: LwM2MValue? = nil
+    private var multiple: [LwM2MResourceInstance] = []
+    /// The value of a resource instance node.
+    private var leaf: LwM2MValue? = nil
+
+    /// A builder for the node at `path`, or `nil` for the root (not one node).
+    init?(at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?) {
+        let depth = path.depth
+        guard depth > 0 else { return nil }
+        target = path
+        targetDepth = depth
+        objectDefinition = definitions?.objectDefinition(path.objectID!, version: nil)
+    }
+
+    mutating func reserve(_ count: Int) {
+        capacity = min(count, 256)
+    }
+
+    @inline(__always)
+    mutating func add(_ path: LwM2MPath, _ value: consuming LwM2MValue?, timestamp: Double?) -> Bool {
+        guard let value, path.depth >= 3, lies(within: path) else { return false }
+        if let last, !(last < path) { return false }
+        last = path
+        if targetDepth == 4 {
+            guard leaf == nil, let v = typed(value, objectDefinition?.typeAndMultiplicity(of: path.resourceID!)) else {
+                return false
+            }
+            leaf = v
+            return true
+        }
+        let iid = path.instanceID!
+        let rid = path.resourceID!
+        if iid != instanceID {
+            closeInstance()
+            instanceID = iid
+        }
+        if rid != resourceID {
+            closeResource()
+            resourceID = rid
+            definition = objectDefinition?.typeAndMultiplicity(of: rid)
+        }
+        guard let v = typed(value, definition) else { return false }
+        if let ri = path.resourceInstanceID {
+            guard single == nil, definition?.isMultiple != false else { return false }
+            if multiple.capacity == 0 { multiple.reserveCapacity(4) }
+            multiple.append(LwM2MResourceInstance(id: ri, value: v))
+        } else {
+            // Path order puts a resource before its instances: this is the resource's first record.
+            guard definition?.isMultiple != true else { return false }
+            single = v
+        }
+        return true
+    }
+
+    /// The node, or `nil` when the records do not form it here (no value for a resource or resource instance).
+    mutating func finish() -> LwM2MNode? {
+        switch targetDepth {
+        case 4:
+            guard let leaf else { return nil }
+            return .resourceInstance(LwM2MResourceInstance(id: target.resourceInstanceID!, value: leaf))
+        case 3:
+            closeResource()
+            guard resources.count == 1 else { return nil }
+            return .resource(resources[0])
+        case 2:
+            closeResource()
+            return .objectInstance(LwM2MObjectInstance(id: target.instanceID!, resources: resources))
+        default:
+            closeInstance()
+            return .object(LwM2MObject(id: target.objectID!, instances: instances))
+        }
+    }
+
+    /// Whether `path` lies within the node (`target.isPrefix(of: path)`, without its loop).
+    @inline(__always)
+    private func lies(within path: LwM2MPath) -> Bool {
+        if path.objectID != target.objectID { return false }
+        if targetDepth >= 2 && path.instanceID != target.instanceID { return false }
+        if targetDepth >= 3 && path.resourceID != target.resourceID { return false }
+        if targetDepth >= 4 && path.resourceInstanceID != target.resourceInstanceID { return false }
+        return true
+    }
+
+    @inline(__always)
+    private func typed(_ value: LwM2MValue, _ def: (type: LwM2MResourceType, isMultiple: Bool)?) -> LwM2MValue? {
+        guard let def, def.type != .none else { return value }
+        return value.coerced(to: def.type)
+    }
+
+    @inline(__always)
+    private mutating func closeResource() {
+        guard let rid = resourceID else { return }
+        if resources.capacity == 0 { resources.reserveCapacity(capacity) }
+        if let v = single {
+            resources.append(LwM2MResource(id: rid, content: .single(v)))
+            single = nil
+        } else {
+            resources.append(LwM2MResource(id: rid, content: .multiple(multiple)))
+            multiple = []
+        }
+        resourceID = nil
+    }
+
+    private mutating func closeInstance() {
+        closeResource()
+        guard let iid = instanceID, targetDepth == 1 else { return }
+        instances.append(LwM2MObjectInstance(id: iid, resources: resources))
+        capacity = resources.count  // the next instance likely has as many
+        resources = []
+        instanceID = nil
+    }
+}

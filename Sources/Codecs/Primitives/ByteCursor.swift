@@ -1,0 +1,128 @@
+/// A write position in bytes reserved at the end of an array by `[UInt8].appendBounded(_:_:)`.
+///
+/// The encoders' fast path: instead of growing the array one `append` at a time (a uniqueness and capacity check
+/// per byte), an encoder computes an upper bound of its output, reserves that many bytes once and writes through
+/// this cursor. Writers call `require(_:)` with the bound of each piece (a record, a value) before writing it, so a
+/// bound that was computed too small traps instead of writing past the reservation.
+struct ByteCursor {
+    /// The first reserved byte.
+    private let base: UnsafeMutablePointer<UInt8>
+    /// The number of reserved bytes.
+    private let limit: Int
+    /// The number of bytes written so far.
+    private(set) var count = 0
+
+    @inline(__always)
+    fileprivate init(base: UnsafeMutablePointer<UInt8>, limit: Int) {
+        self.base = base
+        self.limit = limit
+    }
+
+    /// Traps unless `n` more bytes fit; call with the upper bound of what is about to be written.
+    @inline(__always)
+    func require(_ n: Int) {
+        precondition(n >= 0 && n <= limit &- count, "encoder output bound too small")
+    }
+
+    /// Appends one byte.
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        base[count] = byte
+        count &+= 1
+    }
+
+    /// Appends `bytes`.
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let p = bytes.baseAddress, bytes.count > 0 else { return }
+        (base + count).update(from: p.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        count &+= bytes.count
+    }
+
+    /// Appends `bytes`.
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        append(UnsafeRawBufferPointer(bytes))
+    }
+
+    /// Appends `bytes`.
+    @inline(__always)
+    mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Appends the UTF-8 of `text`.
+    @inline(__always)
+    mutating func append(_ text: String) {
+        var s = text
+        s.withUTF8 { append($0) }
+    }
+
+    /// Appends ASCII literal bytes.
+    @inline(__always)
+    mutating func append(_ literal: StaticString) {
+        append(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// Appends the low `size` bytes of `value`, most significant first (`size` is 1, 2, 4 or 8).
+    @inline(__always)
+    mutating func appendBigEndian(_ value: UInt64, size: Int) {
+        switch size {
+        case 1: base[count] = UInt8(truncatingIfNeeded: value)
+        case 2: UnsafeMutableRawPointer(base + count).storeBytes(of: UInt16(truncatingIfNeeded: value).bigEndian, as: UInt16.self)
+        case 4: UnsafeMutableRawPointer(base + count).storeBytes(of: UInt32(truncatingIfNeeded: value).bigEndian, as: UInt32.self)
+        default: UnsafeMutableRawPointer(base + count).storeBytes(of: value.bigEndian, as: UInt64.self)
+        }
+        count &+= size
+    }
+
+    /// Writes `byte` at `offset` (already written) again: for a byte whose value is known only later.
+    @inline(__always)
+    mutating func overwrite(at offset: Int, _ byte: UInt8) {
+        precondition(offset >= 0 && offset < count)
+        base[offset] = byte
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends at most `bound` bytes written by `body` through a cursor (see `ByteCursor`). When `body` throws,
+    /// the array is left as it was.
+    @inline(__always)
+    mutating func appendBounded<E: Error>(_ bound: Int, _ body: (inout ByteCursor) throws(E) -> Void) throws(E) {
+        if bound <= 32 {
+            // A short item (a single value): write on the stack and append once, without resizing twice.
+            var stack: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            var failure: E? = nil
+            Swift.withUnsafeMutableBytes(of: &stack) { raw in
+                var cursor = ByteCursor(base: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), limit: bound)
+                do throws(E) {
+                    try body(&cursor)
+                    append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[..<cursor.count]))
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+            return
+        }
+        let bound = Swift.max(bound, 1)
+        let start = count
+        append(contentsOf: repeatElement(0, count: bound))
+        var written = 0
+        var failure: E? = nil
+        withUnsafeMutableBufferPointer { buffer in
+            var cursor = ByteCursor(base: buffer.baseAddress! + start, limit: bound)
+            do throws(E) {
+                try body(&cursor)
+            } catch {
+                failure = error
+            }
+            written = cursor.count
+        }
+        if let failure {
+            removeLast(bound)
+            throw failure
+        }
+        removeLast(bound - written)
+    }
+}
