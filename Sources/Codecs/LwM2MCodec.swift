@@ -286,8 +286,9 @@ public struct LwM2MCodec: Sendable {
     /// The type and multiplicity of the resource `path` names (`nil` when unknown or executable).
     @inlinable
     func resourceInfo(_ path: LwM2MPath) -> (type: LwM2MResourceType, isMultiple: Bool)? {
-        guard let definitions, let o = path.objectID, let r = path.resourceID,
-            let info = definitions.resourceTypeInfo(objectID: o, resourceID: r), info.type != .none
+        // Optional chaining opens the existential in place; `guard let definitions` would copy it (a retain).
+        guard let o = path.objectID, let r = path.resourceID,
+            let info = definitions?.resourceTypeInfo(objectID: o, resourceID: r), info.type != .none
         else { return nil }
         return info
     }
@@ -343,27 +344,5 @@ public struct LwM2MCodec: Sendable {
     /// Decodes a payload of records held in an array.
     public func decode(records bytes: [UInt8], as format: LwM2MContentFormat) throws(LwM2MCodecError) -> [LwM2MRecord] {
         try withRawBytes(bytes) { (raw) throws(LwM2MCodecError) in try decode(records: raw, as: format) }
-    }
-}
-
-/// The type and multiplicity of resource `id` among an object's `resources` (binary search, no copies); `nil` when the
-/// resource is unknown or executable (no value type).
-@inlinable
-func lookupResource(_ resources: [LwM2MResourceDefinition], _ id: UInt16)
-    -> (type: LwM2MResourceType, isMultiple: Bool)?
-{
-    resources.withUnsafeBufferPointer { rs -> (type: LwM2MResourceType, isMultiple: Bool)? in
-        var lo = 0
-        var hi = rs.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            let rid = rs[mid].id
-            if rid == id {
-                let t = rs[mid].type
-                return t == .none ? nil : (t, rs[mid].isMultiple)
-            }
-            if rid < id { lo = mid + 1 } else { hi = mid }
-        }
-        return nil
     }
 }
