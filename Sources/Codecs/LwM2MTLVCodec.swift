@@ -316,6 +316,15 @@ public enum LwM2MTLVCodec {
         return try decoder.decode()
     }
 
+    /// Decodes with the resource types of the path's object already looked up (the facade's registry fast path).
+    @inlinable
+    static func decode(_ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, table: LwM2MResourceTypeTable?)
+        throws(LwM2MCodecError) -> LwM2MNode
+    {
+        var decoder = TLVDecoder(bytes, path: path, table: table)
+        return try decoder.decode()
+    }
+
     /// Decodes a TLV payload held in an array.
     @inlinable
     public static func decode(_ bytes: [UInt8], at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?)
@@ -423,13 +432,14 @@ struct TLVDecoder {
 
     @inlinable
     init(_ bytes: UnsafeRawBufferPointer, path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?) {
+        self.init(bytes, path: path, table: path.objectID.flatMap { definitions?.resourceTypeTable(objectID: $0) })
+    }
+
+    @inlinable
+    init(_ bytes: UnsafeRawBufferPointer, path: LwM2MPath, table: LwM2MResourceTypeTable?) {
         self.bytes = bytes
         self.path = path
-        if let o = path.objectID {
-            self.table = definitions?.resourceTypeTable(objectID: o)
-        } else {
-            self.table = nil
-        }
+        self.table = table
     }
 
     @inline(never) @usableFromInline
@@ -571,15 +581,16 @@ struct TLVDecoder {
         instances.reserveCapacity(try count(from: start, to: end))
         var p = start
         var ordered = true
+        var lastID = -1
         while p < end {
             let h = try header(at: p, end: end)
             guard h.kind == LwM2MTLVCodec.kindObjectInstance else {
                 throw error(.malformed, "expected an object instance element in an object", p)
             }
-            if let last = instances.last {
-                if last.id == h.id { throw error(.duplicatePath, "object instance \(h.id) appears twice", p) }
-                if last.id > h.id { ordered = false }
-            }
+            // The previous ID in a local: reading `instances.last` would copy (and retain) the element.
+            if Int(h.id) == lastID { throw error(.duplicatePath, "object instance \(h.id) appears twice", p) }
+            if Int(h.id) < lastID { ordered = false }
+            lastID = Int(h.id)
             instances.append(try decodeInstance(h.id, from: h.valueStart, to: h.valueEnd))
             p = h.valueEnd
         }
@@ -602,13 +613,14 @@ struct TLVDecoder {
         resources.reserveCapacity(try count(from: start, to: end))
         var p = start
         var ordered = true
+        var lastID = -1
         let instancePath = LwM2MPath.instance(path.objectID!, iid)
         while p < end {
             let h = try header(at: p, end: end)
-            if let last = resources.last {
-                if last.id == h.id { throw error(.duplicatePath, "resource \(h.id) appears twice", p) }
-                if last.id > h.id { ordered = false }
-            }
+            // The previous ID in a local: reading `resources.last` would copy (and retain) the element.
+            if Int(h.id) == lastID { throw error(.duplicatePath, "resource \(h.id) appears twice", p) }
+            if Int(h.id) < lastID { ordered = false }
+            lastID = Int(h.id)
             resources.append(try decodeResource(h, at: p, in: instancePath))
             p = h.valueEnd
         }
@@ -656,15 +668,16 @@ struct TLVDecoder {
         instances.reserveCapacity(try count(from: start, to: end))
         var p = start
         var ordered = true
+        var lastID = -1
         while p < end {
             let h = try header(at: p, end: end)
             guard h.kind == LwM2MTLVCodec.kindResourceInstance else {
                 throw error(.malformed, "expected a resource instance element in a multiple resource", p)
             }
-            if let last = instances.last {
-                if last.id == h.id { throw error(.duplicatePath, "resource instance \(h.id) appears twice", p) }
-                if last.id > h.id { ordered = false }
-            }
+            // The previous ID in a local: reading `instances.last` would copy (and retain) the element.
+            if Int(h.id) == lastID { throw error(.duplicatePath, "resource instance \(h.id) appears twice", p) }
+            if Int(h.id) < lastID { ordered = false }
+            lastID = Int(h.id)
             instances.append(LwM2MResourceInstance(id: h.id, value: try decodeValue(h, type, at: nil)))
             p = h.valueEnd
         }

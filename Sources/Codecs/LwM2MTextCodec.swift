@@ -169,6 +169,18 @@ public enum LwM2MTextCodec {
         }
         var value: UInt64 = 0
         var i = start
+        // Up to 19 digits cannot overflow: no checks needed.
+        if end &- start <= 19 {
+            while i < end {
+                let d = bytes[i] &- 0x30
+                guard d < 10 else {
+                    throw LwM2MCodecError(code: .typeMismatch, reason: "not a digit in \(type.rawValue)", offset: i)
+                }
+                value = value &* 10 &+ UInt64(d)
+                i &+= 1
+            }
+            return value
+        }
         while i < end {
             let d = bytes[i] &- 0x30
             guard d < 10 else {

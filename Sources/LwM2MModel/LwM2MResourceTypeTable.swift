@@ -29,26 +29,23 @@ public struct LwM2MResourceTypeTable: Sendable {
     /// The type and multiplicity of resource `id`, or `nil` when it is unknown or executable (type `none`).
     @inlinable
     public mutating func info(_ id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
-        let found: Int? = entries.withUnsafeBufferPointer { es in
-            let offset = hint - entries.startIndex
-            // A short forward scan from the last hit, then a binary search.
-            var k = offset
-            let limit = Swift.min(es.count, offset + 3)
-            while k < limit && UInt16(truncatingIfNeeded: es[k].key) < id { k += 1 }
-            if k < es.count && UInt16(truncatingIfNeeded: es[k].key) == id { return k }
-            var lo = 0
-            var hi = es.count
+        // A short forward scan from the last hit (payloads list resources in ID order), then a binary search.
+        let end = entries.endIndex
+        var k = hint
+        let limit = Swift.min(end, k &+ 3)
+        while k < limit && UInt16(truncatingIfNeeded: entries[k].key) < id { k &+= 1 }
+        if k >= end || UInt16(truncatingIfNeeded: entries[k].key) != id {
+            var lo = entries.startIndex
+            var hi = end
             while lo < hi {
-                let mid = (lo + hi) &>> 1
-                let rid = UInt16(truncatingIfNeeded: es[mid].key)
-                if rid == id { return mid }
-                if rid < id { lo = mid + 1 } else { hi = mid }
+                let mid = (lo &+ hi) &>> 1
+                if UInt16(truncatingIfNeeded: entries[mid].key) < id { lo = mid &+ 1 } else { hi = mid }
             }
-            return nil
+            guard lo < end, UInt16(truncatingIfNeeded: entries[lo].key) == id else { return nil }
+            k = lo
         }
-        guard let found else { return nil }
-        hint = entries.startIndex + found + 1
-        let entry = entries[entries.startIndex + found]
+        hint = k &+ 1
+        let entry = entries[k]
         return entry.type == .none ? nil : (entry.type, entry.isMultiple)
     }
 }
