@@ -151,6 +151,9 @@ public actor LwM2MClient {
     public func start() { perform(engine.start(now: now)) }
     /// De-registers; the events stream then yields `DISCONNECT` (shell `stop`).
     public func stop() { perform(engine.stop(now: now)) }
+    /// Stops; with `force`, at once without De-register (shell `stop -f`: the server keeps the registration
+    /// until its lifetime runs out).
+    public func stop(force: Bool) { perform(force ? engine.forceStop() : engine.stop(now: now)) }
     /// Sends a registration Update now (or when the 15 s flood guard allows; shell `update`, /1/x/8).
     public func triggerUpdate() { perform(engine.triggerUpdate(now: now)) }
     /// Pauses the engine and notifications (shell `pause`).

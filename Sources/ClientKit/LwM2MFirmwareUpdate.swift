@@ -5,7 +5,7 @@ import Synchronization
 
 /// Firmware Update (object 5, instance 0) and its state machine (Core TS E.6): push by a Write of the image to
 /// Package (/5/0/0; a large image arrives whole through the endpoint's Block1 reassembly), pull by a Write of a
-/// `coap://` URI to Package URI (/5/0/1; fetched with `CoAPEndpoint.request`, Block2 included), validation by the
+/// `coap://` or `coaps://` URI to Package URI (/5/0/1; fetched with `CoAPEndpoint.request`, Block2 included), validation by the
 /// application, and Update (/5/0/2) running the application's installer.
 ///
 /// State (/5/0/3) and Update Result (/5/0/5) move as the specification draws them: Idle -> Downloading ->
@@ -78,15 +78,21 @@ public final class LwM2MFirmwareUpdate: Sendable {
 
     /// The tree holding the object.
     public let tree: LwM2MObjectTree
-    /// The endpoint pull downloads use (`nil`: push only).
+    /// The endpoint `coap://` pull downloads use (`nil`: no `coap://` pulls).
     public let endpoint: CoAPEndpoint?
+    /// Opens the DTLS connections of `coaps://` pulls (`nil`: no `coaps://` pulls).
+    public let transports: (any LwM2MTransportFactory)?
     private let validator: Validator
     private let installer: Installer
     private let machine = Mutex(Machine())
 
-    init(tree: LwM2MObjectTree, endpoint: CoAPEndpoint?, validate: @escaping Validator, update: @escaping Installer) {
+    init(
+        tree: LwM2MObjectTree, endpoint: CoAPEndpoint?, transports: (any LwM2MTransportFactory)?,
+        validate: @escaping Validator, update: @escaping Installer
+    ) {
         self.tree = tree
         self.endpoint = endpoint
+        self.transports = transports
         self.validator = validate
         self.installer = update
     }
@@ -115,10 +121,14 @@ public final class LwM2MFirmwareUpdate: Sendable {
         var values: [UInt16: LwM2MValue] = [1: .string(""), 3: .integer(0), 5: .integer(0)]
         let definition = tree.definition(of: 5)
         // Delivery Method: 0 pull only, 1 push only, 2 both.
-        if definition?.resource(9) != nil { values[9] = .integer(endpoint == nil ? 1 : 2) }
+        let canPull = endpoint != nil || transports != nil
+        if definition?.resource(9) != nil { values[9] = .integer(canPull ? 2 : 1) }
         try tree.createInstance(5, id: 0, values: values)
-        // Protocol Support: 0 = CoAP (RFC 7252) when pull is possible.
-        if definition?.resource(8) != nil, endpoint != nil { try tree.setInstances(.resource(5, 0, 8), [0: .integer(0)]) }
+        // Protocol Support: 0 = CoAP (RFC 7252), 1 = CoAPS (RFC 7252 over DTLS) for the pulls this client can do.
+        var protocols: [UInt16: LwM2MValue] = [:]
+        if endpoint != nil { protocols[UInt16(protocols.count)] = .integer(0) }
+        if transports != nil { protocols[UInt16(protocols.count)] = .integer(1) }
+        if definition?.resource(8) != nil, !protocols.isEmpty { try tree.setInstances(.resource(5, 0, 8), protocols) }
         tree.onValidate(5, 0, 0) { [weak self] path, value in
             guard let self else { return }
             try self.checkNewImage(isEmpty: value == .opaque([]), path)
@@ -198,7 +208,7 @@ public final class LwM2MFirmwareUpdate: Sendable {
         start(generation) { [self] in await self.validate(bytes, generation) }
     }
 
-    /// Pull: fetch `uri` over CoAP, then validate.
+    /// Pull: fetch `uri` over CoAP or CoAPS, then validate.
     private func pull(_ uri: String) {
         guard let generation = transition(to: .downloading, result: .initial, image: .some(nil), newGeneration: true)
         else { return }
@@ -251,37 +261,40 @@ public final class LwM2MFirmwareUpdate: Sendable {
 
     // MARK: - Pull download
 
-    /// The parts of a `coap://` URI.
+    /// The parts of a `coap://` or `coaps://` URI, path segments and query items percent-decoded.
     struct Location: Equatable, Sendable {
+        var scheme: String = "coap"
         var host: String
         var port: Int
         var path: [String]
         var query: [String]
     }
 
-    /// Parses a Package URI: `coap://host[:port]/path?query` (IPv6 literals in brackets). Other schemes that
-    /// are URIs report 9 (unsupported protocol); anything else 7 (invalid URI).
+    /// Parses a Package URI: `coap[s]://host[:port]/path?query` (IPv6 literals in brackets) the way RFC 7252
+    /// 6.4 turns a URI into options: the path is split at `/` and the query at `&` first, then every segment
+    /// is percent-decoded (so `%2F` stays inside its Uri-Path option). A malformed escape (`%` not followed by
+    /// two hex digits), a decoded segment that is not UTF-8, or a bad authority report 7 (invalid URI); other
+    /// schemes that are URIs report 9 (unsupported protocol).
     static func parse(_ uri: String) -> Swift.Result<Location, Failure> {
         guard let colon = uri.firstIndex(of: ":"), uri[colon...].hasPrefix("://") else {
             return .failure(Failure(.invalidURI))
         }
         let scheme = uri[..<colon].lowercased()
-        guard scheme == "coap" else {
-            let known = ["coaps", "http", "https", "coap+tcp", "coaps+tcp"]
+        guard scheme == "coap" || scheme == "coaps" else {
+            let known = ["http", "https", "coap+tcp", "coaps+tcp", "coap+ws", "coaps+ws"]
             return .failure(Failure(known.contains(scheme) ? .unsupportedProtocol : .invalidURI))
         }
         var rest = uri[uri.index(colon, offsetBy: 3)...]
         if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
-        var query: [String] = []
+        var queryText: [Substring] = []
         if let q = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: q)...].split(separator: "&").map(String.init)
+            queryText = rest[rest.index(after: q)...].split(separator: "&")
             rest = rest[..<q]
         }
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<authorityEnd]
-        let path = rest[authorityEnd...].split(separator: "/").map(String.init)
         var host = Substring(authority)
-        var port = 5683
+        var port = scheme == "coaps" ? 5684 : 5683
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return .failure(Failure(.invalidURI)) }
             host = authority[authority.index(after: authority.startIndex)..<close]
@@ -299,23 +312,108 @@ public final class LwM2MFirmwareUpdate: Sendable {
             port = p
             host = authority[..<colon]
         }
-        guard !host.isEmpty else { return .failure(Failure(.invalidURI)) }
-        return .success(Location(host: String(host), port: port, path: path, query: query))
+        guard let decodedHost = percentDecoded(host), !decodedHost.isEmpty else { return .failure(Failure(.invalidURI)) }
+        var path: [String] = []
+        for segment in rest[authorityEnd...].split(separator: "/") {
+            guard let decoded = percentDecoded(segment) else { return .failure(Failure(.invalidURI)) }
+            // RFC 3986 5.2.4: "." segments name the current level; ".." the parent.
+            if decoded == "." && segment == "." { continue }
+            if decoded == ".." && segment == ".." { _ = path.popLast(); continue }
+            path.append(decoded)
+        }
+        var query: [String] = []
+        for item in queryText {
+            guard let decoded = percentDecoded(item) else { return .failure(Failure(.invalidURI)) }
+            query.append(decoded)
+        }
+        return .success(Location(scheme: scheme, host: decodedHost, port: port, path: path, query: query))
+    }
+
+    /// `text` with every `%HH` replaced by its byte (RFC 3986 2.1), or `nil` for a malformed escape or a
+    /// result that is not UTF-8 (option values of Uri-Path and Uri-Query are strings).
+    static func percentDecoded(_ text: Substring) -> String? {
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hex), let low = iterator.next().flatMap(hex) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     private func download(_ uri: String) async -> Swift.Result<[UInt8], Failure> {
-        await Self.fetch(uri, with: endpoint)
+        await Self.fetch(uri, with: endpoint, tree: tree, transports: transports)
     }
 
-    /// Fetches a `coap://` URI with `endpoint` (Block2 transparently); the failure says which Update Result
-    /// applies. Shared with Software Management.
-    static func fetch(_ uri: String, with endpoint: CoAPEndpoint?) async -> Swift.Result<[UInt8], Failure> {
-        guard let endpoint else { return .failure(Failure(.unsupportedProtocol)) }
+    /// The credentials for a `coaps://` download from `host:port`: the Security instance whose Server URI
+    /// names that host and port (also one without a Server instance, provisioned for the download server;
+    /// server accounts before the bootstrap account), otherwise the first LwM2M Server account with DTLS
+    /// credentials. The account's URI is replaced by the download's.
+    static func downloadAccount(host: String, port: Int, in tree: LwM2MObjectTree) -> LwM2MServerAccount? {
+        let secure = LwM2MServerAccount.accounts(in: tree, includingUnpaired: true)
+            .filter { $0.securityMode != .noSecurity }
+        func matches(_ account: LwM2MServerAccount) -> Bool {
+            guard let uri = try? LwM2MServerURI(parsing: account.serverURI) else { return false }
+            return uri.host.lowercased() == host.lowercased() && uri.port == port
+        }
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        guard var account = secure.first(where: matches) 
+            ?? secure.first(where: { !$0.isBootstrapServer && $0.serverInstanceID != nil }) else {
+            return nil
+        }
+        account.serverURI = "coaps://\(bracketed):\(port)"
+        return account
+    }
+
+    /// Fetches a `coap://` URI with `endpoint` or a `coaps://` URI over a DTLS connection `transports` opens
+    /// with the credentials `downloadAccount(host:port:in:)` picks from `tree` (Block2 transparently); the
+    /// failure says which Update Result applies. Shared with Software Management.
+    static func fetch(
+        _ uri: String, with endpoint: CoAPEndpoint?, tree: LwM2MObjectTree? = nil,
+        transports: (any LwM2MTransportFactory)? = nil
+    ) async -> Swift.Result<[UInt8], Failure> {
         let location: Location
         switch Self.parse(uri) {
         case .success(let l): location = l
         case .failure(let f): return .failure(f)
         }
+        var request = CoAPMessage.request(.get, path: "")
+        request.uriPath = location.path
+        if !location.query.isEmpty { request.uriQuery = location.query }
+        if location.scheme == "coaps" {
+            guard let transports, let tree else { return .failure(Failure(.unsupportedProtocol)) }
+            guard let account = downloadAccount(host: location.host, port: location.port, in: tree) else {
+                // No DTLS credentials at all: CoAPS cannot be used by this client.
+                return .failure(Failure(.unsupportedProtocol))
+            }
+            let connection: LwM2MConnection
+            do {
+                connection = try await transports.connect(account)
+            } catch let error as LwM2MConnectionError {
+                return .failure(Failure(error.code == .unresolvableHost ? .invalidURI : .connectionLost))
+            } catch {
+                return .failure(Failure(.connectionLost))
+            }
+            let secure = CoAPEndpoint(transport: connection.transport)
+            let result = await get(request, from: connection.server, with: secure)
+            await secure.close()
+            return result
+        }
+        guard let endpoint else { return .failure(Failure(.unsupportedProtocol)) }
         let address: SocketAddress
         do {
             if let literal = try? SocketAddress(ipAddress: location.host, port: location.port) {
@@ -326,9 +424,12 @@ public final class LwM2MFirmwareUpdate: Sendable {
         } catch {
             return .failure(Failure(.invalidURI))
         }
-        var request = CoAPMessage.request(.get, path: "")
-        request.uriPath = location.path
-        if !location.query.isEmpty { request.uriQuery = location.query }
+        return await get(request, from: address, with: endpoint)
+    }
+
+    private static func get(
+        _ request: CoAPMessage, from address: SocketAddress, with endpoint: CoAPEndpoint
+    ) async -> Swift.Result<[UInt8], Failure> {
         let response: CoAPMessage
         do {
             response = try await endpoint.request(request, to: address)
@@ -345,8 +446,10 @@ public final class LwM2MFirmwareUpdate: Sendable {
 
 extension LwM2MStandardObjects {
     /// Adds Firmware Update (5) instance 0 and its state machine. `endpoint` is the client's endpoint, used to
-    /// pull images from a Package URI (`nil`: push only); `validate` checks each received image (throw to
-    /// refuse it), `update` installs it when the server executes /5/0/2.
+    /// pull images from a `coap://` Package URI; `transports` opens the DTLS connection of a `coaps://` one (with
+    /// the credentials of the Security instance whose Server URI names the download's host and port, else of the
+    /// first server account with DTLS credentials); with neither, push only. `validate` checks each received
+    /// image (throw to refuse it), `update` installs it when the server executes /5/0/2.
     ///
     /// ```swift
     /// let firmware = try LwM2MStandardObjects.installFirmwareUpdate(
@@ -356,11 +459,12 @@ extension LwM2MStandardObjects {
     /// ```
     @discardableResult
     public static func installFirmwareUpdate(
-        in tree: LwM2MObjectTree, endpoint: CoAPEndpoint? = nil,
+        in tree: LwM2MObjectTree, endpoint: CoAPEndpoint? = nil, transports: (any LwM2MTransportFactory)? = nil,
         validate: @escaping LwM2MFirmwareUpdate.Validator = { _ in },
         update: @escaping LwM2MFirmwareUpdate.Installer
     ) throws(LwM2MClientError) -> LwM2MFirmwareUpdate {
-        let firmware = LwM2MFirmwareUpdate(tree: tree, endpoint: endpoint, validate: validate, update: update)
+        let firmware = LwM2MFirmwareUpdate(
+            tree: tree, endpoint: endpoint, transports: transports, validate: validate, update: update)
         try firmware.install()
         return firmware
     }

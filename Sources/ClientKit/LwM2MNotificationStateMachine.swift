@@ -51,6 +51,9 @@ public struct LwM2MNotificationStateMachine: Sendable {
         var path: LwM2MPath
         var attributes: LwM2MNotificationAttributes
         var lastSentAt: NIODeadline
+        /// Where the pmax period counts from: the last notification's scheduled pmax deadline when it went
+        /// out because of pmax (a late timer does not push later periods back), else its actual time.
+        var periodStart: NIODeadline
         var lastSentValue: Double?
         var pending = false
     }
@@ -65,7 +68,8 @@ public struct LwM2MNotificationStateMachine: Sendable {
 
     /// Adds observation `id` of `path`; the response carrying `value` counts as its first notification.
     public mutating func add(_ id: UInt64, path: LwM2MPath, attributes: LwM2MNotificationAttributes, value: Double?, now: NIODeadline) {
-        observations[id] = Observation(path: path, attributes: attributes, lastSentAt: now, lastSentValue: value)
+        observations[id] = Observation(
+            path: path, attributes: attributes, lastSentAt: now, periodStart: now, lastSentValue: value)
     }
 
     /// Changes the attributes of every observation of `path` (after Write-Attributes).
@@ -101,7 +105,18 @@ public struct LwM2MNotificationStateMachine: Sendable {
     }
 
     /// Records that observation `id` notified `value` at `now`.
+    /// When pmax forced it (its pmax deadline has passed), the next pmax period counts from that deadline, so
+    /// pmax notifications keep their period under a late or coarse timer; after a stall longer than pmax the
+    /// period restarts at `now` (one notification, no catch-up burst).
     public mutating func sent(_ id: UInt64, value: Double?, now: NIODeadline) {
+        guard let o = observations[id] else { return }
+        var start = now
+        if let pmax = o.attributes.pmax, pmax > 0 {
+            let period = TimeAmount.seconds(Int64(pmax))
+            let forced = o.periodStart + period
+            if forced <= now, now - forced < period { start = forced }
+        }
+        observations[id]?.periodStart = start
         observations[id]?.lastSentAt = now
         observations[id]?.lastSentValue = value
         observations[id]?.pending = false
@@ -117,7 +132,7 @@ public struct LwM2MNotificationStateMachine: Sendable {
         var result: NIODeadline?
         if o.pending { result = o.lastSentAt + .seconds(pmin) }
         if let pmax = o.attributes.pmax, pmax > 0, Int64(pmax) >= pmin {
-            let forced = o.lastSentAt + .seconds(Int64(pmax))
+            let forced = o.periodStart + .seconds(Int64(pmax))
             result = result.map { min($0, forced) } ?? forced
         }
         return result

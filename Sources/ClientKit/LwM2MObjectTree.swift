@@ -246,6 +246,25 @@ public final class LwM2MObjectTree: Sendable {
         return try body()
     }
 
+    /// Holds back change notification until `releaseNotifications()` (like `batch`, for callers that cannot
+    /// wrap their writes in one closure, e.g. the shell's `lock`/`unlock`). Calls nest.
+    public func holdNotifications() {
+        state.withLock { $0.batchDepth += 1 }
+    }
+
+    /// Ends one `holdNotifications()`; when none is left, listeners hear about every held change at once.
+    /// Returns false (and does nothing) when nothing was held.
+    @discardableResult
+    public func releaseNotifications() -> Bool {
+        let released = state.withLock { s -> Bool in
+            guard s.batchDepth > 0 else { return false }
+            s.batchDepth -= 1
+            return true
+        }
+        if released { notify(structure: false, []) }
+        return released
+    }
+
     // MARK: - Server operations
 
     /// Reads `path` as a node. With `checkReadable`, resources without the R operation are left out of

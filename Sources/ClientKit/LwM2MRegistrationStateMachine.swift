@@ -151,6 +151,8 @@ public struct LwM2MRegistrationStateMachine: Sendable {
     public private(set) var expiry: NIODeadline?
     /// When the next periodic Update is due.
     public private(set) var updateDue: NIODeadline?
+    /// Where the period of the Update in flight counts from (its scheduled time).
+    private var updatePeriodStart: NIODeadline?
     /// Queue mode: when the awake window ends (`nil` when not listening-limited).
     public private(set) var awakeUntil: NIODeadline?
     /// Whether the client currently listens for server requests (always true outside queue mode).
@@ -227,6 +229,13 @@ public struct LwM2MRegistrationStateMachine: Sendable {
             reset()
             return [.emit(.disconnect)]
         }
+    }
+
+    /// Stops at once without De-register (shell `stop -f`): emits `DISCONNECT` unless already idle.
+    public mutating func forceStop() -> [Action] {
+        if case .idle = phase { return [] }
+        reset()
+        return [.emit(.disconnect)]
     }
 
     /// Asks for a registration Update (shell `update`, `/1/x/8`), no sooner than the flood guard allows.
@@ -356,7 +365,9 @@ public struct LwM2MRegistrationStateMachine: Sendable {
             return register(now: now)
         case .registered:
             if let due = updateDue, due <= now {
-                return sendUpdate(now: now)
+                // The next period counts from this deadline, not from a late timer's firing (no drift); after
+                // a stall longer than the interval it counts from now (no burst of catch-up Updates).
+                return sendUpdate(now: now, scheduled: now - due < updateInterval ? due : now)
             }
             if configuration.queueMode, isReceiving, let awake = awakeUntil, awake <= now {
                 isReceiving = false
@@ -400,6 +411,7 @@ public struct LwM2MRegistrationStateMachine: Sendable {
         phase = .registering(id)
         location = nil
         lastRegistrationMessage = now
+        updatePeriodStart = nil
         lifetimeChanged = false
         objectsChanged = false
         var actions: [Action] = []
@@ -411,9 +423,10 @@ public struct LwM2MRegistrationStateMachine: Sendable {
         return actions
     }
 
-    private mutating func sendUpdate(now: NIODeadline) -> [Action] {
+    private mutating func sendUpdate(now: NIODeadline, scheduled: NIODeadline? = nil) -> [Action] {
         guard let location else { return register(now: now) }
         let id = makeID()
+        updatePeriodStart = scheduled ?? now
         let query = lifetimeChanged ? ["lt=\(configuration.lifetime)"] : []
         phase = .updating(id, sentQuery: query, sentObjects: objectsChanged)
         lastRegistrationMessage = now
@@ -455,8 +468,11 @@ public struct LwM2MRegistrationStateMachine: Sendable {
     private mutating func registrationSucceeded(now: NIODeadline, event: LwM2MRDClientEvent) -> [Action] {
         phase = .registered
         expiry = now + .seconds(Int64(configuration.lifetime))
-        updateDue = (lastRegistrationMessage ?? now) + updateInterval
-        if updateDue! < now { updateDue = now }
+        // From the scheduled time of this Update (or the Register/triggered Update's sending), but never sooner
+        // than the flood guard allows after the message actually sent.
+        let start = updatePeriodStart ?? lastRegistrationMessage ?? now
+        updatePeriodStart = nil
+        updateDue = max(start + updateInterval, earliestRegistrationMessage(now: now))
         var actions: [Action] = [.emit(event)]
         if configuration.queueMode { awakeUntil = now + configuration.queueModeAwakeTime }
         // Changes that arrived while the request was in flight go out in the next Update.

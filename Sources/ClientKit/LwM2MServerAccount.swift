@@ -165,6 +165,10 @@ public struct LwM2MServerAccount: Hashable, Sendable, CustomStringConvertible {
     /// accounts last). A non-bootstrap Security instance without a matching Server instance, with a Short Server
     /// ID outside 1...65534, or repeating the ID of a lower Security instance is left out.
     public static func accounts(in tree: LwM2MObjectTree) -> [LwM2MServerAccount] {
+        accounts(in: tree, includingUnpaired: false)
+    }
+
+    static func accounts(in tree: LwM2MObjectTree, includingUnpaired: Bool) -> [LwM2MServerAccount] {
         var servers: [UInt16: UInt16] = [:]
         for y in tree.instanceIDs(of: 1) {
             if let id = integer(tree.value(at: .resource(1, y, 0))), let ssid = UInt16(exactly: id), servers[ssid] == nil {
@@ -187,7 +191,12 @@ public struct LwM2MServerAccount: Hashable, Sendable, CustomStringConvertible {
                 // Short Server IDs are 1...65534 and name one account; a second Security instance with the same ID
                 // (a broken configuration) is ignored rather than fought over.
                 guard let ssid, (1...65534).contains(ssid), let y = servers[ssid],
-                      !result.contains(where: { !$0.isBootstrapServer && $0.shortServerID == ssid }) else { continue }
+                      !result.contains(where: { !$0.isBootstrapServer && $0.shortServerID == ssid }) else {
+                    // With `includingUnpaired` (firmware download credentials), a Security instance without a
+                    // Server instance still comes, with `serverInstanceID` nil.
+                    if includingUnpaired, servers[ssid ?? 0] == nil { result.append(account) }
+                    continue
+                }
                 account.serverInstanceID = y
                 account.lifetime = integer(tree.value(at: .resource(1, y, 1))).flatMap { UInt32(exactly: $0) }
                 if case .string(let b)? = tree.value(at: .resource(1, y, 7)) { account.binding = b }

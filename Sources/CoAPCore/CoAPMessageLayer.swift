@@ -389,19 +389,23 @@ public struct CoAPMessageLayer {
                 } else if outgoing.transmissions <= configuration.parameters.maxRetransmit {
                     outgoing.transmissions += 1
                     outgoing.timeout = outgoing.timeout * 2
-                    outgoing.retransmitDeadline = now + outgoing.timeout
-                    timers.insert(.retransmit(id), at: now + outgoing.timeout)
+                    // The schedule counts from the deadline, not from a late timer's firing, so the
+                    // retransmissions keep RFC 7252's spacing from the first transmission (MAX_TRANSMIT_SPAN);
+                    // after a stall of a whole timeout it restarts from now (no burst of catch-up sends).
+                    let base = now - deadline < outgoing.timeout ? deadline : now
+                    outgoing.retransmitDeadline = base + outgoing.timeout
+                    timers.insert(.retransmit(id), at: base + outgoing.timeout)
                     exchanges[id] = outgoing
                     actions.append(.send(CoAPDatagram(remote: outgoing.peer, data: outgoing.bytes)))
                 } else {
                     remove(id, now: now, into: &actions)
                     actions.append(.failed(id, .transmissionTimeout(
-                        "no acknowledgement from \(outgoing.peer) after \(outgoing.transmissions) transmissions")))
+                        "no acknowledgement from \(outgoing.peer.hostAndPort) after \(outgoing.transmissions) transmissions")))
                 }
             case .response(let id):
                 guard let outgoing = exchanges[id], outgoing.responseDeadline == deadline else { continue }
                 remove(id, now: now, into: &actions)
-                actions.append(.failed(id, .responseTimeout("no response from \(outgoing.peer) in time")))
+                actions.append(.failed(id, .responseTimeout("no response from \(outgoing.peer.hostAndPort) in time")))
             case .dedup(let key):
                 if let entry = received[key], entry.expires <= now { received.removeValue(forKey: key) }
             case .piggyback(let key):
@@ -561,7 +565,7 @@ public struct CoAPMessageLayer {
         if case .ping = outgoing.kind {
             actions.append(.delivered(id))
         } else {
-            actions.append(.failed(id, .reset("\(peer) rejected message \(messageID) with RST")))
+            actions.append(.failed(id, .reset("\(peer.hostAndPort) rejected message \(messageID) with RST")))
         }
     }
 

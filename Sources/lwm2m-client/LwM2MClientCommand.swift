@@ -15,8 +15,10 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         abstract: "An LwM2M 1.0/1.1 client (Security, Server, Device, Temperature) with a command shell on stdin.",
         discussion: """
             Registers on start and de-registers on SIGINT/SIGTERM or at the end of standard input. Shell commands: \
-            read PATH, write PATH VALUE, exec PATH [ARGS], create PATH, delete PATH, send PATHS..., update, start, \
-            stop, pause, resume, obs, ls [PATH], temp VALUE, quit (they act on the first server's session).
+            read PATH [-x|-s|-b|-uX|-sX|-f|-t], write PATH [-s|-b|-uX|-sX|-f|-t] VALUE, exec PATH [ARGS], \
+            create PATH, delete PATH (object or resource instance), send PATHS..., update, start [EP_NAME], \
+            stop [-f], pause, resume, lock, unlock, obs, ls [PATH], temp VALUE, quit (they act on the first \
+            server's session).
 
             Servers: --server [SSID=]URI, repeatable; URI is coap://HOST[:PORT] or coaps://HOST[:PORT]; SSID is \
             the Short Server ID (default 1, 2, ... in order). coaps:// servers use the PSK (--psk-identity, \
@@ -184,11 +186,12 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         try LwM2MStandardObjects.installDevice(in: tree, info: .init(serialNumber: endpoint))
         let sensor = try LwM2MTemperatureSensor(tree: tree)
         try LwM2MStandardObjects.installConnectivityMonitoring(in: tree)
-        // Firmware Update: push or pull (coap://) images are accepted and "installed" by logging them; pulls use
-        // their own UDP endpoint.
+        // Firmware Update: push or pull (coap://, or coaps:// with the matching Security instance's credentials)
+        // images are accepted and "installed" by logging them; pulls use their own UDP endpoint or DTLS connection.
         let downloads = CoAPEndpoint(transport: try await CoAPUDPTransport.bind(host: "0.0.0.0", port: 0), logger: logger)
         try LwM2MStandardObjects.installFirmwareUpdate(
             in: tree, endpoint: downloads,
+            transports: LwM2MNetworkTransportFactory(handshakeTimeout: .seconds(dtlsTimeout), logger: logger),
             validate: { image in writeLine("FIRMWARE received \(image.count) bytes") },
             update: { image in writeLine("FIRMWARE update with \(image.count) bytes") })
         if servers.count > 1 {

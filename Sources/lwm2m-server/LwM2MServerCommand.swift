@@ -138,7 +138,7 @@ struct LwM2MServerCommand: AsyncParsableCommand {
             codec: ModelLoading.codec(registry), configuration: configuration, logger: logger)
         await server.start()
         let out = Output()
-        let addresses = transports.map { "\($0.scheme)://\(Self.format($0.localAddress))" }
+        let addresses = transports.map { "\($0.scheme)://\($0.localAddress.hostAndPort)" }
         FileHandle.standardError.write(Data("lwm2m-server listening on \(addresses.joined(separator: " and "))\n".utf8))
         if console {
             out.line(.object([
@@ -186,11 +186,6 @@ struct LwM2MServerCommand: AsyncParsableCommand {
         await server.close()
         eventTask.cancel()
         _ = signals
-    }
-
-    static func format(_ address: SocketAddress) -> String {
-        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
-        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 }
 

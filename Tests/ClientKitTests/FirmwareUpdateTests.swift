@@ -152,8 +152,13 @@ struct FirmwareUpdateTests {
         #expect(try await pull("not a uri") == .integer(7))
         #expect(try await pull("coap://10.0.0.9:99999/fw") == .integer(7))
         #expect(try await pull("coap:///fw") == .integer(7))
+        // Malformed percent escapes and escapes that decode to bytes that are not UTF-8 (RFC 3986 2.1).
+        #expect(try await pull("coap://10.0.0.9/fw%2") == .integer(7))
+        #expect(try await pull("coap://10.0.0.9/fw%zz/a") == .integer(7))
+        #expect(try await pull("coap://10.0.0.9/fw?x=%") == .integer(7))
+        #expect(try await pull("coap://10.0.0.9/%C3%28") == .integer(7))
         #expect(fw.state == .idle)
-        #expect(tree.value(at: .resource(5, 0, 1)) == .string("coap:///fw"))
+        #expect(tree.value(at: .resource(5, 0, 1)) == .string("coap://10.0.0.9/%C3%28"))
         try tree.write(.resource(.single(1, .string(""))), at: .resource(5, 0, 1), replace: true)
         #expect(stateAndResult(tree) == (.integer(0), .integer(0)))
         #expect(probe.validated.withLock { $0.isEmpty })
@@ -243,6 +248,30 @@ struct FirmwareUpdateTests {
         try await driving(f.clock) { await fw.settle() }
         #expect(try await readText(f, "/5/0/3") == "0")
         #expect(try await readText(f, "/5/0/5") == "7")
+        await files.close()
+    }
+
+    @Test("Pull: percent-encoded path segments and query items become decoded Uri-Path/Uri-Query options")
+    func pullPercentEncoded() async throws {
+        let (f, fw, probe) = try await networkFixture()
+        let files = CoAPEndpoint(transport: f.network.makeTransport(), clock: f.clock)
+        let seen = Mutex<[([String], [String])]>([])
+        await files.register("/fw", matchesSubpaths: true) { request in
+            seen.withLock { $0.append((request.message.uriPath, request.message.uriQuery)) }
+            return .response(.content, payload: ByteBuffer(bytes: firmwareImage), contentFormat: .octetStream)
+        }
+        let host = files.localAddress.ipAddress!
+        let port = files.localAddress.port!
+        // "%2F" stays inside its segment, "%20" is a space, "%C3%A9" is UTF-8 for e-acute, "./" disappears.
+        let uri = "coap://\(host):\(port)/fw/./r%C3%A9lease%201/a%2Fb.bin?v=%31&tag=x%26y"
+        let write = CoAPMessage.request(.put, path: "/5/0/1", payload: ByteBuffer(string: uri), contentFormat: .textPlain)
+        #expect(try await f.request(write).code == .changed)
+        try await driving(f.clock) { await fw.settle() }
+        #expect(probe.validated.withLock { $0 } == [firmwareImage])
+        let first = try #require(seen.withLock { $0.first })
+        #expect(first.0 == ["fw", "r\u{E9}lease 1", "a/b.bin"])
+        #expect(first.1 == ["v=1", "tag=x&y"])
+        #expect(fw.state == .downloaded)
         await files.close()
     }
 
