@@ -31,11 +31,15 @@ public struct LwM2MCodec: Sendable {
     public let definitions: (any LwM2MDefinitionProvider)?
     /// The policy for resources without a definition.
     public var unknownResources: UnknownResourcePolicy
+    /// `definitions` when it is an ``LwM2MRegistry``: looked up through concrete, inlined code rather than the
+    /// existential (whose every call copies the box).
+    @usableFromInline let registry: LwM2MRegistry?
 
     /// Creates a codec typing values by `definitions`.
     public init(definitions: (any LwM2MDefinitionProvider)?, unknownResources: UnknownResourcePolicy = .keepRaw) {
         self.definitions = definitions
         self.unknownResources = unknownResources
+        self.registry = definitions as? LwM2MRegistry
     }
 
     // MARK: - What goes where
@@ -190,7 +194,7 @@ public struct LwM2MCodec: Sendable {
         throws(LwM2MCodecError) -> LwM2MNode
     {
         if unknownResources == .keepRaw {
-            if format == .tlv { return try LwM2MTLVCodec.decode(bytes, at: path, definitions: definitions) }
+            if format == .tlv { return try LwM2MTLVCodec.decode(bytes, at: path, table: resourceTypeTable(path)) }
             if format == .textPlain && path.depth >= 3 { return try decodeSingle(bytes, at: path, as: format).node }
         }
         return try decodeReportingUntyped(bytes, at: path, as: format).node
@@ -286,10 +290,20 @@ public struct LwM2MCodec: Sendable {
     /// The type and multiplicity of the resource `path` names (`nil` when unknown or executable).
     @inlinable
     func resourceInfo(_ path: LwM2MPath) -> (type: LwM2MResourceType, isMultiple: Bool)? {
-        guard let definitions, let o = path.objectID, let r = path.resourceID,
-            let info = definitions.resourceTypeInfo(objectID: o, resourceID: r), info.type != .none
-        else { return nil }
+        guard let o = path.objectID, let r = path.resourceID else { return nil }
+        let info =
+            registry != nil
+            ? registry?.resourceTypeInfo(objectID: o, resourceID: r)
+            : definitions?.resourceTypeInfo(objectID: o, resourceID: r)
+        guard let info, info.type != .none else { return nil }
         return info
+    }
+
+    /// The resource types of the object `path` names (`nil` when unknown or at the root).
+    @inlinable
+    func resourceTypeTable(_ path: LwM2MPath) -> LwM2MResourceTypeTable? {
+        guard let o = path.objectID else { return nil }
+        return registry != nil ? registry?.resourceTypeTable(objectID: o) : definitions?.resourceTypeTable(objectID: o)
     }
 
     // MARK: - Records (composite operations, Send, time series)
@@ -343,27 +357,5 @@ public struct LwM2MCodec: Sendable {
     /// Decodes a payload of records held in an array.
     public func decode(records bytes: [UInt8], as format: LwM2MContentFormat) throws(LwM2MCodecError) -> [LwM2MRecord] {
         try withRawBytes(bytes) { (raw) throws(LwM2MCodecError) in try decode(records: raw, as: format) }
-    }
-}
-
-/// The type and multiplicity of resource `id` among an object's `resources` (binary search, no copies); `nil` when the
-/// resource is unknown or executable (no value type).
-@inlinable
-func lookupResource(_ resources: [LwM2MResourceDefinition], _ id: UInt16)
-    -> (type: LwM2MResourceType, isMultiple: Bool)?
-{
-    resources.withUnsafeBufferPointer { rs -> (type: LwM2MResourceType, isMultiple: Bool)? in
-        var lo = 0
-        var hi = rs.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            let rid = rs[mid].id
-            if rid == id {
-                let t = rs[mid].type
-                return t == .none ? nil : (t, rs[mid].isMultiple)
-            }
-            if rid < id { lo = mid + 1 } else { hi = mid }
-        }
-        return nil
     }
 }

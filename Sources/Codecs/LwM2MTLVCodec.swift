@@ -42,39 +42,54 @@ public enum LwM2MTLVCodec {
     /// `path` must name the node (e.g. `/3/0` for object instance 0 of object 3): a mismatch is `invalidPath`,
     /// a node at `/` is `notAcceptable`, a value longer than 16 MiB is `limitExceeded`. On error `out` is left
     /// as it was. The encoder measures the payload first, grows `out` once and writes through a raw pointer,
-    /// so it allocates nothing when `out` already has the capacity.
+    /// so it allocates nothing when `out` already has the capacity. Both passes read the tree in place
+    /// (through buffer pointers), so no value is copied or retained.
     @inlinable
     public static func encode(_ node: LwM2MNode, at path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
         try checkPath(node, path)
+        // The size pass: exact, and the longest length field any element needs (checked once at the end).
+        var longest = 0
         let total: Int
         switch node {
         case .object(let object):
-            var sum = 0
-            for instance in object.instances {
-                let body = try instanceBodySize(instance)
-                sum += headerSize(id: instance.id, length: try checked(body))
+            total = object.instances.withUnsafeBufferPointer { instances in
+                var sum = 0
+                for k in 0..<instances.count {
+                    let body = resourcesSize(instances[k].resources, &longest)
+                    longest = max(longest, body)
+                    sum &+= headerSize(id: instances[k].id, length: body)
+                }
+                return sum
             }
-            total = sum
         case .objectInstance(let instance):
-            total = try instanceBodySize(instance)
+            total = resourcesSize(instance.resources, &longest)
         case .resource(let resource):
-            total = headerSize(id: resource.id, length: try checked(try resourceBodySize(resource)))
+            total = resourceSize(resource, &longest)
         case .resourceInstance(let ri):
-            total = headerSize(id: ri.id, length: try checked(valueSize(ri.value)))
+            let length = valueSize(ri.value)
+            longest = length
+            total = headerSize(id: ri.id, length: length)
+        }
+        guard longest <= maxValueLength else {
+            throw LwM2MCodecError(code: .limitExceeded, reason: "TLV value of \(longest) bytes exceeds 24-bit length")
         }
         let start = out.count
         out.reserveCapacity(start + total)
         growZeroed(&out, by: total)
         out.withUnsafeMutableBytes { raw in
-            var w = RawWriter(raw.baseAddress! + start)
+            var w = RawWriter(raw.baseAddress.unsafelyUnwrapped + start)
             switch node {
             case .object(let object):
-                for instance in object.instances {
-                    writeHeader(kindObjectInstance, instance.id, instanceBodySizeUnchecked(instance), &w)
-                    for resource in instance.resources { writeResource(resource, &w) }
+                object.instances.withUnsafeBufferPointer { instances in
+                    for k in 0..<instances.count {
+                        var ignored = 0
+                        let body = resourcesSize(instances[k].resources, &ignored)
+                        writeHeader(kindObjectInstance, instances[k].id, body, &w)
+                        writeResources(instances[k].resources, &w)
+                    }
                 }
             case .objectInstance(let instance):
-                for resource in instance.resources { writeResource(resource, &w) }
+                writeResources(instance.resources, &w)
             case .resource(let resource):
                 writeResource(resource, &w)
             case .resourceInstance(let ri):
@@ -125,62 +140,48 @@ public enum LwM2MTLVCodec {
         }
     }
 
-    /// `length`, or `limitExceeded` when a TLV length field cannot hold it.
-    @inlinable @inline(__always)
-    static func checked(_ length: Int) throws(LwM2MCodecError) -> Int {
-        guard length <= maxValueLength else {
-            throw LwM2MCodecError(code: .limitExceeded, reason: "TLV value of \(length) bytes exceeds 24-bit length")
-        }
-        return length
-    }
-
     /// The size of a whole element (header and value) whose value has `length` bytes.
     @inlinable @inline(__always)
     static func headerSize(id: UInt16, length: Int) -> Int {
         let idBytes = id > 0xFF ? 2 : 1
         let lengthBytes = length < 8 ? 0 : length <= 0xFF ? 1 : length <= 0xFFFF ? 2 : 3
-        return 1 + idBytes + lengthBytes + length
+        return 1 &+ idBytes &+ lengthBytes &+ length
     }
 
-    /// The encoded size of the instance's resources, checking every length.
+    /// The encoded size of `resources` (whole elements), raising `longest` to the longest value or body.
     @inlinable
-    static func instanceBodySize(_ instance: LwM2MObjectInstance) throws(LwM2MCodecError) -> Int {
-        var total = 0
-        for resource in instance.resources {
-            total += headerSize(id: resource.id, length: try checked(try resourceBodySize(resource)))
-        }
-        return total
-    }
-
-    @inlinable
-    static func instanceBodySizeUnchecked(_ instance: LwM2MObjectInstance) -> Int {
-        var total = 0
-        for resource in instance.resources {
-            total += headerSize(id: resource.id, length: resourceBodySizeUnchecked(resource))
-        }
-        return total
-    }
-
-    @inlinable
-    static func resourceBodySize(_ resource: LwM2MResource) throws(LwM2MCodecError) -> Int {
-        switch resource.content {
-        case .single(let v):
-            return valueSize(v)
-        case .multiple(let instances):
+    static func resourcesSize(_ resources: [LwM2MResource], _ longest: inout Int) -> Int {
+        resources.withUnsafeBufferPointer { rs in
             var total = 0
-            for ri in instances { total += headerSize(id: ri.id, length: try checked(valueSize(ri.value))) }
+            for k in 0..<rs.count { total &+= resourceSize(rs[k], &longest) }
             return total
         }
     }
 
-    @inlinable
-    static func resourceBodySizeUnchecked(_ resource: LwM2MResource) -> Int {
+    /// The encoded size of one resource element, raising `longest` to its longest value or body.
+    @inlinable @inline(__always)
+    static func resourceSize(_ resource: LwM2MResource, _ longest: inout Int) -> Int {
+        let length: Int
         switch resource.content {
         case .single(let v):
-            return valueSize(v)
+            length = valueSize(v)
         case .multiple(let instances):
+            length = instancesSize(instances, &longest)
+        }
+        longest = max(longest, length)
+        return headerSize(id: resource.id, length: length)
+    }
+
+    /// The encoded size of a multiple resource's instances, raising `longest` to the longest value.
+    @inlinable
+    static func instancesSize(_ instances: [LwM2MResourceInstance], _ longest: inout Int) -> Int {
+        instances.withUnsafeBufferPointer { ris in
             var total = 0
-            for ri in instances { total += headerSize(id: ri.id, length: valueSize(ri.value)) }
+            for k in 0..<ris.count {
+                let length = valueSize(ris[k].value)
+                longest = max(longest, length)
+                total &+= headerSize(id: ris[k].id, length: length)
+            }
             return total
         }
     }
@@ -208,7 +209,7 @@ public enum LwM2MTLVCodec {
         Double(Float(d)) == d
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func valueSize(_ value: LwM2MValue) -> Int {
         switch value {
         case .integer(let v), .time(let v): return intWidth(v)
@@ -222,15 +223,24 @@ public enum LwM2MTLVCodec {
     }
 
     @inlinable
+    static func writeResources(_ resources: [LwM2MResource], _ w: inout RawWriter) {
+        resources.withUnsafeBufferPointer { rs in
+            for k in 0..<rs.count { writeResource(rs[k], &w) }
+        }
+    }
+
+    @inlinable
     static func writeResource(_ resource: LwM2MResource, _ w: inout RawWriter) {
         switch resource.content {
         case .single(let v):
             writeElement(kindResource, resource.id, v, &w)
         case .multiple(let instances):
-            var body = 0
-            for ri in instances { body += headerSize(id: ri.id, length: valueSize(ri.value)) }
-            writeHeader(kindMultipleResource, resource.id, body, &w)
-            for ri in instances { writeElement(kindResourceInstance, ri.id, ri.value, &w) }
+            instances.withUnsafeBufferPointer { ris in
+                var body = 0
+                for k in 0..<ris.count { body &+= headerSize(id: ris[k].id, length: valueSize(ris[k].value)) }
+                writeHeader(kindMultipleResource, resource.id, body, &w)
+                for k in 0..<ris.count { writeElement(kindResourceInstance, ris[k].id, ris[k].value, &w) }
+            }
         }
     }
 
@@ -303,6 +313,15 @@ public enum LwM2MTLVCodec {
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> LwM2MNode {
         var decoder = TLVDecoder(bytes, path: path, definitions: definitions)
+        return try decoder.decode()
+    }
+
+    /// Decodes with the resource types of the path's object already looked up (the facade's registry fast path).
+    @inlinable
+    static func decode(_ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, table: LwM2MResourceTypeTable?)
+        throws(LwM2MCodecError) -> LwM2MNode
+    {
+        var decoder = TLVDecoder(bytes, path: path, table: table)
         return try decoder.decode()
     }
 
@@ -407,21 +426,20 @@ struct TLVHeader {
 struct TLVDecoder {
     @usableFromInline let bytes: UnsafeRawBufferPointer
     @usableFromInline let path: LwM2MPath
-    /// The resource definitions of the path's object (only the array is kept, so lookups copy nothing).
-    @usableFromInline let resourceDefinitions: [LwM2MResourceDefinition]?
+    /// The resource types of the path's object (for ``LwM2MRegistry`` a slice of its index: nothing copied).
+    @usableFromInline var table: LwM2MResourceTypeTable?
     @usableFromInline var untyped: [LwM2MPath] = []
-    /// Where the next resource definition probably is: payloads usually list resources in ID order.
-    @usableFromInline var hint = 0
 
     @inlinable
     init(_ bytes: UnsafeRawBufferPointer, path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?) {
+        self.init(bytes, path: path, table: path.objectID.flatMap { definitions?.resourceTypeTable(objectID: $0) })
+    }
+
+    @inlinable
+    init(_ bytes: UnsafeRawBufferPointer, path: LwM2MPath, table: LwM2MResourceTypeTable?) {
         self.bytes = bytes
         self.path = path
-        if let o = path.objectID, let definitions {
-            self.resourceDefinitions = definitions.objectDefinition(o, version: nil)?.resources
-        } else {
-            self.resourceDefinitions = nil
-        }
+        self.table = table
     }
 
     @inline(never) @usableFromInline
@@ -479,36 +497,39 @@ struct TLVDecoder {
         return error(.truncated, "TLV value runs past its container", p)
     }
 
-    /// The number of elements in `start..<end`, checking every header's bounds.
+    /// The number of elements in `start..<end`, checking every header (a lean skip over the headers).
     @inlinable
     func count(from start: Int, to end: Int) throws(LwM2MCodecError) -> Int {
+        let base = bytes.baseAddress.unsafelyUnwrapped
         var p = start
         var n = 0
         while p < end {
-            guard let h = peekHeader(at: p, end: end) else { throw headerError(at: p, end: end) }
-            p = h.valueEnd
-            n += 1
+            let type = base.load(fromByteOffset: p, as: UInt8.self)
+            let lengthType = Int(type >> 3 & 0x03)
+            var q = p &+ 2 &+ Int(type >> 5 & 0x01)
+            guard q &+ lengthType <= end else { throw headerError(at: p, end: end) }
+            if type & 0x20 != 0 && base.loadUnaligned(fromByteOffset: p &+ 1, as: UInt16.self) == 0xFFFF {
+                throw headerError(at: p, end: end)
+            }
+            var length = Int(type & 0x07)
+            if lengthType != 0 {
+                length = 0
+                for _ in 0..<lengthType {
+                    length = length &<< 8 | Int(base.load(fromByteOffset: q, as: UInt8.self))
+                    q &+= 1
+                }
+            }
+            guard length <= end &- q else { throw headerError(at: p, end: end) }
+            p = q &+ length
+            n &+= 1
         }
         return n
     }
 
     /// The type and multiplicity of resource `id` of the path's object, if defined (and not executable).
-    @inlinable
+    @inlinable @inline(__always)
     mutating func resourceInfo(_ id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
-        guard let resourceDefinitions else { return nil }
-        // A short forward scan from the last hit finds in-order resources in one or two steps.
-        let found: Int? = resourceDefinitions.withUnsafeBufferPointer { rs in
-            var k = hint
-            let limit = Swift.min(rs.count, hint + 4)
-            while k < limit && rs[k].id < id { k += 1 }
-            return k < rs.count && rs[k].id == id ? k : nil
-        }
-        if let found {
-            hint = found + 1
-            let t = resourceDefinitions[found].type
-            return t == .none ? nil : (t, resourceDefinitions[found].isMultiple)
-        }
-        return lookupResource(resourceDefinitions, id)
+        table?.info(id)
     }
 
     @inlinable
@@ -560,15 +581,16 @@ struct TLVDecoder {
         instances.reserveCapacity(try count(from: start, to: end))
         var p = start
         var ordered = true
+        var lastID = -1
         while p < end {
             let h = try header(at: p, end: end)
             guard h.kind == LwM2MTLVCodec.kindObjectInstance else {
                 throw error(.malformed, "expected an object instance element in an object", p)
             }
-            if let last = instances.last {
-                if last.id == h.id { throw error(.duplicatePath, "object instance \(h.id) appears twice", p) }
-                if last.id > h.id { ordered = false }
-            }
+            // The previous ID in a local: reading `instances.last` would copy (and retain) the element.
+            if Int(h.id) == lastID { throw error(.duplicatePath, "object instance \(h.id) appears twice", p) }
+            if Int(h.id) < lastID { ordered = false }
+            lastID = Int(h.id)
             instances.append(try decodeInstance(h.id, from: h.valueStart, to: h.valueEnd))
             p = h.valueEnd
         }
@@ -591,13 +613,14 @@ struct TLVDecoder {
         resources.reserveCapacity(try count(from: start, to: end))
         var p = start
         var ordered = true
+        var lastID = -1
         let instancePath = LwM2MPath.instance(path.objectID!, iid)
         while p < end {
             let h = try header(at: p, end: end)
-            if let last = resources.last {
-                if last.id == h.id { throw error(.duplicatePath, "resource \(h.id) appears twice", p) }
-                if last.id > h.id { ordered = false }
-            }
+            // The previous ID in a local: reading `resources.last` would copy (and retain) the element.
+            if Int(h.id) == lastID { throw error(.duplicatePath, "resource \(h.id) appears twice", p) }
+            if Int(h.id) < lastID { ordered = false }
+            lastID = Int(h.id)
             resources.append(try decodeResource(h, at: p, in: instancePath))
             p = h.valueEnd
         }
@@ -645,15 +668,16 @@ struct TLVDecoder {
         instances.reserveCapacity(try count(from: start, to: end))
         var p = start
         var ordered = true
+        var lastID = -1
         while p < end {
             let h = try header(at: p, end: end)
             guard h.kind == LwM2MTLVCodec.kindResourceInstance else {
                 throw error(.malformed, "expected a resource instance element in a multiple resource", p)
             }
-            if let last = instances.last {
-                if last.id == h.id { throw error(.duplicatePath, "resource instance \(h.id) appears twice", p) }
-                if last.id > h.id { ordered = false }
-            }
+            // The previous ID in a local: reading `instances.last` would copy (and retain) the element.
+            if Int(h.id) == lastID { throw error(.duplicatePath, "resource instance \(h.id) appears twice", p) }
+            if Int(h.id) < lastID { ordered = false }
+            lastID = Int(h.id)
             instances.append(LwM2MResourceInstance(id: h.id, value: try decodeValue(h, type, at: nil)))
             p = h.valueEnd
         }

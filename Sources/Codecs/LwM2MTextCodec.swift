@@ -102,21 +102,18 @@ public enum LwM2MTextCodec {
             out.append(UInt8(truncatingIfNeeded: value) &+ 0x30)
             return
         }
-        // At most 20 digits; written backwards into a stack tuple, then appended in one go.
+        // At most 20 digits, written backwards into a stack tuple, then appended in one copy.
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var v = value
-        var count = 0
         withUnsafeMutableBytes(of: &digits) { buf in
+            var v = value
             var i = 24
             while v != 0 {
-                i -= 1
+                i &-= 1
                 buf[i] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
                 v /= 10
             }
-            count = 24 - i
-        }
-        withUnsafeBytes(of: &digits) { buf in
-            for k in (24 - count)..<24 { out.append(buf[k]) }
+            let base = buf.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
+            out.append(contentsOf: UnsafeBufferPointer(start: base + i, count: 24 &- i))
         }
     }
 
@@ -172,6 +169,18 @@ public enum LwM2MTextCodec {
         }
         var value: UInt64 = 0
         var i = start
+        // Up to 19 digits cannot overflow: no checks needed.
+        if end &- start <= 19 {
+            while i < end {
+                let d = bytes[i] &- 0x30
+                guard d < 10 else {
+                    throw LwM2MCodecError(code: .typeMismatch, reason: "not a digit in \(type.rawValue)", offset: i)
+                }
+                value = value &* 10 &+ UInt64(d)
+                i &+= 1
+            }
+            return value
+        }
         while i < end {
             let d = bytes[i] &- 0x30
             guard d < 10 else {

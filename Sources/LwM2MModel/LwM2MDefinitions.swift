@@ -131,6 +131,11 @@ public protocol LwM2MDefinitionProvider: Sendable {
     /// default answers through ``objectDefinition(_:version:)``; ``LwM2MRegistry`` answers from a flat index
     /// without copying or allocating.
     func resourceTypeInfo(objectID: UInt16, resourceID: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)?
+
+    /// The types of every resource of the latest known version of `objectID`, or `nil` when the object is
+    /// unknown: what decoders of whole instances and objects consult per element. The default builds it from
+    /// ``objectDefinition(_:version:)``; ``LwM2MRegistry`` answers a slice of its index without copying.
+    func resourceTypeTable(objectID: UInt16) -> LwM2MResourceTypeTable?
 }
 
 extension LwM2MDefinitionProvider {

@@ -32,6 +32,19 @@ struct LwM2MRegistryIndexTests {
                 let reference = slow.resourceTypeInfo(objectID: o, resourceID: r)
                 #expect(fast?.type == reference?.type && fast?.isMultiple == reference?.isMultiple, "/\(o)/x/\(r)")
             }
+            // The per-object tables (a slice of the index, and the default built from the definition) answer the
+            // same, executables excepted, whatever the lookup order (forward, backward, repeated).
+            var tables = [registry.resourceTypeTable(objectID: o), slow.resourceTypeTable(objectID: o)]
+            #expect((tables[0] == nil) == (registry.latestDefinition(o) == nil), "/\(o)")
+            #expect((tables[1] == nil) == (registry.latestDefinition(o) == nil), "/\(o)")
+            let order = Array(resources) + resources.reversed() + [resources.upperBound, resources.lowerBound, 65535]
+            for r in order {
+                let reference = slow.resourceTypeInfo(objectID: o, resourceID: r).flatMap { $0.type == .none ? nil : $0 }
+                for k in tables.indices {
+                    let info = tables[k]?.info(r)
+                    #expect(info?.type == reference?.type && info?.isMultiple == reference?.isMultiple, "/\(o)/x/\(r)")
+                }
+            }
         }
     }
 

@@ -1,0 +1,65 @@
+import Codecs
+import LwM2MModel
+
+// Shared by the CodecBenchmarks target and the valgrind driver (`InstructionCounts/main.swift`), so it does not
+// import Benchmark.
+
+/// Keeps `value` alive and opaque to the optimizer (like Benchmark's `blackHole`).
+@inline(never)
+func keep(_ value: some Any) {}
+
+/// One measured operation: `encode` rows append to a reused buffer, `decode` rows read a prepared payload.
+enum CodecOperation {
+    case encode(@Sendable (inout [UInt8]) throws -> Void)
+    case decode([UInt8], @Sendable (UnsafeRawBufferPointer) throws -> Void)
+
+    /// Runs the operation `iterations` times, the same way the benchmark does (outside the harness).
+    func run(_ iterations: Int) throws {
+        switch self {
+        case .encode(let body):
+            var out: [UInt8] = []
+            out.reserveCapacity(4096)
+            for _ in 0..<iterations {
+                out.removeAll(keepingCapacity: true)
+                try body(&out)
+                keep(out.count)
+            }
+        case .decode(let payload, let body):
+            try payload.withUnsafeBytes { raw in
+                for _ in 0..<iterations { try body(raw) }
+            }
+        }
+    }
+}
+
+/// The text/plain and TLV rows (owned by the text/TLV codec work), by benchmark name.
+///
+/// Encoders append to one reused buffer (`removeAll(keepingCapacity: true)`), so any malloc counted is the
+/// encoder's own. Decoders allocate only the result tree and the string values that do not fit inline.
+func textAndTLVOperations() -> [(name: String, operation: CodecOperation)] {
+    let node = LwM2MNode.objectInstance(deviceInstance)
+    let path = LwM2MPath.instance(3, 0)
+    let codec = LwM2MCodec(definitions: deviceRegistry)
+    let tlv = try! LwM2MTLVCodec.encode(node, at: path)
+    let batteryPath = LwM2MPath.resource(3, 0, 9)
+    let battery = LwM2MNode.resource(.single(9, .integer(100)))
+    let batteryText: [UInt8] = Array("100".utf8)
+    return [
+        ("TLV-encode-device", .encode { out in try codec.encode(node, at: path, as: .tlv, into: &out) }),
+        ("TLV-decode-device", .decode(tlv) { raw in keep(try codec.decode(raw, at: path, as: .tlv)) }),
+        (
+            "text-encode-integer",
+            .encode { out in try codec.encode(battery, at: batteryPath, as: .textPlain, into: &out) }
+        ),
+        (
+            "text-decode-integer",
+            .decode(batteryText) { raw in keep(try codec.decode(raw, at: batteryPath, as: .textPlain)) }
+        ),
+        // The bare value codec, without the facade's path check and definition lookup (what a C codec measures).
+        ("text-encode-integer-value", .encode { out in try LwM2MTextCodec.encode(.integer(100), into: &out) }),
+        (
+            "text-decode-integer-value",
+            .decode(batteryText) { raw in keep(try LwM2MTextCodec.decode(raw, as: .integer)) }
+        ),
+    ]
+}
