@@ -5,7 +5,7 @@ import Codecs
 /// `lwm2m-client` on standard input and usable from any script or UI.
 ///
 /// Commands: `read PATH [-x|-s|-b|-f|-t|-uX|-sX]`, `write PATH [OPTION] VALUE`, `exec PATH [ARGS]`,
-/// `create PATH`, `delete PATH`, `send PATHS...`, `update`, `start`, `stop`, `pause`, `resume`, `obs`,
+/// `create PATH`, `delete PATH`, `send PATHS...`, `cache PATH N` (time series of N values; 0 stops), `update`, `start`, `stop`, `pause`, `resume`, `obs`,
 /// `ls [PATH]`, `temp VALUE` (record a reading of the simulated sensor), `quit`.
 public struct LwM2MClientShell: Sendable {
     /// The client commands act on.
@@ -87,7 +87,9 @@ public struct LwM2MClientShell: Sendable {
                 try sensor.record(value)
                 output("OK")
             case "cache":
-                output("ERROR cache is not supported yet")
+                guard args.count == 2, let count = Int(args[1]) else { throw LwM2MClientError.badRequest("usage: cache PATH N") }
+                try client.tree.enableCache(try parsePath(args[0]), capacity: count)
+                output("OK")
             default:
                 output("ERROR unknown command \(command)")
             }
