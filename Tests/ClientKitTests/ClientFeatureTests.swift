@@ -195,4 +195,22 @@ struct ClientFeatureTests {
         #expect(at - update >= .seconds(2))
         #expect(at - start < .seconds(6))
     }
+
+    @Test("The docs/ClientKit.md time-series example sends two timestamped records")
+    func docExample() async throws {
+        let f = try await ClientFixture()
+        try await f.register()
+        let (tree, sensor, client) = (f.tree, f.sensor, f.client)
+        // --- as in docs/ClientKit.md (the Send driven on the virtual clock) ---
+        try tree.enableCache(.resource(3303, 0, 5700), capacity: 10, policy: .dropOldest)
+        try sensor.record(21.0)
+        try sensor.record(21.4)
+        let code = try await driving(f.clock) { try await client.send(paths: [.resource(3303, 0, 5700)]) }
+        for o in await client.activeObservations where o.compositePaths != nil { print(o.compositePaths!, o.attributes) }
+        // ---
+        #expect(code == .changed)
+        let records = try codec.decode(records: Array(buffer: f.server.messages.last!.payload), as: .senmlCBOR)
+        #expect(records.map(\.value) == [.float(21.0), .float(21.4)])
+        #expect(records.allSatisfy { $0.timestamp != nil })
+    }
 }
