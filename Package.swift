@@ -64,9 +64,15 @@ let package = Package(
             dependencies: ["CoAPCore", "COpenSSL", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
+        // Test keys and certificates generated with openssl, shared by the DTLS and integration tests.
+        .target(
+            name: "LwM2MTestPKI",
+            path: "Tests/LwM2MTestPKI",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DTLSTransportTests",
-            dependencies: ["DTLSTransport", "CoAPCore", nioCore, nioPosix, logging],
+            dependencies: ["DTLSTransport", "CoAPCore", "LwM2MTestPKI", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
 
@@ -112,7 +118,7 @@ let package = Package(
         // MARK: Client
         .target(
             name: "ClientKit",
-            dependencies: ["CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
+            dependencies: ["CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", nioCore, logging],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -146,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ServerKit", "ClientKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore,
+                "ServerKit", "ClientKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", "LwM2MTestPKI", nioCore,
                 "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
             ],
             swiftSettings: swiftSettings

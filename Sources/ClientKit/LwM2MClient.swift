@@ -87,6 +87,7 @@ public actor LwM2MClient {
     private var timerTask: Task<Void, Never>?
     private var timerDeadline: NIODeadline?
     private var isPaused = false
+    private var structureVersion: UInt64
     /// Queue mode: an Update sent to wake up is in flight; Sends and notifications wait for its answer.
     private var wakePending = false
     private var wakeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -105,6 +106,7 @@ public actor LwM2MClient {
         self.payloads = LwM2MClientPayloads(definitions: tree.definitions)
         (events, eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         _ = tree.takeStructureChange()
+        structureVersion = tree.structureVersion
         Task { await self.install() }
     }
 
@@ -320,7 +322,13 @@ public actor LwM2MClient {
     // MARK: - Changes and notifications
 
     private func treeChanged(_ paths: Set<LwM2MPath>) {
-        if tree.takeStructureChange() { perform(engine.objectsDidChange(now: now)) }
+        // Each client of a multi-server device keeps its own mark, so every server hears of the change.
+        let version = tree.structureVersion
+        if version != structureVersion {
+            structureVersion = version
+            _ = tree.takeStructureChange()
+            perform(engine.objectsDidChange(now: now))
+        }
         guard !isPaused else { return }
         let tree = self.tree
         let due = notifications.changed(paths, now: now) { Self.number(tree.value(at: $0)) }
@@ -433,7 +441,9 @@ public actor LwM2MClient {
     private func compositeRecords(_ paths: [LwM2MPath]) throws(LwM2MClientError) -> [LwM2MRecord] {
         var records: [LwM2MRecord] = []
         for path in paths where tree.contains(path) {
-            records += try tree.read(path).records(at: path)
+            // Access Control per path (FETCH is not checked at dispatch).
+            try accessControl.authorize(.read, path)
+            records += accessControl.readable(try tree.read(path)).records(at: path)
         }
         return records
     }
@@ -481,6 +491,11 @@ public actor LwM2MClient {
     private func dispatch(_ request: CoAPIncomingRequest) async throws -> CoAPMessage {
         let message = request.message
         let path = try LwM2MClientPayloads.path(message.uriPath)
+        // Access Control (object 2) when several server accounts exist; the Security object never.
+        if let operation = LwM2MAccessControl.operation(of: message, at: path), message.code != .fetch,
+           message.code != .iPatch {
+            try accessControl.authorize(operation, path)
+        }
         switch message.code {
         case .get:
             if message.accept == .linkFormat { return try discover(path) }
@@ -508,6 +523,7 @@ public actor LwM2MClient {
                 throw LwM2MClientError(code: .unauthorized, reason: "the server cannot delete its own account", path: path)
             }
             try tree.deleteInstance(o, i)
+            try accessControl.didDelete(objectID: o, instanceID: i)
             return .response(.deleted)
         case .fetch:
             if message.observe == 0 { return try observeComposite(request) }
@@ -526,15 +542,20 @@ public actor LwM2MClient {
         return try LwM2MClientPayloads.format(accept.rawValue, forPayload: false)
     }
 
+    /// Access control for this client's server account.
+    nonisolated var accessControl: LwM2MAccessControl {
+        LwM2MAccessControl(tree: tree, shortServerID: configuration.shortServerID)
+    }
+
     private func read(_ path: LwM2MPath, accept: CoAPContentFormat?) throws -> CoAPMessage {
-        let node = try tree.read(path)
+        let node = accessControl.readable(try tree.read(path))
         let format = try responseFormat(accept, for: node)
         let bytes = try encodeReport(node, at: path, as: format)
         return .response(.content, payload: ByteBuffer(bytes: bytes), contentFormat: CoAPContentFormat(rawValue: format.rawValue))
     }
 
     private func observe(_ path: LwM2MPath, _ request: CoAPIncomingRequest) throws -> CoAPMessage {
-        let node = try tree.read(path)
+        let node = accessControl.readable(try tree.read(path))
         let format = try responseFormat(request.message.accept, for: node)
         let bytes = try encodeReport(node, at: path, as: format)
         // A new observation with the same token replaces the old one (RFC 7641 4.1).
@@ -585,6 +606,7 @@ public actor LwM2MClient {
             }
         }
         let id = try tree.createInstance(objectID, id: instanceID, resources: resources, checkWritable: false)
+        try accessControl.didCreate(objectID: objectID, instanceID: id)
         var response = CoAPMessage.response(.created)
         response.locationPath = [String(objectID), String(id)]
         return response
@@ -595,7 +617,7 @@ public actor LwM2MClient {
             throw LwM2MClientError.notFound(path)
         }
         guard path.level <= .resource else { throw LwM2MClientError.badRequest("discover of a resource instance", path) }
-        let node = try tree.read(path, checkReadable: false)
+        let node = accessControl.readable(try tree.read(path, checkReadable: false))
         func attrs(_ p: LwM2MPath) -> String {
             guard let a = attributes[p] else { return "" }
             var s = ""
@@ -718,6 +740,7 @@ public actor LwM2MClient {
     private func writeComposite(_ message: CoAPMessage) throws -> CoAPMessage {
         guard let cf = message.contentFormat else { throw LwM2MClientError.badRequest("iPATCH without Content-Format") }
         let records = try payloads.decode(records: message.payloadBytes, as: LwM2MClientPayloads.format(cf.rawValue, forPayload: true))
+        for record in records { try accessControl.authorize(.write, record.path) }
         try tree.batch {
             for record in records {
                 guard let value = record.value, record.path.level >= .resource else {

@@ -69,6 +69,7 @@ public final class LwM2MObjectTree: Sendable {
         var batchDepth = 0
         var pending: Set<LwM2MPath> = []
         var structureChanged = false
+        var structureVersion: UInt64 = 0
     }
 
     /// The definitions objects are built from.
@@ -425,7 +426,10 @@ public final class LwM2MObjectTree: Sendable {
     private func notify(structure: Bool, _ paths: Set<LwM2MPath>) {
         let (listeners, changes): ([ChangeListener], Set<LwM2MPath>) = state.withLock { s in
             s.pending.formUnion(paths)
-            if structure { s.structureChanged = true }
+            if structure {
+                s.structureChanged = true
+                s.structureVersion &+= 1
+            }
             guard s.batchDepth == 0, !s.pending.isEmpty else { return ([], []) }
             let pending = s.pending
             s.pending = []
@@ -433,6 +437,11 @@ public final class LwM2MObjectTree: Sendable {
         }
         for listener in listeners { listener(changes) }
     }
+
+    /// A counter that grows on every structural change (object added, instance created or deleted). Unlike
+    /// `takeStructureChange()`, reading it consumes nothing, so several observers (one client per server
+    /// account) can each notice the same change.
+    public var structureVersion: UInt64 { state.withLock { $0.structureVersion } }
 
     /// Whether the object list changed since the last call (create/delete/add); clears the flag.
     public func takeStructureChange() -> Bool {

@@ -15,15 +15,19 @@ public enum LwM2MStandardObjects {
         return Int64(ts.tv_sec)
     }
 
-    /// Adds Security (0) with one instance for a server at `serverURI` (NoSec mode).
+    /// Adds Security (0) with one instance for a server at `serverURI`: NoSec by default; for PSK
+    /// `publicKeyOrIdentity` is the identity and `secretKey` the key; for certificates they are the client's
+    /// certificate and private key and `serverPublicKey` the server's certificate or CA (all DER).
     public static func installSecurity(
         in tree: LwM2MObjectTree, instanceID: UInt16 = 0, serverURI: String, shortServerID: UInt16,
-        isBootstrapServer: Bool = false
+        isBootstrapServer: Bool = false, mode: LwM2MSecurityMode = .noSecurity, publicKeyOrIdentity: [UInt8] = [],
+        serverPublicKey: [UInt8] = [], secretKey: [UInt8] = []
     ) throws(LwM2MClientError) {
         if tree.definition(of: 0) == nil { try tree.addObject(0) }
         try tree.createInstance(0, id: instanceID, values: [
-            0: .string(serverURI), 1: .boolean(isBootstrapServer), 2: .integer(3),
-            3: .opaque([]), 4: .opaque([]), 5: .opaque([]), 10: .integer(Int64(shortServerID)),
+            0: .string(serverURI), 1: .boolean(isBootstrapServer), 2: .integer(mode.rawValue),
+            3: .opaque(publicKeyOrIdentity), 4: .opaque(serverPublicKey), 5: .opaque(secretKey),
+            10: .integer(Int64(shortServerID)),
         ])
     }
 
