@@ -33,8 +33,7 @@ final class World: Sendable {
             configuration: configuration, clock: clock)
         await server.start()
         let events = server.events
-        let registered = self.registered
-        Task {
+        Task { [self] in
             for await event in events {
                 if case .registered = event { registered.withLock { $0 += 1 } }
             }
