@@ -64,9 +64,11 @@ let package = Package(
             dependencies: ["CoAPCore", "COpenSSL", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
-        // Test keys and certificates generated with openssl, shared by the DTLS and integration tests.
+        // Test keys and certificates generated with openssl, and a runner for command-line peers (libcoap),
+        // shared by the DTLS and integration tests.
         .target(
             name: "LwM2MTestPKI",
+            dependencies: [nioCore, nioPosix],
             path: "Tests/LwM2MTestPKI",
             swiftSettings: swiftSettings
         ),
@@ -140,7 +142,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "lwm2m-server",
-            dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", argumentParser, logging, nioCore],
+            dependencies: [
+                "ServerKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", argumentParser, logging, nioCore,
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -152,8 +156,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ServerKit", "ClientKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", "LwM2MTestPKI", nioCore,
-                "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
+                "ServerKit", "ClientKit", "BootstrapKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", "LwM2MTestPKI",
+                nioCore, "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
             ],
             swiftSettings: swiftSettings
         ),
@@ -170,7 +174,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "lwm2m-bootstrap",
-            dependencies: ["BootstrapKit", "CoAPCore", argumentParser, logging, nioCore, nioPosix],
+            dependencies: [
+                "BootstrapKit", "CoAPCore", "DTLSTransport", "LwM2MModel", argumentParser, logging, nioCore, nioPosix,
+            ],
             swiftSettings: swiftSettings
         ),
     ]
