@@ -93,5 +93,20 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
         ),
+        .executableTarget(
+            name: "ClientBenchmarks",
+            dependencies: [
+                benchmark,
+                .product(name: "ClientKit", package: root),
+                .product(name: "ServerKit", package: root),
+                .product(name: "CoAPCore", package: root),
+                .product(name: "Codecs", package: root),
+                .product(name: "LwM2MModel", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ClientBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [benchmarkPlugin]
+        ),
     ]
 )

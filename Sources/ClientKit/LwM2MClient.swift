@@ -49,12 +49,16 @@ public actor LwM2MClient {
         public var path: LwM2MPath
         /// The server's token.
         public var token: CoAPToken
-        /// The effective attributes.
+        /// The effective attributes (for a composite observation: the shortest periods of its members).
         public var attributes: LwM2MNotificationAttributes
+        /// The paths of an Observe-Composite observation (nil for a single-path one).
+        public var compositePaths: [LwM2MPath]? = nil
     }
 
     struct Observation: Sendable {
         var path: LwM2MPath
+        /// Observe-Composite: every observed path (`path` is the first).
+        var composite: [LwM2MPath]? = nil
         var peer: SocketAddress
         var token: CoAPToken
         var format: LwM2MContentFormat
@@ -84,6 +88,10 @@ public actor LwM2MClient {
     private var timerDeadline: NIODeadline?
     private var isPaused = false
     private var structureVersion: UInt64
+    /// Queue mode: an Update sent to wake up is in flight; Sends and notifications wait for its answer.
+    private var wakePending = false
+    private var wakeWaiters: [CheckedContinuation<Void, Never>] = []
+    private var heldNotifications: Set<UInt64> = []
 
     /// Creates a client; it starts serving requests at once and registers on `start()`.
     public init(
@@ -181,8 +189,10 @@ public actor LwM2MClient {
 
     /// The active observations (shell `obs`).
     public var activeObservations: [ObservationInfo] {
-        observations.values.map { ObservationInfo(path: $0.path, token: $0.token, attributes: $0.attributes) }
-            .sorted { $0.path < $1.path }
+        observations.values.map {
+            ObservationInfo(path: $0.path, token: $0.token, attributes: $0.attributes, compositePaths: $0.composite)
+        }
+        .sorted { $0.path < $1.path }
     }
 
     // MARK: - Send
@@ -195,8 +205,11 @@ public actor LwM2MClient {
             let node = try tree.read(path)
             records += node.records(at: path)
         }
+        // Queue mode: a client that stopped listening sends an Update first and the Send after its answer.
+        wakeForSending()
+        if wakePending { await withCheckedContinuation { wakeWaiters.append($0) } }
+        if Self.carriesTime(configuration.sendFormat) { records = tree.timeSeries.drainingTimeSeries(records) }
         let payload = try payloads.encode(records: records, as: configuration.sendFormat)
-        perform(engine.wakeForSending(now: now))
         let message = CoAPMessage.request(
             .post, path: "/dp", payload: ByteBuffer(bytes: payload),
             contentFormat: CoAPContentFormat(rawValue: configuration.sendFormat.rawValue))
@@ -212,7 +225,9 @@ public actor LwM2MClient {
                 logger.info("registration event", metadata: ["event": "\(event)"])
                 eventContinuation.yield(event)
             case .setReceiving(let on):
+                // Queue mode: the endpoint drops every datagram while off (RX off after the awake window).
                 logger.debug("queue mode receiving", metadata: ["on": "\(on)"])
+                endpoint.setReceiving(on)
             case .send(let request):
                 let message = registrationMessage(request)
                 let endpoint = self.endpoint
@@ -235,6 +250,34 @@ public actor LwM2MClient {
 
     private func deliver(_ outcome: LwM2MRegistrationStateMachine.Outcome, for id: UInt64) {
         perform(engine.receive(outcome, for: id, now: now))
+        guard wakePending else { return }
+        switch engine.status {
+        case .registering, .updating, .waitingToRegister:
+            return  // still waking up
+        case .registered:
+            finishWake(deliverHeld: true)
+        default:
+            finishWake(deliverHeld: false)
+        }
+    }
+
+    /// Queue mode: tells the engine there is something to send; when that takes an Update (RX was off), what
+    /// is sent waits for the Update's answer.
+    private func wakeForSending() {
+        let actions = engine.wakeForSending(now: now)
+        if actions.contains(where: { if case .send = $0 { true } else { false } }) { wakePending = true }
+        perform(actions)
+    }
+
+    /// The Update that woke the client was answered (or the registration was lost): release what waited.
+    private func finishWake(deliverHeld: Bool) {
+        wakePending = false
+        let waiters = wakeWaiters
+        wakeWaiters = []
+        for w in waiters { w.resume() }
+        let held = heldNotifications.sorted()
+        heldNotifications = []
+        if deliverHeld { for id in held { transmit(id) } }
     }
 
     /// The CoAP message for a registration request.
@@ -274,7 +317,8 @@ public actor LwM2MClient {
         timerTask = nil
         let now = self.now
         perform(engine.advance(to: now))
-        for id in notifications.due(at: now) { notify(id) }
+        let tree = self.tree
+        for id in notifications.advance(to: now, value: { Self.number(tree.value(at: $0)) }) { notify(id) }
         rescheduleTimer()
     }
 
@@ -305,13 +349,39 @@ public actor LwM2MClient {
         }
     }
 
+    /// Commits notification `id` in the rules (so pmin/pmax count from now) and sends it, unless the client
+    /// is waking up in queue mode: then it goes out with the then current values after the Update's answer.
     private func notify(_ id: UInt64) {
+        guard let observation = observations[id] else { return }
+        let tree = self.tree
+        if observation.composite != nil {
+            notifications.sent(id, now: now) { $0.level >= .resource ? Self.number(tree.value(at: $0)) : nil }
+        } else {
+            notifications.sent(id, value: Self.number(tree.value(at: observation.path)), now: now)
+        }
+        wakeForSending()
+        if wakePending {
+            heldNotifications.insert(id)
+            return
+        }
+        transmit(id)
+    }
+
+    /// The payload of a notification of `observation` (time series drained when the format carries time).
+    private func notificationPayload(_ observation: Observation) throws(LwM2MClientError) -> [UInt8] {
+        if let paths = observation.composite {
+            return try encodeRecords(try compositeRecords(paths), as: observation.format)
+        }
+        return try encodeReport(
+            accessControl.readable(try tree.read(observation.path)), at: observation.path, as: observation.format)
+    }
+
+    /// Sends a notification of observation `id` with the current values.
+    private func transmit(_ id: UInt64) {
         guard var observation = observations[id] else { return }
-        let node: LwM2MNode
         let payload: [UInt8]
         do {
-            node = accessControl.readable(try tree.read(observation.path))
-            payload = try payloads.encode(node, at: observation.path, as: observation.format)
+            payload = try notificationPayload(observation)
         } catch {
             // The observed path is gone: end the observation with the error code (RFC 7641 3.2).
             let code = error.responseCode
@@ -323,8 +393,6 @@ public actor LwM2MClient {
         }
         observation.sequence = (observation.sequence + 1) & 0xFF_FFFF
         observations[id] = observation
-        notifications.sent(id, value: Self.number(Self.value(of: node)), now: now)
-        perform(engine.wakeForSending(now: now))
         // NON notifications, with a CON every 20th so that a vanished observer is eventually detected.
         var message = CoAPMessage(
             type: observation.sequence % 20 == 0 ? .confirmable : .nonConfirmable, code: .content, messageID: 0,
@@ -349,6 +417,39 @@ public actor LwM2MClient {
     private func removeObservation(_ id: UInt64) {
         observations.removeValue(forKey: id)
         notifications.remove(id)
+        heldNotifications.remove(id)
+    }
+
+    // MARK: - Time series and composite payloads
+
+    /// Whether `format` carries timestamps, so that cached time series go out in it.
+    static func carriesTime(_ format: LwM2MContentFormat) -> Bool {
+        format == .senmlJSON || format == .senmlCBOR || format == .lwm2mJSON
+    }
+
+    /// Encodes `node` at `path`; in a format that carries time, cached resources under `path` go out as their
+    /// drained time series.
+    private func encodeReport(_ node: LwM2MNode, at path: LwM2MPath, as format: LwM2MContentFormat) throws(LwM2MClientError) -> [UInt8] {
+        guard Self.carriesTime(format), tree.timeSeries.hasEntries(under: path) else {
+            return try payloads.encode(node, at: path, as: format)
+        }
+        return try payloads.encode(records: tree.timeSeries.drainingTimeSeries(node.records(at: path)), as: format)
+    }
+
+    /// Encodes composite `records`, draining time series when the format carries time.
+    private func encodeRecords(_ records: [LwM2MRecord], as format: LwM2MContentFormat) throws(LwM2MClientError) -> [UInt8] {
+        try payloads.encode(records: Self.carriesTime(format) ? tree.timeSeries.drainingTimeSeries(records) : records, as: format)
+    }
+
+    /// The current records of `paths`; paths not found are left out (Core TS 6.3.1.2).
+    private func compositeRecords(_ paths: [LwM2MPath]) throws(LwM2MClientError) -> [LwM2MRecord] {
+        var records: [LwM2MRecord] = []
+        for path in paths where tree.contains(path) {
+            // Access Control per path (FETCH is not checked at dispatch).
+            try accessControl.authorize(.read, path)
+            records += accessControl.readable(try tree.read(path)).records(at: path)
+        }
+        return records
     }
 
     static func value(of node: LwM2MNode) -> LwM2MValue? {
@@ -429,6 +530,9 @@ public actor LwM2MClient {
             try accessControl.didDelete(objectID: o, instanceID: i)
             return .response(.deleted)
         case .fetch:
+            if message.observe == 0 { return try observeComposite(request) }
+            // Observe = 1: the server cancels a composite observation actively and gets the values once more.
+            if message.observe == 1 { cancelObservation(token: message.token, peer: request.peer) }
             return try readComposite(message)
         case .iPatch:
             return try writeComposite(message)
@@ -450,14 +554,14 @@ public actor LwM2MClient {
     private func read(_ path: LwM2MPath, accept: CoAPContentFormat?) throws -> CoAPMessage {
         let node = accessControl.readable(try tree.read(path))
         let format = try responseFormat(accept, for: node)
-        let bytes = try payloads.encode(node, at: path, as: format)
+        let bytes = try encodeReport(node, at: path, as: format)
         return .response(.content, payload: ByteBuffer(bytes: bytes), contentFormat: CoAPContentFormat(rawValue: format.rawValue))
     }
 
     private func observe(_ path: LwM2MPath, _ request: CoAPIncomingRequest) throws -> CoAPMessage {
         let node = accessControl.readable(try tree.read(path))
         let format = try responseFormat(request.message.accept, for: node)
-        let bytes = try payloads.encode(node, at: path, as: format)
+        let bytes = try encodeReport(node, at: path, as: format)
         // A new observation with the same token replaces the old one (RFC 7641 4.1).
         cancelObservation(token: request.message.token, peer: request.peer)
         nextObservation += 1
@@ -526,6 +630,8 @@ public actor LwM2MClient {
             if let v = a.gt { s += ";gt=\(v)" }
             if let v = a.lt { s += ";lt=\(v)" }
             if let v = a.st { s += ";st=\(v)" }
+            if let v = a.epmin { s += ";epmin=\(v)" }
+            if let v = a.epmax { s += ";epmax=\(v)" }
             return s
         }
         var links: [String] = []
@@ -570,14 +676,29 @@ public actor LwM2MClient {
         if cleared.contains("gt") { current.gt = nil }
         if cleared.contains("lt") { current.lt = nil }
         if cleared.contains("st") { current.st = nil }
+        if cleared.contains("epmin") { current.epmin = nil }
+        if cleared.contains("epmax") { current.epmax = nil }
         if let lt = current.lt, let gt = current.gt, lt >= gt {
             throw LwM2MClientError.badRequest("lt must be below gt", path)
         }
+        if let epmin = current.epmin, let epmax = current.epmax, epmax <= epmin {
+            throw LwM2MClientError.badRequest("epmax must be greater than epmin", path)
+        }
         attributes[path] = current == LwM2MNotificationAttributes() ? nil : current
-        for (id, o) in observations where path.isPrefix(of: o.path) {
-            let effective = effectiveAttributes(o.path)
-            observations[id]?.attributes = effective
-            notifications.update(id, attributes: effective)
+        for (id, o) in observations {
+            if let members = o.composite {
+                var all: [LwM2MNotificationAttributes] = []
+                for member in members {
+                    let effective = effectiveAttributes(member)
+                    all.append(effective)
+                    if path.isPrefix(of: member) { notifications.update(id, attributes: effective, for: member) }
+                }
+                observations[id]?.attributes = .combined(all)
+            } else if path.isPrefix(of: o.path) {
+                let effective = effectiveAttributes(o.path)
+                observations[id]?.attributes = effective
+                notifications.update(id, attributes: effective)
+            }
         }
         rescheduleTimer()
         return .response(.changed)
@@ -586,16 +707,38 @@ public actor LwM2MClient {
     private func readComposite(_ message: CoAPMessage) throws -> CoAPMessage {
         guard let cf = message.contentFormat else { throw LwM2MClientError.badRequest("FETCH without Content-Format") }
         let requested = try payloads.decode(records: message.payloadBytes, as: LwM2MClientPayloads.format(cf.rawValue, forPayload: true))
-        var records: [LwM2MRecord] = []
-        for r in requested {
-            // Core TS 6.3.1.2: paths not found are left out.
-            guard tree.contains(r.path) else { continue }
-            try accessControl.authorize(.read, r.path)
-            records += accessControl.readable(try tree.read(r.path)).records(at: r.path)
-        }
         let format = try LwM2MClientPayloads.format((message.accept ?? cf).rawValue, forPayload: false)
-        let bytes = try payloads.encode(records: records, as: format)
+        let bytes = try encodeRecords(try compositeRecords(requested.map(\.path)), as: format)
         return .response(.content, payload: ByteBuffer(bytes: bytes), contentFormat: CoAPContentFormat(rawValue: format.rawValue))
+    }
+
+    /// Observe-Composite (Core TS 6.4.3): FETCH with Observe = 0 and the list of paths; the notifications carry
+    /// every path's values, whenever any member's attributes call for one.
+    private func observeComposite(_ request: CoAPIncomingRequest) throws -> CoAPMessage {
+        let message = request.message
+        guard let cf = message.contentFormat else { throw LwM2MClientError.badRequest("FETCH without Content-Format") }
+        let requested = try payloads.decode(records: message.payloadBytes, as: LwM2MClientPayloads.format(cf.rawValue, forPayload: true))
+        var paths: [LwM2MPath] = []
+        for r in requested where !paths.contains(r.path) { paths.append(r.path) }
+        guard !paths.isEmpty else { throw LwM2MClientError.badRequest("Observe-Composite without paths") }
+        let format = try LwM2MClientPayloads.format((message.accept ?? cf).rawValue, forPayload: false)
+        let records = try compositeRecords(paths)
+        guard !records.isEmpty else { throw LwM2MClientError.notFound(paths[0]) }
+        let bytes = try encodeRecords(records, as: format)
+        cancelObservation(token: message.token, peer: request.peer)
+        nextObservation += 1
+        let id = nextObservation
+        let members = paths.map { (path: $0, attributes: effectiveAttributes($0)) }
+        observations[id] = Observation(
+            path: paths[0], composite: paths, peer: request.peer, token: message.token, format: format, sequence: 0,
+            attributes: .combined(members.map(\.attributes)))
+        let tree = self.tree
+        notifications.addComposite(id, members: members, now: now) { Self.number(tree.value(at: $0)) }
+        rescheduleTimer()
+        var response = CoAPMessage.response(
+            .content, payload: ByteBuffer(bytes: bytes), contentFormat: CoAPContentFormat(rawValue: format.rawValue))
+        response.observe = 0
+        return response
     }
 
     private func writeComposite(_ message: CoAPMessage) throws -> CoAPMessage {

@@ -92,7 +92,9 @@ struct LwM2MClientPayloads: Sendable {
         } catch {
             throw .badRequest("bad attributes: \(error)")
         }
-        let set = LwM2MNotificationAttributes(pmin: parsed.pmin, pmax: parsed.pmax, gt: parsed.gt, lt: parsed.lt, st: parsed.st)
+        let set = LwM2MNotificationAttributes(
+            pmin: parsed.pmin, pmax: parsed.pmax, gt: parsed.gt, lt: parsed.lt, st: parsed.st, epmin: parsed.epmin,
+            epmax: parsed.epmax)
         return (set, Set(parsed.cleared.map(\.rawValue)))
     }
 

@@ -9,7 +9,7 @@ import Codecs
 /// not fit; `-f` float; `-t` time in seconds), `write PATH [-s|-b|-uX|-sX|-f|-t] VALUE` (the option says how
 /// VALUE is parsed and range-checked, the tree then stores it with the resource's type; no option: VALUE is
 /// read as text of the resource's type), `exec PATH [ARGS]`, `create PATH` and `delete PATH` (object instance
-/// or resource instance), `send PATHS...`, `cache PATH NUM`, `update`, `start [EP_NAME] [-b]`, `stop [-f]`
+/// or resource instance), `send PATHS...`, `cache PATH NUM` (keep a time series of NUM values; 0 stops), `update`, `start [EP_NAME] [-b]`, `stop [-f]`
 /// (`-f`: without De-register), `pause`, `resume`, `lock`/`unlock` (hold back notifications; one round
 /// after `unlock`), `obs`, `ls [PATH]`, plus `temp VALUE` (record a reading of the simulated sensor) and
 /// `quit`. Every command ends with a line `OK` or `ERROR reason`.
@@ -140,7 +140,9 @@ public struct LwM2MClientShell: Sendable {
                 try sensor.record(value)
                 output("OK")
             case "cache":
-                output("ERROR cache is not supported yet")
+                guard args.count == 2, let count = Int(args[1]) else { throw LwM2MClientError.badRequest("usage: cache PATH N") }
+                try client.tree.enableCache(try parsePath(args[0]), capacity: count)
+                output("OK")
             default:
                 output("ERROR unknown command \(command)")
             }

@@ -74,6 +74,8 @@ public final class LwM2MObjectTree: Sendable {
 
     /// The definitions objects are built from.
     public let definitions: any LwM2MDefinitionProvider
+    /// The per-resource time series that `set` feeds (see `enableCache(_:capacity:policy:)`).
+    public let timeSeries = LwM2MTimeSeriesCache()
     let state = Mutex(State())
 
     /// Creates an empty tree that takes object definitions from `definitions`.
@@ -214,7 +216,11 @@ public final class LwM2MObjectTree: Sendable {
     /// Sets a resource (`/o/i/r`) or resource instance (`/o/i/r/ri`) value from the application (no operation
     /// check; the value is converted to the resource's type).
     public func set(_ path: LwM2MPath, _ value: LwM2MValue) throws(LwM2MClientError) {
-        try state.withLock { s throws(LwM2MClientError) in try Self.store(value, at: path, in: &s) }
+        let stored = try state.withLock { s throws(LwM2MClientError) in
+            try Self.store(value, at: path, in: &s)
+            return path.level == .resource ? Self.storedValue(path, in: s) : nil
+        }
+        if let stored { timeSeries.record(path, stored) }
         notify(structure: false, [path])
     }
 

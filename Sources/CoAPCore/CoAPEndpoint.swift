@@ -86,6 +86,8 @@ public actor CoAPEndpoint {
     private var isDraining = false
     private var resetHandler: (@Sendable (SocketAddress, CoAPToken) -> Void)?
     private nonisolated let tasks = Tasks()
+    /// Whether inbound datagrams are processed (see `setReceiving(_:)` in CoAPEndpoint+Receiving.swift).
+    nonisolated let receiveSwitch = Atomic<Bool>(true)
 
     /// Creates an endpoint on `transport` and starts receiving.
     public init(
@@ -371,6 +373,7 @@ public actor CoAPEndpoint {
     private func receiveLoop() async {
         for await datagram in transport.inbound {
             if isClosed { break }
+            if !receiveSwitch.load(ordering: .acquiring) { continue }  // receiving is off: the datagram is lost
             let actions = layer.receive(datagram.data, from: datagram.remote, now: clock.now)
             perform(actions, peerIdentity: datagram.peerIdentity)
             rescheduleTimer()
