@@ -139,8 +139,9 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
         // Written unbuffered so that a supervisor reading a pipe sees it at once.
         FileHandle.standardOutput.write(
             Data("lwm2m-bootstrap listening on \(addresses.joined(separator: " and "))\n".utf8))
+        // BootstrapKit logs each session's start, end and failure itself; the executable adds its steps.
         for await event in server.events {
-            logger.info("\(event)")
+            if case .step = event { logger.info("\(event)") }
         }
     }
 }

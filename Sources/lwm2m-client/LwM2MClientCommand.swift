@@ -12,11 +12,14 @@ import NIOCore
 struct LwM2MClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lwm2m-client",
-        abstract: "An LwM2M 1.0/1.1 client (Security, Server, Device, Temperature) with a command shell on stdin.",
+        abstract: """
+            An LwM2M 1.0/1.1 client (Security, Server, Device, Connectivity Monitoring, Firmware Update, \
+            Temperature) with a command shell on stdin.
+            """,
         discussion: """
             Registers on start and de-registers on SIGINT/SIGTERM or at the end of standard input. Shell commands: \
             read PATH [-x|-s|-b|-uX|-sX|-f|-t], write PATH [-s|-b|-uX|-sX|-f|-t] VALUE, exec PATH [ARGS], \
-            create PATH, delete PATH (object or resource instance), send PATHS..., update, start [EP_NAME], \
+            create PATH, delete PATH (object or resource instance), send PATHS..., cache PATH NUM, update, start [EP_NAME], \
             stop [-f], pause, resume, lock, unlock, obs, ls [PATH], temp VALUE, quit (they act on the first \
             server's session).
 

@@ -166,9 +166,9 @@ struct DTLSSecurityTests {
         let ok = try await coapRequest("\(coaps)/bs?ep=dev1", psk: ("dev1-id", Credentials.key1))
         #expect(!ok.text.contains("4."), "\(ok.text)")
         let started = try await withTimeout(seconds: 20) {
-            await logLines.next { $0.stringValue?.contains(" started from ") == true }
+            await logLines.next { $0.stringValue?.contains("bootstrap session started") == true }
         }
-        #expect(started?.stringValue?.contains("bootstrap of dev1 started") == true, "\(started?.jsonText ?? "")")
+        #expect(started?.stringValue?.contains("endpoint=dev1 ") == true, "\(started?.jsonText ?? "")")
         bootstrap.kill()
     }
 
