@@ -85,6 +85,8 @@ public actor CoAPEndpoint {
     var isClosed = false
     private var isDraining = false
     private var resetHandler: (@Sendable (SocketAddress, CoAPToken) -> Void)?
+    /// Called for every well-formed inbound message (see `onInboundMessage(_:)`); `nil` costs one branch.
+    var inboundHandler: (@Sendable (SocketAddress, CoAPPeerIdentity?) -> Void)?
     private nonisolated let tasks = Tasks()
 
     /// Creates an endpoint on `transport` and starts receiving.
@@ -372,6 +374,7 @@ public actor CoAPEndpoint {
         for await datagram in transport.inbound {
             if isClosed { break }
             let actions = layer.receive(datagram.data, from: datagram.remote, now: clock.now)
+            if let inboundHandler { reportInbound(actions, datagram, to: inboundHandler) }
             perform(actions, peerIdentity: datagram.peerIdentity)
             rescheduleTimer()
         }

@@ -15,11 +15,27 @@ public struct RegistrationLink: Hashable, Sendable {
         public var name: String
         /// The value with quotes removed, or `nil` for a bare attribute.
         public var value: String?
+        /// Whether the value was written as a quoted string (`rt="oma.lwm2m"`) rather than a token (`ct=110`).
+        public var isQuoted: Bool
 
         /// Creates an attribute.
-        public init(name: String, value: String?) {
+        public init(name: String, value: String?, isQuoted: Bool = false) {
             self.name = name
             self.value = value
+            self.isQuoted = isQuoted
+        }
+
+        /// The value as written in link format: quoted values in double quotes (with `"` and `\` escaped), `""`
+        /// for a bare attribute.
+        public var linkFormatValue: String {
+            guard let value else { return "" }
+            guard isQuoted else { return value }
+            var out = "\""
+            for c in value {
+                if c == "\"" || c == "\\" { out.append("\\") }
+                out.append(c)
+            }
+            return out + "\""
         }
     }
 
@@ -64,7 +80,11 @@ func parseRegistrationLinks(_ bytes: [UInt8]) throws(RegistrationPayloadError) -
     return parsed.links.map { link in
         RegistrationLink(
             target: link.target,
-            attributes: link.attributes.map { RegistrationLink.Attribute(name: $0.name, value: $0.stringValue) })
+            attributes: link.attributes.map { a in
+                var isQuoted = false
+                if case .quoted = a.value { isQuoted = true }
+                return RegistrationLink.Attribute(name: a.name, value: a.stringValue, isQuoted: isQuoted)
+            })
     }
 }
 
