@@ -54,7 +54,7 @@ private func temporaryDirectory() throws -> URL {
 /// Runs `lwm2m-server` with `arguments` to its end (it must fail at startup) and returns its status and stderr.
 private func failingStartup(_ arguments: [String]) async throws -> (status: Int32, stderr: String) {
     let errors = Pipe()
-    let child = try ChildProcess(serverBinary, arguments + ["--coap-port", "0", "--host", "127.0.0.1"],
+    let child = try ChildProcess(serverBinary, arguments + ["--coap-port", "0", "--host", "127.0.0.1", "--log-level", "warning"],
         jsonOutput: false, stderr: errors.fileHandleForWriting)
     try errors.fileHandleForWriting.close()
     let text = try await withTimeout(seconds: 60) {
