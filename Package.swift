@@ -64,9 +64,17 @@ let package = Package(
             dependencies: ["CoAPCore", "COpenSSL", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
+        // Test keys and certificates generated with openssl, and a runner for command-line peers (libcoap),
+        // shared by the DTLS and integration tests.
+        .target(
+            name: "LwM2MTestPKI",
+            dependencies: [nioCore, nioPosix],
+            path: "Tests/LwM2MTestPKI",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DTLSTransportTests",
-            dependencies: ["DTLSTransport", "CoAPCore", nioCore, nioPosix, logging],
+            dependencies: ["DTLSTransport", "CoAPCore", "LwM2MTestPKI", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
 
@@ -112,12 +120,12 @@ let package = Package(
         // MARK: Client
         .target(
             name: "ClientKit",
-            dependencies: ["CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
+            dependencies: ["CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", nioCore, logging],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ClientKitTests",
-            dependencies: ["ClientKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore],
+            dependencies: ["ClientKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", nioCore],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -134,7 +142,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "lwm2m-server",
-            dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", argumentParser, logging, nioCore],
+            dependencies: [
+                "ServerKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", argumentParser, logging, nioCore,
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -146,8 +156,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ServerKit", "ClientKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore,
-                "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
+                "ServerKit", "ClientKit", "BootstrapKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", "LwM2MTestPKI",
+                nioCore, "lwm2m-server", "lwm2m-client", "lwm2m-bootstrap",
             ],
             swiftSettings: swiftSettings
         ),
@@ -164,7 +174,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "lwm2m-bootstrap",
-            dependencies: ["BootstrapKit", "CoAPCore", argumentParser, logging, nioCore, nioPosix],
+            dependencies: [
+                "BootstrapKit", "CoAPCore", "DTLSTransport", "LwM2MModel", argumentParser, logging, nioCore, nioPosix,
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -63,10 +63,22 @@ let package = Package(
                 "CHeapInfo",
                 .product(name: "DTLSTransport", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/DTLSBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
+        ),
+        // Not a benchmark: runs N handshakes (or record round trips) of one kind for instruction counts with
+        // `valgrind --tool=callgrind` (see docs/DTLSTransport.md).
+        .executableTarget(
+            name: "DTLSProfile",
+            dependencies: [
+                .product(name: "DTLSTransport", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/DTLSProfile",
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
             name: "ServerBenchmarks",

@@ -19,6 +19,8 @@ public struct LwM2MBootstrapError: Error, Hashable, Sendable, CustomStringConver
         public static let invalidRequest = Code(name: "invalidRequest")
         /// The session was driven out of order.
         public static let protocolViolation = Code(name: "protocolViolation")
+        /// The Bootstrap-Request came without the credentials of its endpoint (answered 4.03 Forbidden).
+        public static let forbidden = Code(name: "forbidden")
         /// A newer Bootstrap-Request of the same endpoint replaced this session.
         public static let superseded = Code(name: "superseded")
         /// The text name of the code.

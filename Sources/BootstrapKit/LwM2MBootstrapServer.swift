@@ -1,10 +1,15 @@
 public import CoAPCore
 import Codecs
+public import LwM2MModel
 public import Logging
 public import NIOCore
 
 /// The LwM2M bootstrap server: answers client-initiated Bootstrap-Requests (`POST /bs?ep=..[&pct=..]`) on a
 /// `CoAPEndpoint` and runs one `LwM2MBootstrapSession` per endpoint with the configuration from its store.
+///
+/// With a security store, an endpoint may only request bootstrap with its own credentials: the DTLS identity
+/// (PSK identity or certificate CN) of the request must be the one stored for `ep`, and a request over plain CoAP
+/// is accepted only where the store allows NoSec; otherwise the answer is 4.03 Forbidden.
 public actor LwM2MBootstrapServer {
     /// Settings of the server.
     public struct Configuration: Sendable {
@@ -23,6 +28,8 @@ public actor LwM2MBootstrapServer {
     public nonisolated let store: any LwM2MBootstrapConfigurationStore
     /// The settings.
     public nonisolated let configuration: Configuration
+    /// The endpoints' credentials (`nil`: every Bootstrap-Request is accepted).
+    public nonisolated let security: (any LwM2MSecurityStore)?
     /// Session events: started, each step, finished, failed. Single consumer; buffered.
     public nonisolated let events: AsyncStream<LwM2MBootstrapEvent>
     private nonisolated let eventSink: AsyncStream<LwM2MBootstrapEvent>.Continuation
@@ -33,10 +40,12 @@ public actor LwM2MBootstrapServer {
     /// Creates a server on `endpoint`; call `start()` to serve `/bs`.
     public init(
         endpoint: CoAPEndpoint, store: any LwM2MBootstrapConfigurationStore, configuration: Configuration = .init(),
+        security: (any LwM2MSecurityStore)? = nil,
         logger: Logger = Logger(label: "lwm2m.bootstrap", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.endpoint = endpoint
         self.store = store
+        self.security = security
         self.configuration = configuration
         self.logger = logger
         (events, eventSink) = AsyncStream<LwM2MBootstrapEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
@@ -61,7 +70,8 @@ public actor LwM2MBootstrapServer {
         eventSink.finish()
     }
 
-    /// Handles `POST /bs?ep=..[&pct=..]`: 2.04 and a session, or 4.00 when there is no configuration.
+    /// Handles `POST /bs?ep=..[&pct=..]`: 2.04 and a session, 4.03 when the request lacks the endpoint's
+    /// credentials, or 4.00 when there is no configuration.
     func handleBootstrapRequest(_ request: CoAPIncomingRequest) async throws -> CoAPMessage {
         guard request.method == .post else { throw CoAPError.methodNotAllowed() }
         var name: String?
@@ -82,6 +92,24 @@ public actor LwM2MBootstrapServer {
         guard let name, !name.isEmpty else {
             reject("", .init(code: .invalidRequest, reason: "Bootstrap-Request without ep from \(request.peer)", step: nil))
             throw CoAPError.badRequest("missing ep")
+        }
+        if let security {
+            let credential: LwM2MSecurityCredential? =
+                switch request.peerIdentity {
+                case .psk(let identity)?: .psk(identity: identity)
+                case .certificate(let commonName)?: .certificate(commonName: commonName)
+                case nil: nil
+                }
+            if case .denied(let reason) = security.authorize(endpoint: name, credential: credential) {
+                logger.warning(
+                    "bootstrap request refused",
+                    metadata: [
+                        "endpoint": "\(name)", "peer": "\(request.peer)", "identity": "\(credential?.description ?? "none")",
+                        "reason": "\(reason)",
+                    ])
+                eventSink.yield(.failed(endpoint: name, error: .init(code: .forbidden, reason: reason, step: nil)))
+                throw CoAPError(.forbidden)
+            }
         }
         let found: LwM2MBootstrapConfiguration?
         do {

@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 static inline long lwm2m_DTLS_set_link_mtu(SSL *ssl, long mtu) { return DTLS_set_link_mtu(ssl, mtu); }
 static inline long lwm2m_DTLSv1_get_timeout(SSL *ssl, struct timeval *tv) { return DTLSv1_get_timeout(ssl, tv); }
@@ -52,6 +53,18 @@ static inline long lwm2m_SSL_CTX_set_max_send_fragment(SSL_CTX *ctx, long m) {
 }
 static const long lwm2m_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
 static inline int lwm2m_BIO_get_new_index(void) { return BIO_get_new_index(); }
+
+// SHA-256 without EVP: the cookie HMAC starts from precomputed pad states, so a cookie costs two compressions
+// instead of OpenSSL 3.0's MAC context copy (allocation, provider calls). The low-level functions are deprecated
+// in 3.0 but stay available; the wrappers keep the deprecation warnings out of Swift.
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+static inline int lwm2m_SHA256_Init(SHA256_CTX *c) { return SHA256_Init(c); }
+static inline int lwm2m_SHA256_Update(SHA256_CTX *c, const void *data, size_t length) {
+    return SHA256_Update(c, data, length);
+}
+static inline int lwm2m_SHA256_Final(unsigned char *digest, SHA256_CTX *c) { return SHA256_Final(digest, c); }
+#pragma clang diagnostic pop
 
 static const uint64_t lwm2m_SSL_OP_NO_QUERY_MTU = SSL_OP_NO_QUERY_MTU;
 static const uint64_t lwm2m_SSL_OP_COOKIE_EXCHANGE = SSL_OP_COOKIE_EXCHANGE;

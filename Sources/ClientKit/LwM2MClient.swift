@@ -83,6 +83,7 @@ public actor LwM2MClient {
     private var timerTask: Task<Void, Never>?
     private var timerDeadline: NIODeadline?
     private var isPaused = false
+    private var structureVersion: UInt64
 
     /// Creates a client; it starts serving requests at once and registers on `start()`.
     public init(
@@ -97,6 +98,7 @@ public actor LwM2MClient {
         self.payloads = LwM2MClientPayloads(definitions: tree.definitions)
         (events, eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         _ = tree.takeStructureChange()
+        structureVersion = tree.structureVersion
         Task { await self.install() }
     }
 
@@ -276,7 +278,13 @@ public actor LwM2MClient {
     // MARK: - Changes and notifications
 
     private func treeChanged(_ paths: Set<LwM2MPath>) {
-        if tree.takeStructureChange() { perform(engine.objectsDidChange(now: now)) }
+        // Each client of a multi-server device keeps its own mark, so every server hears of the change.
+        let version = tree.structureVersion
+        if version != structureVersion {
+            structureVersion = version
+            _ = tree.takeStructureChange()
+            perform(engine.objectsDidChange(now: now))
+        }
         guard !isPaused else { return }
         let tree = self.tree
         let due = notifications.changed(paths, now: now) { Self.number(tree.value(at: $0)) }
@@ -299,7 +307,7 @@ public actor LwM2MClient {
         let node: LwM2MNode
         let payload: [UInt8]
         do {
-            node = try tree.read(observation.path)
+            node = accessControl.readable(try tree.read(observation.path))
             payload = try payloads.encode(node, at: observation.path, as: observation.format)
         } catch {
             // The observed path is gone: end the observation with the error code (RFC 7641 3.2).
@@ -383,6 +391,11 @@ public actor LwM2MClient {
     private func dispatch(_ request: CoAPIncomingRequest) async throws -> CoAPMessage {
         let message = request.message
         let path = try LwM2MClientPayloads.path(message.uriPath)
+        // Access Control (object 2) when several server accounts exist; the Security object never.
+        if let operation = LwM2MAccessControl.operation(of: message, at: path), message.code != .fetch,
+           message.code != .iPatch {
+            try accessControl.authorize(operation, path)
+        }
         switch message.code {
         case .get:
             if message.accept == .linkFormat { return try discover(path) }
@@ -410,6 +423,7 @@ public actor LwM2MClient {
                 throw LwM2MClientError(code: .unauthorized, reason: "the server cannot delete its own account", path: path)
             }
             try tree.deleteInstance(o, i)
+            try accessControl.didDelete(objectID: o, instanceID: i)
             return .response(.deleted)
         case .fetch:
             return try readComposite(message)
@@ -425,15 +439,20 @@ public actor LwM2MClient {
         return try LwM2MClientPayloads.format(accept.rawValue, forPayload: false)
     }
 
+    /// Access control for this client's server account.
+    nonisolated var accessControl: LwM2MAccessControl {
+        LwM2MAccessControl(tree: tree, shortServerID: configuration.shortServerID)
+    }
+
     private func read(_ path: LwM2MPath, accept: CoAPContentFormat?) throws -> CoAPMessage {
-        let node = try tree.read(path)
+        let node = accessControl.readable(try tree.read(path))
         let format = try responseFormat(accept, for: node)
         let bytes = try payloads.encode(node, at: path, as: format)
         return .response(.content, payload: ByteBuffer(bytes: bytes), contentFormat: CoAPContentFormat(rawValue: format.rawValue))
     }
 
     private func observe(_ path: LwM2MPath, _ request: CoAPIncomingRequest) throws -> CoAPMessage {
-        let node = try tree.read(path)
+        let node = accessControl.readable(try tree.read(path))
         let format = try responseFormat(request.message.accept, for: node)
         let bytes = try payloads.encode(node, at: path, as: format)
         // A new observation with the same token replaces the old one (RFC 7641 4.1).
@@ -484,6 +503,7 @@ public actor LwM2MClient {
             }
         }
         let id = try tree.createInstance(objectID, id: instanceID, resources: resources, checkWritable: false)
+        try accessControl.didCreate(objectID: objectID, instanceID: id)
         var response = CoAPMessage.response(.created)
         response.locationPath = [String(objectID), String(id)]
         return response
@@ -494,7 +514,7 @@ public actor LwM2MClient {
             throw LwM2MClientError.notFound(path)
         }
         guard path.level <= .resource else { throw LwM2MClientError.badRequest("discover of a resource instance", path) }
-        let node = try tree.read(path, checkReadable: false)
+        let node = accessControl.readable(try tree.read(path, checkReadable: false))
         func attrs(_ p: LwM2MPath) -> String {
             guard let a = attributes[p] else { return "" }
             var s = ""
@@ -567,7 +587,8 @@ public actor LwM2MClient {
         for r in requested {
             // Core TS 6.3.1.2: paths not found are left out.
             guard tree.contains(r.path) else { continue }
-            records += try tree.read(r.path).records(at: r.path)
+            try accessControl.authorize(.read, r.path)
+            records += accessControl.readable(try tree.read(r.path)).records(at: r.path)
         }
         let format = try LwM2MClientPayloads.format((message.accept ?? cf).rawValue, forPayload: false)
         let bytes = try payloads.encode(records: records, as: format)
@@ -577,6 +598,7 @@ public actor LwM2MClient {
     private func writeComposite(_ message: CoAPMessage) throws -> CoAPMessage {
         guard let cf = message.contentFormat else { throw LwM2MClientError.badRequest("iPATCH without Content-Format") }
         let records = try payloads.decode(records: message.payloadBytes, as: LwM2MClientPayloads.format(cf.rawValue, forPayload: true))
+        for record in records { try accessControl.authorize(.write, record.path) }
         try tree.batch {
             for record in records {
                 guard let value = record.value, record.path.level >= .resource else {

@@ -69,6 +69,7 @@ public final class LwM2MObjectTree: Sendable {
         var batchDepth = 0
         var pending: Set<LwM2MPath> = []
         var structureChanged = false
+        var structureVersion: UInt64 = 0
     }
 
     /// The definitions objects are built from.
@@ -292,6 +293,11 @@ public final class LwM2MObjectTree: Sendable {
     /// Writes `node` at `path` for the server: Replace (`replace`, CoAP PUT) or Partial Update (POST).
     /// Checks the W operation, runs validators before storing and write handlers after.
     public func write(_ node: LwM2MNode, at path: LwM2MPath, replace: Bool) throws(LwM2MClientError) {
+        try write(node, at: path, replace: replace, checkWritable: true)
+    }
+
+    /// `write(_:at:replace:)`; without `checkWritable` the W operation is not required (Bootstrap-Write).
+    func write(_ node: LwM2MNode, at path: LwM2MPath, replace: Bool, checkWritable: Bool) throws(LwM2MClientError) {
         guard let objectID = path.objectID, let instanceID = path.instanceID else {
             throw .methodNotAllowed("write needs an instance or resource path", path)
         }
@@ -325,7 +331,7 @@ public final class LwM2MObjectTree: Sendable {
                 if path.resourceID != nil { throw .notFound(rpath) }
                 throw .notFound(rpath)
             }
-            guard rd.operations.contains(.write) else { throw .methodNotAllowed("resource \(rpath) is not writable", rpath) }
+            guard !checkWritable || rd.operations.contains(.write) else { throw .methodNotAllowed("resource \(rpath) is not writable", rpath) }
             var r = resource
             switch resource.content {
             case .single(let v):
@@ -419,7 +425,10 @@ public final class LwM2MObjectTree: Sendable {
     private func notify(structure: Bool, _ paths: Set<LwM2MPath>) {
         let (listeners, changes): ([ChangeListener], Set<LwM2MPath>) = state.withLock { s in
             s.pending.formUnion(paths)
-            if structure { s.structureChanged = true }
+            if structure {
+                s.structureChanged = true
+                s.structureVersion &+= 1
+            }
             guard s.batchDepth == 0, !s.pending.isEmpty else { return ([], []) }
             let pending = s.pending
             s.pending = []
@@ -427,6 +436,11 @@ public final class LwM2MObjectTree: Sendable {
         }
         for listener in listeners { listener(changes) }
     }
+
+    /// A counter that grows on every structural change (object added, instance created or deleted). Unlike
+    /// `takeStructureChange()`, reading it consumes nothing, so several observers (one client per server
+    /// account) can each notice the same change.
+    public var structureVersion: UInt64 { state.withLock { $0.structureVersion } }
 
     /// Whether the object list changed since the last call (create/delete/add); clears the flag.
     public func takeStructureChange() -> Bool {

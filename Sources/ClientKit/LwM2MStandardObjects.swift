@@ -15,19 +15,24 @@ public enum LwM2MStandardObjects {
         return Int64(ts.tv_sec)
     }
 
-    /// Adds Security (0) with one instance for a server at `serverURI` (NoSec mode).
+    /// Adds Security (0) with one instance for a server at `serverURI`: NoSec by default; for PSK
+    /// `publicKeyOrIdentity` is the identity and `secretKey` the key; for certificates they are the client's
+    /// certificate and private key and `serverPublicKey` the server's certificate or CA (all DER).
     public static func installSecurity(
         in tree: LwM2MObjectTree, instanceID: UInt16 = 0, serverURI: String, shortServerID: UInt16,
-        isBootstrapServer: Bool = false
+        isBootstrapServer: Bool = false, mode: LwM2MSecurityMode = .noSecurity, publicKeyOrIdentity: [UInt8] = [],
+        serverPublicKey: [UInt8] = [], secretKey: [UInt8] = []
     ) throws(LwM2MClientError) {
         if tree.definition(of: 0) == nil { try tree.addObject(0) }
         try tree.createInstance(0, id: instanceID, values: [
-            0: .string(serverURI), 1: .boolean(isBootstrapServer), 2: .integer(3),
-            3: .opaque([]), 4: .opaque([]), 5: .opaque([]), 10: .integer(Int64(shortServerID)),
+            0: .string(serverURI), 1: .boolean(isBootstrapServer), 2: .integer(mode.rawValue),
+            3: .opaque(publicKeyOrIdentity), 4: .opaque(serverPublicKey), 5: .opaque(secretKey),
+            10: .integer(Int64(shortServerID)),
         ])
     }
 
-    /// Adds Server (1) with one instance: short server ID, lifetime, default pmin/pmax, binding.
+    /// Adds Server (1) with one instance: short server ID, lifetime, default pmin/pmax, binding. When the tree has
+    /// Access Control (2), the new instance gets an Access Control instance owned by its own server.
     public static func installServer(
         in tree: LwM2MObjectTree, instanceID: UInt16 = 0, shortServerID: UInt16, lifetime: UInt32,
         binding: String = "U", defaultMinimumPeriod: UInt32? = nil, defaultMaximumPeriod: UInt32? = nil
@@ -40,6 +45,9 @@ public enum LwM2MStandardObjects {
         if let defaultMinimumPeriod { values[2] = .integer(Int64(defaultMinimumPeriod)) }
         if let defaultMaximumPeriod { values[3] = .integer(Int64(defaultMaximumPeriod)) }
         try tree.createInstance(1, id: instanceID, values: values)
+        if tree.definition(of: LwM2MAccessControl.objectID) != nil {
+            try LwM2MAccessControl.setRights(in: tree, objectID: 1, instanceID: instanceID, owner: shortServerID, acl: [:])
+        }
     }
 
     /// What the Device object (3) reports about the device.

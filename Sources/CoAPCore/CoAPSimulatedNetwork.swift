@@ -53,6 +53,7 @@ public final class CoAPSimulatedNetwork: Sendable {
         var conditions: Conditions
         var random: CoAPRandom
         var endpoints: [SocketAddress: AsyncStream<CoAPDatagram>.Continuation] = [:]
+        var identities: [SocketAddress: CoAPPeerIdentity] = [:]
         var nextHost = 1
         var statistics = Statistics()
     }
@@ -76,8 +77,11 @@ public final class CoAPSimulatedNetwork: Sendable {
     /// Counters of what the network did.
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
-    /// Creates a transport at `address`, or at a fresh `10.x.y.z:5683` address when `nil`.
-    public func makeTransport(address: SocketAddress? = nil) -> CoAPSimulatedTransport {
+    /// Creates a transport at `address`, or at a fresh `10.x.y.z:5683` address when `nil`. Datagrams it sends
+    /// arrive carrying `peerIdentity`, as if a secure transport had authenticated the sender.
+    public func makeTransport(address: SocketAddress? = nil, peerIdentity: CoAPPeerIdentity? = nil)
+        -> CoAPSimulatedTransport
+    {
         let (stream, continuation) = AsyncStream<CoAPDatagram>.makeStream(bufferingPolicy: .unbounded)
         let address = state.withLock { s -> SocketAddress in
             let resolved: SocketAddress
@@ -91,6 +95,7 @@ public final class CoAPSimulatedNetwork: Sendable {
                 resolved = try! SocketAddress(ipAddress: ip, port: 5683)  // a valid literal by construction
             }
             s.endpoints[resolved] = continuation
+            s.identities[resolved] = peerIdentity
             return resolved
         }
         return CoAPSimulatedTransport(network: self, localAddress: address, inbound: stream)
@@ -98,13 +103,13 @@ public final class CoAPSimulatedNetwork: Sendable {
 
     func route(_ datagram: CoAPDatagram, from source: SocketAddress) {
         // Decide the datagram's fate under the lock, deliver outside it.
-        let delays: [TimeAmount] = state.withLock { s in
+        let (delays, identity): ([TimeAmount], CoAPPeerIdentity?) = state.withLock { s in
             s.statistics.sent += 1
             let c = s.conditions
             func chance(_ p: Double) -> Bool { p > 0 && Double(s.random.next() >> 11) / Double(1 << 53) < p }
             if chance(c.lossRate) || s.endpoints[datagram.remote] == nil {
                 s.statistics.dropped += 1
-                return []
+                return ([], nil)
             }
             var delays: [TimeAmount] = []
             let copies = chance(c.duplicateRate) ? 2 : 1
@@ -117,9 +122,9 @@ public final class CoAPSimulatedNetwork: Sendable {
                 }
                 delays.append(delay)
             }
-            return delays
+            return (delays, s.identities[source])
         }
-        let inbound = CoAPDatagram(remote: source, data: datagram.data, peerIdentity: nil)
+        let inbound = CoAPDatagram(remote: source, data: datagram.data, peerIdentity: identity)
         let destination = datagram.remote
         for delay in delays {
             if delay <= .zero {

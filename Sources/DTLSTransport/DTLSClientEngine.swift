@@ -70,7 +70,7 @@ public final class DTLSClientEngine {
         self.server = server
         self.sessionCache = sessionCache
         self.logger = logger
-        self.context = try OpenSSLDTLSContext(configuration: configuration, isServer: false)
+        self.context = try OpenSSLDTLSContext.client(configuration: configuration)
         let identity = configuration.pskClientCredentials?.identity ?? "x509"
         self.cacheKey = "\(server)|\(identity)|\(configuration.expectedServerName ?? "")"
         self.logger[metadataKey: "peer"] = "\(server)"

@@ -84,7 +84,7 @@ public struct DTLSConfiguration: Sendable {
     public var handshakeTimeout: TimeAmount
     /// Server: at most this many handshakes in progress; further new peers are ignored until one finishes.
     public var maximumConcurrentHandshakes: Int
-    /// Server: at most this many live OpenSSL connections (~42 KB each); the least recently used one is closed
+    /// Server: at most this many live OpenSSL connections (~52 KB each); the least recently used one is closed
     /// into a saved session when a new peer arrives.
     public var maximumLiveSessions: Int
     /// Server: an association idle this long is closed (close_notify) into a saved session.

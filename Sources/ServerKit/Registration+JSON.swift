@@ -5,7 +5,8 @@ import NIOCore
 extension Registration {
     /// The registration as a JSON object (the console's `clients` list and registration events):
     /// `{"endpoint":"dev1","registrationId":"...","address":"...","lifetime":60,"lwm2m":"1.1","binding":"U",
-    /// "queueMode":false,"objects":[{"id":3,"instances":[0]},{"id":1,"ver":"1.1","instances":[0]}]}`.
+    /// "queueMode":false,"security":"psk","identity":"dev1-id","objects":[{"id":3,"instances":[0]},...]}`;
+    /// `security` is `nosec`, `psk` or `x509` and `identity` the PSK identity or certificate CN it registered with.
     public var json: JSONValue {
         var members: [(String, JSONValue)] = [
             ("endpoint", .string(endpoint)),
@@ -15,7 +16,9 @@ extension Registration {
             ("lwm2m", .string(version.description)),
             ("binding", .string(binding.description)),
             ("queueMode", .bool(queueMode)),
+            ("security", .string(identity?.securityCredential.mode ?? "nosec")),
         ]
+        if let identity { members.append(("identity", .string(identity.securityCredential.identity))) }
         if let smsNumber { members.append(("sms", .string(smsNumber))) }
         if rootPath != "/" { members.append(("rootPath", .string(rootPath))) }
         if !supportedContentFormats.isEmpty {

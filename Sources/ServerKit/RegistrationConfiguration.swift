@@ -29,6 +29,12 @@ public struct RegistrationConfiguration: Sendable {
     /// 5.01 Not Implemented. The server plugs in Codecs here.
     public var sendDecoder: (@Sendable (_ format: CoAPContentFormat, _ payload: ByteBuffer) throws -> [LwM2MRecord])?
 
+    /// The credentials of the endpoints (`nil`: no checks). With a store, a Register must come from the DTLS
+    /// identity (PSK identity or certificate CN) stored for its endpoint, and over plain CoAP only for endpoints
+    /// the store allows NoSec; otherwise it gets 4.03 Forbidden. Update and De-register must always come from
+    /// the identity that registered (or again without one), with or without a store.
+    public var security: (any LwM2MSecurityStore)?
+
     /// The default configuration.
     public init() {}
 }

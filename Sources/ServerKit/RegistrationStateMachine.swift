@@ -72,15 +72,15 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         if path.first == configuration.registrationPath {
             switch (request.code, path.count) {
             case (.post, 1): return register(request, from: peer, identity: identity, now: now)
-            case (.post, 2): return update(request, id: path[1], from: peer, now: now)
-            case (.delete, 2): return deregister(request, id: path[1], from: peer)
+            case (.post, 2): return update(request, id: path[1], from: peer, identity: identity, now: now)
+            case (.delete, 2): return deregister(request, id: path[1], from: peer, identity: identity)
             case (_, 1), (_, 2): return reply(request, .methodNotAllowed)
             default: return reply(request, .notFound)
             }
         }
         if path == ["dp"] {
             guard request.code == .post else { return reply(request, .methodNotAllowed) }
-            return send(request, from: peer, now: now)
+            return send(request, from: peer, identity: identity, now: now)
         }
         return reply(request, .notFound)
     }
@@ -92,7 +92,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         now: NIODeadline
     ) -> RegistrationOutput {
         var log = logger
-        if log.logLevel <= .info { log[metadataKey: "peer"] = .stringConvertible(peer) }  // no boxing when unused
+        if log.logLevel <= .warning { log[metadataKey: "peer"] = .stringConvertible(peer) }  // no boxing when unused
         // Flood protection before any parsing or allocation per registration.
         if let limit = configuration.registerRateLimit {
             let host = peer.ipAddress ?? "\(peer)"
@@ -126,7 +126,16 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
             log.info("Register rejected: bad endpoint name")
             return reply(request, .badRequest, diagnostic: "bad endpoint name")
         }
-        if log.logLevel <= .info { log[metadataKey: "endpoint"] = .string(endpoint) }
+        if log.logLevel <= .warning { log[metadataKey: "endpoint"] = .string(endpoint) }  // no boxing when unused
+        // Credentials: the DTLS identity must belong to the endpoint; NoSec only where the store allows it.
+        if let security = configuration.security,
+            case .denied(let reason) = security.authorize(endpoint: endpoint, credential: identity?.securityCredential)
+        {
+            let credential = identity?.securityCredential.description ?? "no DTLS identity"
+            log.warning(
+                "Register of \(endpoint) from \(Self.text(peer)) with \(credential) rejected (4.03): \(reason)")
+            return reply(request, .forbidden)
+        }
         // Version.
         var version = LwM2MVersion.v1_0
         if let v = query["lwm2m"] {
@@ -207,10 +216,11 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         _ request: CoAPMessage,
         id: String,
         from peer: SocketAddress,
+        identity: CoAPPeerIdentity?,
         now: NIODeadline
     ) -> RegistrationOutput {
         var log = logger
-        if log.logLevel <= .info {
+        if log.logLevel <= .warning {
             log[metadataKey: "peer"] = .stringConvertible(peer)
             log[metadataKey: "registration"] = .string(id)
         }
@@ -218,6 +228,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
             log.info("Update rejected: unknown registration")
             return reply(request, .notFound)
         }
+        if let refusal = identityMismatch(previous, identity, peer: peer, operation: "Update") { return reply(request, refusal) }
         let query: [String: String?]
         switch parseQuery(request.uriQuery) {
         case .success(let q): query = q
@@ -265,11 +276,17 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         )
     }
 
-    private mutating func deregister(_ request: CoAPMessage, id: String, from peer: SocketAddress) -> RegistrationOutput {
-        guard let removed = registrations.remove(id: id) else {
+    private mutating func deregister(
+        _ request: CoAPMessage, id: String, from peer: SocketAddress, identity: CoAPPeerIdentity?
+    ) -> RegistrationOutput {
+        guard let existing = registrations.registration(id: id) else {
             logger.info("De-register rejected: unknown registration", metadata: ["registration": "\(id)", "peer": "\(peer)"])
             return reply(request, .notFound)
         }
+        if let refusal = identityMismatch(existing, identity, peer: peer, operation: "De-register") {
+            return reply(request, refusal)
+        }
+        guard let removed = registrations.remove(id: id) else { return reply(request, .notFound) }
         expiries.cancel(id)
         let cancelled = observations.removeAll(registrationID: id)
         logger.debug("De-registered", metadata: ["registration": "\(id)", "endpoint": "\(removed.endpoint)"])
@@ -280,11 +297,33 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         )
     }
 
-    private mutating func send(_ request: CoAPMessage, from peer: SocketAddress, now: NIODeadline) -> RegistrationOutput {
+    /// `host:port` (`[v6]:port`) for log lines.
+    private static func text(_ peer: SocketAddress) -> String {
+        guard let ip = peer.ipAddress, let port = peer.port else { return "\(peer)" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+
+    /// 4.03 when `identity` is not the one `registration` was made with (logged with peer, endpoint and both
+    /// identities), `nil` when it is.
+    private func identityMismatch(
+        _ registration: Registration, _ identity: CoAPPeerIdentity?, peer: SocketAddress, operation: String
+    ) -> CoAPCode? {
+        guard registration.identity != identity else { return nil }
+        let credential = identity?.securityCredential.description ?? "no DTLS identity"
+        let registered = registration.identity?.securityCredential.description ?? "no DTLS identity"
+        let text = "\(operation) of \(registration.endpoint) from \(Self.text(peer)) with \(credential)"
+        logger.warning("\(text) rejected (4.03): it registered with \(registered)")
+        return .forbidden
+    }
+
+    private mutating func send(
+        _ request: CoAPMessage, from peer: SocketAddress, identity: CoAPPeerIdentity?, now: NIODeadline
+    ) -> RegistrationOutput {
         guard let registration = registrations.registration(address: peer) else {
             logger.info("Send rejected: peer not registered", metadata: ["peer": "\(peer)"])
             return reply(request, .forbidden)
         }
+        if let refusal = identityMismatch(registration, identity, peer: peer, operation: "Send") { return reply(request, refusal) }
         guard let format = request.contentFormat,
             [CoAPContentFormat.senmlJSON, .senmlCBOR, .lwm2mCBOR].contains(format.canonical)
         else {

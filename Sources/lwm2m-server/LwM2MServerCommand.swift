@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoAPCore
 import Codecs
+import DTLSTransport
 import Dispatch
 import Foundation
 import LwM2MModel
@@ -14,8 +15,14 @@ import Synchronization
 struct LwM2MServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lwm2m-server",
-        abstract: "An LwM2M 1.0/1.1 server over CoAP/UDP.",
+        abstract: "An LwM2M 1.0/1.1 server over CoAP/UDP and CoAPS (DTLS 1.2).",
         discussion: """
+            Security: --security FILE (JSON, see docs/ServerKit.md) and/or --psk ENDPOINT:IDENTITY:HEXKEY give \
+            the endpoints' credentials; --cert/--key/--ca serve certificate clients. With any of them the server \
+            also listens for CoAPS on --coaps-port (default 5684; "off" disables it). A client must register as \
+            the endpoint its PSK identity or certificate CN belongs to; an endpoint with credentials cannot \
+            register over plain CoAP unless its entry allows NoSec (4.03 Forbidden otherwise).
+
             With --console, reads commands from standard input, one per line:
               <endpoint> <Method> [<json params>]   e.g.  dev1 Read {"id":"/3/0/9"}
               clients                               lists the registered clients
@@ -29,8 +36,30 @@ struct LwM2MServerCommand: AsyncParsableCommand {
     @Option(help: "The address to listen on (default: all IPv4 interfaces).")
     var host: String = "0.0.0.0"
 
-    @Option(name: .customLong("coap-port"), help: "The UDP port for CoAP.")
-    var coapPort: Int = 5683
+    @Option(name: .customLong("coap-port"), help: "The UDP port for CoAP (0 picks a free one; off: no plain CoAP).")
+    var coapPort: ListenPort = .port(5683)
+
+    @Option(
+        name: .customLong("coaps-port"),
+        help: "The UDP port for CoAPS (DTLS); default 5684 when security is configured; off: no CoAPS.")
+    var coapsPort: ListenPort?
+
+    @Option(name: .customLong("security"), help: "A JSON security file (endpoint credentials, see docs/ServerKit.md).")
+    var securityFile: String?
+
+    @Option(
+        name: .customLong("psk"),
+        help: ArgumentHelp("The PSK credentials of one endpoint; repeatable.", valueName: "endpoint:identity:hexkey"))
+    var psk: [String] = []
+
+    @Option(name: .customLong("cert"), help: "The server's certificate chain (PEM) for certificate clients.")
+    var certificate: String?
+
+    @Option(name: .customLong("key"), help: "The private key of --cert (PEM).")
+    var privateKey: String?
+
+    @Option(name: .customLong("ca"), help: "The CA certificates (PEM) client certificates must chain to.")
+    var ca: String?
 
     @Option(name: .customLong("models"), help: "A directory of object definitions (OMA DDF XML) to load; repeatable.")
     var models: [String] = []
@@ -43,6 +72,31 @@ struct LwM2MServerCommand: AsyncParsableCommand {
 
     @Flag(help: "Read management commands from standard input and write JSON lines to standard output.")
     var console = false
+
+    func validate() throws {
+        if (certificate == nil) != (privateKey == nil) { throw ValidationError("give --cert and --key together") }
+        if ca != nil && certificate == nil { throw ValidationError("--ca needs --cert and --key") }
+        if case .port(let p)? = coapsPort, !hasSecurity {
+            throw ValidationError("--coaps-port \(p) needs --security, --psk or --cert")
+        }
+        if coapPort == .off && (coapsPort ?? (hasSecurity ? .port(5684) : .off)) == .off {
+            throw ValidationError("both --coap-port and --coaps-port are off")
+        }
+    }
+
+    private var hasSecurity: Bool { securityFile != nil || !psk.isEmpty || certificate != nil }
+
+    /// The security store from --security and --psk (nil when neither is given).
+    private func securityStore() throws -> LwM2MInMemorySecurityStore? {
+        guard securityFile != nil || !psk.isEmpty else { return nil }
+        do {
+            let store = try (securityFile.map { try LwM2MSecurityFile.load(path: $0) } ?? LwM2MSecurityFile()).makeStore()
+            for argument in psk { try store.add(LwM2MSecurityInfo(pskArgument: argument)) }
+            return store
+        } catch {
+            throw ValidationError("\(securityFile ?? "--psk"): \(error)")
+        }
+    }
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -66,17 +120,38 @@ struct LwM2MServerCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        let transport = try await CoAPUDPTransport.bind(host: host, port: coapPort)
+        let security = try securityStore()
+        var transports: [any CoAPTransport] = []
+        if case .port(let port) = coapPort {
+            transports.append(try await CoAPUDPTransport.bind(host: host, port: port))
+        }
+        if case .port(let port) = coapsPort ?? (hasSecurity ? .port(5684) : .off) {
+            var dtls = DTLSConfiguration()
+            if let certificate, let privateKey {
+                dtls.certificates = try DTLSCertificateConfiguration.load(
+                    certificateFile: certificate, keyFile: privateKey, caFile: ca)
+            }
+            if let security { dtls.pskStore = DTLSClosurePSKStore { security.pskKey(identity: $0) } }
+            transports.append(try await DTLSServerTransport.bind(host: host, port: port, configuration: dtls, logger: logger))
+        }
+        var configuration = LwM2MServer.Configuration()
+        configuration.registration.security = security
         let server = LwM2MServer(
-            transport: transport, definitions: registry, codec: ModelLoading.codec(registry), logger: logger)
+            transport: transports.count == 1 ? transports[0] : CoAPCompositeTransport(transports), definitions: registry,
+            codec: ModelLoading.codec(registry), configuration: configuration, logger: logger)
         await server.start()
         // Signal handlers go in before the listening line, so a supervisor that reacts to it can stop us cleanly.
         let stop = ShutdownSignal()
         let signals = stop.installSignalHandlers()
         let out = Output()
-        let listening = "coap://\(Self.format(transport.localAddress))"
-        FileHandle.standardError.write(Data("lwm2m-server listening on \(listening)\n".utf8))
-        if console { out.line(.object([("event", .string("listening")), ("address", .string(listening))])) }
+        let addresses = transports.map { "\($0.scheme)://\(Self.format($0.localAddress))" }
+        FileHandle.standardError.write(Data("lwm2m-server listening on \(addresses.joined(separator: " and "))\n".utf8))
+        if console {
+            out.line(.object([
+                ("event", .string("listening")), ("address", .string(addresses[0])),
+                ("addresses", .array(addresses.map { .string($0) })),
+            ]))
+        }
 
         let eventTask = Task {
             for await event in server.events {
@@ -122,6 +197,29 @@ struct LwM2MServerCommand: AsyncParsableCommand {
     static func format(_ address: SocketAddress) -> String {
         guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
         return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+}
+
+/// A port to listen on, or `off`.
+enum ListenPort: ExpressibleByArgument, Equatable {
+    case port(Int)
+    case off
+
+    init?(argument: String) {
+        if argument == "off" {
+            self = .off
+        } else if let port = Int(argument), (0...65535).contains(port) {
+            self = .port(port)
+        } else {
+            return nil
+        }
+    }
+
+    var defaultValueDescription: String {
+        switch self {
+        case .port(let port): return "\(port)"
+        case .off: return "off"
+        }
     }
 }
 

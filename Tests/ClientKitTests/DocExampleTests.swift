@@ -1,5 +1,6 @@
 import ClientKit
 import CoAPCore
+import DTLSTransport
 import LwM2MModel
 import NIOCore
 import Testing
@@ -80,5 +81,37 @@ struct DocExampleTests {
         try await driving(clock) { await firmware.settle() }
         #expect(firmware.state == .idle)
         #expect(firmware.result == .success)
+    }
+}
+
+@Suite("docs/ClientKit.md multi-server example")
+struct MultiServerDocExampleTests {
+    @Test("The several-servers example builds two accounts with Access Control")
+    func example() async throws {
+        // --- as in docs/ClientKit.md (not started: it would dial the real ports) ---
+        let tree = LwM2MObjectTree(definitions: LwM2MRegistry.builtIn)
+        // Server 1 over DTLS with a pre-shared key, server 2 over plain CoAP.
+        try LwM2MStandardObjects.installSecurity(
+            in: tree, instanceID: 0, serverURI: "coaps://127.0.0.1:5684", shortServerID: 1, mode: .preSharedKey,
+            publicKeyOrIdentity: Array("dev1".utf8), secretKey: Array("secret-key-dev1!".utf8))
+        try LwM2MStandardObjects.installServer(in: tree, instanceID: 0, shortServerID: 1, lifetime: 300)
+        try LwM2MStandardObjects.installSecurity(in: tree, instanceID: 1, serverURI: "coap://127.0.0.1:5683", shortServerID: 2)
+        try LwM2MStandardObjects.installServer(in: tree, instanceID: 1, shortServerID: 2, lifetime: 300)
+        try LwM2MStandardObjects.installDevice(in: tree)
+        // Server 1 owns everything; server 2 may read and execute.
+        try LwM2MStandardObjects.installAccessControl(in: tree, owner: 1, defaultRights: [.read, .execute])
+
+        let runtime = LwM2MClientRuntime(
+            configuration: .init(registration: .init(endpointName: "dev1", lifetime: 300)), tree: tree,
+            transports: LwM2MNetworkTransportFactory())
+        // ---
+        let accounts = LwM2MServerAccount.accounts(in: tree)
+        #expect(accounts.map(\.shortServerID) == [1, 2])
+        #expect(accounts[0].securityMode == .preSharedKey)
+        let factory = LwM2MNetworkTransportFactory()
+        #expect(try factory.dtlsConfiguration(for: accounts[0]).pskClientCredentials?.identity == "dev1")
+        #expect(LwM2MAccessControl(tree: tree, shortServerID: 2).rights(objectID: 3, instanceID: 0) == [.read, .execute])
+        #expect(LwM2MAccessControl(tree: tree, shortServerID: 2).rights(objectID: 1, instanceID: 1) == .owner)
+        #expect(await runtime.accounts.isEmpty)
     }
 }

@@ -46,7 +46,8 @@ func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () as
     }
 }
 
-/// The JSON lines of a pipe, consumed in order; a reader skips the lines it is not waiting for.
+/// The JSON lines of a pipe (other lines as JSON strings), consumed in order; a reader skips the lines it is not
+/// waiting for.
 final class JSONLines: Sendable {
     struct State {
         var lines: [JSONValue] = []
@@ -70,7 +71,8 @@ final class JSONLines: Sendable {
                 while let newline = pending.firstIndex(of: 0x0A) {
                     let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                     pending.removeSubrange(pending.startIndex...newline)
-                    guard let v = try? JSONValue.parse(line) else { continue }
+                    // A line that is not JSON (e.g. lwm2m-client's text output) is kept as a JSON string.
+                    let v = (try? JSONValue.parse(line)) ?? .string(line)
                     self.state.withLock { s in
                         s.lines.append(v)
                         return wake(&s)

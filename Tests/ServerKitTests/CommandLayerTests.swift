@@ -292,7 +292,7 @@ struct CommandParsingTests {
             LwM2MServerEvent.deregistered(r).json.jsonText == #"{"event":"deregistered","endpoint":"dev1","registrationId":"reg-dev1"}"#)
         #expect(
             LwM2MServerEvent.registered(r, replaced: nil).json.jsonText
-                == #"{"event":"registered","endpoint":"dev1","registrationId":"reg-dev1","address":"127.0.0.1:5999","lifetime":60,"lwm2m":"1.1","binding":"U","queueMode":false,"objects":[{"id":1,"ver":"1.1","instances":[0]},{"id":3,"instances":[0]},{"id":19,"instances":[0,1]}]}"#
+                == #"{"event":"registered","endpoint":"dev1","registrationId":"reg-dev1","address":"127.0.0.1:5999","lifetime":60,"lwm2m":"1.1","binding":"U","queueMode":false,"security":"nosec","objects":[{"id":1,"ver":"1.1","instances":[0]},{"id":3,"instances":[0]},{"id":19,"instances":[0,1]}]}"#
         )
         let send = LwM2MSendReport(
             endpoint: "dev1", registrationID: r.id, contentFormat: .senmlJSON,

@@ -1,7 +1,8 @@
 internal import COpenSSL
 import NIOCore
 
-/// The Swift side of a custom OpenSSL BIO that carries exactly one datagram per read and per write.
+/// The Swift side of a custom OpenSSL BIO that carries one datagram per read, and packs the records OpenSSL writes
+/// in one step into as few datagrams as the MTU allows.
 ///
 /// OpenSSL never touches a socket: the engine puts one received datagram into ``inbound`` before calling into
 /// OpenSSL, and takes the datagrams OpenSSL wrote from ``outbound`` afterwards. The MTU query is answered with the
@@ -44,8 +45,16 @@ final class DatagramBIO {
         BIO_meth_set_write(method) { bio, data, length in
             guard let me = DatagramBIO.from(bio), let data, length >= 0 else { return -1 }
             lwm2m_BIO_clear_retry_flags(bio)
-            var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
-            buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: Int(length)))
+            let record = UnsafeRawBufferPointer(start: data, count: Int(length))
+            // OpenSSL writes every record of a flight on its own; records written in one step share a datagram as
+            // long as it stays within the MTU (RFC 6347 section 4.1.1 allows several records per datagram). A
+            // ServerHello ... ServerHelloDone or ChangeCipherSpec + Finished flight then costs one datagram.
+            if let last = me.outbound.indices.last, me.outbound[last].readableBytes + record.count <= me.mtu {
+                me.outbound[last].writeBytes(record)
+                return length
+            }
+            var buffer = ByteBufferAllocator().buffer(capacity: max(record.count, me.mtu))
+            buffer.writeBytes(record)
             me.outbound.append(buffer)
             return length
         }

@@ -1,6 +1,7 @@
 internal import COpenSSL
 import CoAPCore
 import NIOCore
+import Synchronization
 
 /// Owns an OpenSSL `SSL_CTX` configured for DTLS 1.2 with the RFC 7925 profile, and the state its C callbacks
 /// need (PSK store, cookie secrets).
@@ -39,6 +40,8 @@ final class OpenSSLDTLSContext {
         _ = lwm2m_SSL_CTX_set1_groups_list(ctx, "P-256")
         // The write buffer is sized for the largest record: 16 KB by default, which no datagram needs.
         _ = lwm2m_SSL_CTX_set_max_send_fragment(ctx, min(max(configuration.maximumPlaintextSize, 512), 16_384))
+        // (SSL_MODE_RELEASE_BUFFERS is left off: OpenSSL 3.0 keeps DTLS read and write buffers regardless; measured
+        // with DTLSBenchmarks' memory row, which did not move.)
         let hasPSK = isServer ? configuration.pskStore != nil : configuration.pskClientCredentials != nil
         let certificates = configuration.certificates
         let hasOwnCertificate = !(certificates?.certificateChainPEM.isEmpty ?? true)
@@ -122,9 +125,91 @@ final class OpenSSLDTLSContext {
         cookieSecretBorn = now
     }
 
+    /// A client context for `configuration`, shared with earlier clients of the same configuration.
+    ///
+    /// `SSL_CTX_new` plus configuration costs far more than a handshake in OpenSSL 3.0 (it loads every cipher,
+    /// group and signature algorithm from the providers), and a client used to pay it on every connect. Client
+    /// contexts are immutable once configured (the cookie state is the server's), and OpenSSL lets several threads
+    /// create connections from one `SSL_CTX`, so the few most recently used ones are kept process-wide.
+    static func client(configuration: DTLSConfiguration) throws(DTLSError) -> OpenSSLDTLSContext {
+        let key = ClientContextKey(configuration)
+        if let cached = ClientContextCache.shared.context(for: key) { return cached }
+        let context = try OpenSSLDTLSContext(configuration: configuration, isServer: false)
+        ClientContextCache.shared.store(context, for: key)
+        return context
+    }
+
     static func from(_ ssl: OpaquePointer?) -> OpenSSLDTLSContext? {
         guard let ssl, let ctx = SSL_get_SSL_CTX(ssl), let data = lwm2m_SSL_CTX_get_app_data(ctx) else { return nil }
         return Unmanaged<OpenSSLDTLSContext>.fromOpaque(data).takeUnretainedValue()
+    }
+}
+
+/// Everything in a client ``DTLSConfiguration`` that the `SSL_CTX` or its callbacks read.
+struct ClientContextKey: Hashable {
+    var pskIdentity: String?
+    var pskKey: [UInt8]?
+    var certificateChainPEM: String?
+    var privateKeyPEM: String?
+    var trustAnchorsPEM: String?
+    var expectedServerName: String?
+    var cipherSuites: [String]
+    var maximumPlaintextSize: Int
+    var initialRetransmissionTimeout: Int64
+    var maximumRetransmissionTimeout: Int64
+
+    init(_ configuration: DTLSConfiguration) {
+        pskIdentity = configuration.pskClientCredentials?.identity
+        pskKey = configuration.pskClientCredentials?.key
+        certificateChainPEM = configuration.certificates?.certificateChainPEM
+        privateKeyPEM = configuration.certificates?.privateKeyPEM
+        trustAnchorsPEM = configuration.certificates?.trustAnchorsPEM
+        expectedServerName = configuration.expectedServerName
+        cipherSuites = configuration.cipherSuites.map(\.name)
+        maximumPlaintextSize = configuration.maximumPlaintextSize
+        initialRetransmissionTimeout = configuration.initialRetransmissionTimeout.nanoseconds
+        maximumRetransmissionTimeout = configuration.maximumRetransmissionTimeout.nanoseconds
+    }
+}
+
+/// The process-wide cache of client contexts: at most ``capacity``, the least recently used one dropped first.
+final class ClientContextCache: Sendable {
+    /// A client context that may cross threads.
+    ///
+    /// `@unchecked Sendable`: a client ``OpenSSLDTLSContext`` is not mutated after its initializer (only server
+    /// contexts rotate cookie secrets), and OpenSSL documents a configured `SSL_CTX` as safe to create connections
+    /// from on several threads at once.
+    final class Entry: @unchecked Sendable {
+        let key: ClientContextKey
+        let context: OpenSSLDTLSContext
+
+        init(key: ClientContextKey, context: OpenSSLDTLSContext) {
+            self.key = key
+            self.context = context
+        }
+    }
+
+    static let shared = ClientContextCache()
+    static let capacity = 8
+    private let entries = Mutex<[Entry]>([])
+
+    func context(for key: ClientContextKey) -> OpenSSLDTLSContext? {
+        let entry: Entry? = entries.withLock { entries in
+            guard let index = entries.firstIndex(where: { $0.key == key }) else { return nil }
+            let entry = entries.remove(at: index)
+            entries.append(entry)
+            return entry
+        }
+        return entry?.context
+    }
+
+    func store(_ context: OpenSSLDTLSContext, for key: ClientContextKey) {
+        let entry = Entry(key: key, context: context)
+        entries.withLock { entries in
+            entries.removeAll { $0.key == key }
+            entries.append(entry)
+            if entries.count > ClientContextCache.capacity { entries.removeFirst() }
+        }
     }
 }
 
@@ -136,9 +221,8 @@ private func cookieGenerateCallback(
     guard let context = OpenSSLDTLSContext.from(ssl), let key = context.cookieKeys.first,
         let bio = DatagramBIO.from(SSL_get_rbio(ssl)), let cookie, let length
     else { return 0 }
-    guard let value = key.cookie(for: bio.peerKey) else { return 0 }
-    for (index, byte) in value.enumerated() { cookie[index] = byte }
-    length.pointee = UInt32(value.count)
+    key.writeCookie(for: bio.peerKey, to: cookie)
+    length.pointee = UInt32(CookieKey.length)
     return 1
 }
 
@@ -146,13 +230,9 @@ private func cookieVerifyCallback(
     _ ssl: OpaquePointer?, _ cookie: UnsafePointer<UInt8>?, _ length: UInt32
 ) -> Int32 {
     guard let context = OpenSSLDTLSContext.from(ssl), let bio = DatagramBIO.from(SSL_get_rbio(ssl)), let cookie,
-        length == 16
+        length == CookieKey.length
     else { return 0 }
-    let received = Array(UnsafeBufferPointer(start: cookie, count: Int(length)))
-    for key in context.cookieKeys {
-        guard let expected = key.cookie(for: bio.peerKey) else { continue }
-        if CRYPTO_memcmp(expected, received, 16) == 0 { return 1 }
-    }
+    for key in context.cookieKeys where key.verify(cookie, for: bio.peerKey) { return 1 }
     return 0
 }
 
@@ -202,44 +282,50 @@ private func infoCallback(_ ssl: OpaquePointer?, _ whereValue: Int32, _ value: I
 
 // MARK: - Helpers
 
-/// A cookie secret as a keyed HMAC-SHA256 context; cookies are the first 16 bytes of the MAC of the peer address.
+/// A cookie secret as HMAC-SHA256 (RFC 2104) pad states; a cookie is the first 16 bytes of the MAC of the peer's
+/// address. The inner and outer SHA-256 states after the key pads are computed once per secret, so a cookie costs
+/// two SHA-256 compressions and no allocation (OpenSSL 3.0's `EVP_MAC` copy cost about 8 times more).
 final class CookieKey {
-    /// OpenSSL's HMAC implementation, fetched once. `nonisolated(unsafe)`: set once by Swift's thread-safe lazy
-    /// static initialisation; an `EVP_MAC` is immutable and documented as shareable between threads.
-    nonisolated(unsafe) private static let hmac: OpaquePointer? = EVP_MAC_fetch(nil, "HMAC", nil)
-    private let context: OpaquePointer
+    /// The cookie length in bytes.
+    static let length = 16
+    private var inner = SHA256_CTX()
+    private var outer = SHA256_CTX()
 
     init?(secret: [UInt8]) {
-        guard let mac = CookieKey.hmac, let context = EVP_MAC_CTX_new(mac) else { return nil }
-        let initialised = "digest".withCString { name in
-            "SHA256".withCString { value in
-                var parameters = [
-                    OSSL_PARAM_construct_utf8_string(name, UnsafeMutablePointer(mutating: value), 0),
-                    OSSL_PARAM_construct_end(),
-                ]
-                return EVP_MAC_init(context, secret, secret.count, &parameters)
-            }
-        }
-        guard initialised == 1 else {
-            EVP_MAC_CTX_free(context)
-            return nil
-        }
-        self.context = context
+        guard !secret.isEmpty, secret.count <= 64 else { return nil }
+        var pad = [UInt8](repeating: 0x36, count: 64)
+        for (index, byte) in secret.enumerated() { pad[index] ^= byte }
+        guard lwm2m_SHA256_Init(&inner) == 1, lwm2m_SHA256_Update(&inner, pad, 64) == 1 else { return nil }
+        for index in pad.indices { pad[index] ^= 0x36 ^ 0x5C }
+        guard lwm2m_SHA256_Init(&outer) == 1, lwm2m_SHA256_Update(&outer, pad, 64) == 1 else { return nil }
+        OPENSSL_cleanse(&pad, 64)
     }
 
     deinit {
-        EVP_MAC_CTX_free(context)
+        OPENSSL_cleanse(&inner, MemoryLayout<SHA256_CTX>.size)
+        OPENSSL_cleanse(&outer, MemoryLayout<SHA256_CTX>.size)
     }
 
-    func cookie(for peer: [UInt8]) -> [UInt8]? {
-        guard let copy = EVP_MAC_CTX_dup(context) else { return nil }
-        defer { EVP_MAC_CTX_free(copy) }
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length = 0
-        guard EVP_MAC_update(copy, peer, peer.count) == 1, EVP_MAC_final(copy, &digest, &length, 32) == 1 else {
-            return nil
+    /// Writes the ``length``-byte cookie for `peer` to `cookie`.
+    func writeCookie(for peer: [UInt8], to cookie: UnsafeMutablePointer<UInt8>) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
+            var state = inner
+            _ = lwm2m_SHA256_Update(&state, peer, peer.count)
+            _ = lwm2m_SHA256_Final(digest.baseAddress, &state)
+            state = outer
+            _ = lwm2m_SHA256_Update(&state, digest.baseAddress, 32)
+            _ = lwm2m_SHA256_Final(digest.baseAddress, &state)
+            cookie.update(from: digest.baseAddress!, count: CookieKey.length)
+            OPENSSL_cleanse(&state, MemoryLayout<SHA256_CTX>.size)
         }
-        return Array(digest.prefix(16))
+    }
+
+    /// Whether `cookie` (``length`` bytes) is the cookie of `peer` under this secret (constant-time comparison).
+    func verify(_ cookie: UnsafePointer<UInt8>, for peer: [UInt8]) -> Bool {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: CookieKey.length) { expected in
+            writeCookie(for: peer, to: expected.baseAddress!)
+            return CRYPTO_memcmp(expected.baseAddress, cookie, CookieKey.length) == 0
+        }
     }
 }
 
@@ -284,9 +370,23 @@ enum PEM {
 }
 
 extension SocketAddress {
-    /// A canonical byte form of the address and port (used as cookie input and as a dictionary key).
+    /// A canonical byte form of the address and port (the cookie input): the family, then the port and address
+    /// bytes as they sit in `sockaddr_in` (offsets 2..<8) or `sockaddr_in6` (port at 2, address and scope id at
+    /// 8..<28; the flow label is left out). These offsets are the same on Linux and the BSDs.
     var dtlsPeerKey: [UInt8] {
-        Array("\(ipAddress ?? description)|\(port ?? 0)".utf8)
+        let ranges: [Range<Int>]
+        switch self {
+        case .v4: ranges = [2..<8]
+        case .v6: ranges = [2..<4, 8..<28]
+        case .unixDomainSocket: return Array("unix|\(description)".utf8)
+        }
+        return withSockAddr { address, size in
+            let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(address), count: size)
+            var key: [UInt8] = [self.protocol == .inet6 ? 6 : 4]
+            key.reserveCapacity(27)
+            for range in ranges where range.upperBound <= size { key.append(contentsOf: raw[range]) }
+            return key
+        }
     }
 }
 

@@ -1,24 +1,28 @@
-import Foundation
+public import Foundation
 import NIOCore
 import NIOPosix
 
 /// Runs a command-line peer (libcoap, openssl) with a timeout, capturing its output.
-struct ProcessResult: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var timedOut: Bool
+public struct ProcessResult: Sendable {
+    /// The exit status.
+    public var status: Int32
+    /// Standard output.
+    public var stdout: String
+    /// Standard error.
+    public var stderr: String
+    /// Whether the watchdog killed it.
+    public var timedOut: Bool
 }
 
-enum ProcessRunner {
+public enum ProcessRunner {
     /// Whether `name` is on PATH.
-    static func exists(_ name: String) -> Bool {
+    public static func exists(_ name: String) -> Bool {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
     }
 
     /// Runs `arguments` (looked up on PATH) and waits for it to exit, killing it after `timeout`.
-    static func run(_ arguments: [String], timeout: Duration = .seconds(20)) async throws -> ProcessResult {
+    public static func run(_ arguments: [String], timeout: Duration = .seconds(20)) async throws -> ProcessResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -42,7 +46,7 @@ enum ProcessRunner {
     }
 
     /// Starts a long-running process; the caller terminates it.
-    static func start(_ arguments: [String]) throws -> Process {
+    public static func start(_ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -53,7 +57,7 @@ enum ProcessRunner {
     }
 
     /// A UDP port p such that p and p + 1 are both free on 127.0.0.1 right now (libcoap serves DTLS on p + 1).
-    static func freePortPair() async throws -> Int {
+    public static func freePortPair() async throws -> Int {
         for _ in 0..<20 {
             let first = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .bind(host: "127.0.0.1", port: 0).get()

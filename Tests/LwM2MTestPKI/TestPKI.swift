@@ -1,29 +1,38 @@
-import Foundation
+public import Foundation
 
 /// Test-only keys and certificates, generated with the `openssl` command-line tool into a temporary directory.
-/// Nothing here is a real secret.
-struct TestPKI: Sendable {
-    let directory: URL
+/// Nothing here is a real secret. Shared by the DTLS and the integration tests (a small target of its own so
+/// that both use one generator).
+public struct TestPKI: Sendable {
+    /// The directory holding the PEM files (`ca.pem`, `server.pem`, `server.key`, `device.pem`, `device.key`, ...).
+    public let directory: URL
     /// CA that signs the server and device certificates.
-    let caCertificate: String
+    public let caCertificate: String
     /// Another CA, trusted by nobody who matters (for "wrong CA" tests).
-    let otherCACertificate: String
-    let serverCertificate: String
-    let serverKey: String
-    let deviceCertificate: String
-    let deviceKey: String
+    public let otherCACertificate: String
+    /// The server's certificate (CN localhost, SAN localhost and 127.0.0.1), signed by the CA.
+    public let serverCertificate: String
+    /// The server's private key (PKCS #8).
+    public let serverKey: String
+    /// The device's certificate (CN device-1), signed by the CA.
+    public let deviceCertificate: String
+    /// The device's private key (PKCS #8).
+    public let deviceKey: String
     /// A device certificate signed by the other CA.
-    let strangerCertificate: String
-    let strangerKey: String
+    public let strangerCertificate: String
+    /// The stranger's private key.
+    public let strangerKey: String
 
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    /// The path of a file in ``directory``.
+    public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     /// Generated once per test process.
-    static let shared: TestPKI = {
+    public static let shared: TestPKI = {
         do { return try make() } catch { fatalError("cannot generate test certificates: \(error)") }
     }()
 
-    static func make() throws -> TestPKI {
+    /// Generates a fresh set with the `openssl` tool.
+    public static func make() throws -> TestPKI {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("swift-lwm2m-dtls-pki-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
