@@ -49,7 +49,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoAPCoreTests",
-            dependencies: ["CoAPCore", nioCore, nioPosix],
+            dependencies: ["CoAPCore", "LwM2MTestPKI", nioCore, nioPosix],
             swiftSettings: swiftSettings
         ),
 
@@ -64,8 +64,9 @@ let package = Package(
             dependencies: ["CoAPCore", "COpenSSL", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
-        // Test keys and certificates generated with openssl, and a runner for command-line peers (libcoap),
-        // shared by the DTLS and integration tests.
+        // Test support (no library depends on it): keys and certificates generated with openssl, and the runner
+        // for child processes (libcoap tools, the package's own executables) shared by every test target that
+        // starts one.
         .target(
             name: "LwM2MTestPKI",
             dependencies: [nioCore, nioPosix],
@@ -125,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClientKitTests",
-            dependencies: ["ClientKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", nioCore],
+            dependencies: ["ClientKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", "LwM2MTestPKI", nioCore],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -149,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ServerKitTests",
-            dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", nioCore, logging],
+            dependencies: ["ServerKit", "CoAPCore", "LwM2MModel", "Codecs", "LwM2MTestPKI", nioCore, logging],
             swiftSettings: swiftSettings
         ),
         // MARK: Integration (ServerKit <-> ClientKit, in memory and as processes)
@@ -169,7 +170,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BootstrapKitTests",
-            dependencies: ["BootstrapKit", "CoAPCore", "LwM2MModel", "Codecs", "lwm2m-bootstrap", nioCore, logging],
+            dependencies: ["BootstrapKit", "CoAPCore", "LwM2MModel", "Codecs", "LwM2MTestPKI", "lwm2m-bootstrap", nioCore, logging],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -23,7 +23,7 @@ public enum LwM2MBootstrapEvent: Sendable, CustomStringConvertible {
     /// A one-line text for logs.
     public var description: String {
         switch self {
-        case .started(let ep, let peer): return "bootstrap of \(ep) started from \(peer)"
+        case .started(let ep, let peer): return "bootstrap of \(ep) started from \(peer.hostAndPort)"
         case .step(let ep, let step, let code): return "bootstrap of \(ep): \(step) -> \(code)"
         case .finished(let result): return "bootstrap of \(result.endpoint) finished (\(result.steps.count) steps)"
         case .failed(let ep, let error): return "bootstrap of \(ep) failed: \(error)"

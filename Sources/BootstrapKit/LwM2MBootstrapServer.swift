@@ -90,7 +90,7 @@ public actor LwM2MBootstrapServer {
             }
         }
         guard let name, !name.isEmpty else {
-            reject("", .init(code: .invalidRequest, reason: "Bootstrap-Request without ep from \(request.peer)", step: nil))
+            reject("", .init(code: .invalidRequest, reason: "Bootstrap-Request without ep from \(request.peer.hostAndPort)", step: nil))
             throw CoAPError.badRequest("missing ep")
         }
         if let security {
@@ -104,7 +104,7 @@ public actor LwM2MBootstrapServer {
                 logger.warning(
                     "bootstrap request refused",
                     metadata: [
-                        "endpoint": "\(name)", "peer": "\(request.peer)", "identity": "\(credential?.description ?? "none")",
+                        "endpoint": "\(name)", "peer": "\(request.peer.hostAndPort)", "identity": "\(credential?.description ?? "none")",
                         "reason": "\(reason)",
                     ])
                 eventSink.yield(.failed(endpoint: name, error: .init(code: .forbidden, reason: reason, step: nil)))
@@ -142,7 +142,7 @@ public actor LwM2MBootstrapServer {
         let id = nextSessionID
         let session = LwM2MBootstrapSession(endpoint: name, plan: plan, clientPreferredFormat: pct)
         logger.info("bootstrap session started", metadata: [
-            "endpoint": "\(name)", "peer": "\(peer)", "format": "\(session.writeFormat)"])
+            "endpoint": "\(name)", "peer": "\(peer.hostAndPort)", "format": "\(session.writeFormat)"])
         eventSink.yield(.started(endpoint: name, peer: peer))
         let task = Task { [endpoint, configuration, eventSink, logger] in
             // Let the 2.04 to the Bootstrap-Request go out before the first request of the session.

@@ -200,7 +200,7 @@ public actor LwM2MBootstrapClient {
                 guard let server = bootstrapServer else { continue }
                 let message = CoAPMessage.request(.post, path: "/bs", query: query)
                 let endpoint = self.endpoint
-                logger.debug("Bootstrap-Request", metadata: ["server": "\(server)", "query": "\(query)"])
+                logger.debug("Bootstrap-Request", metadata: ["server": "\(server.hostAndPort)", "query": "\(query)"])
                 Task {
                     let outcome: LwM2MClientBootstrapStateMachine.Outcome
                     do {
@@ -305,7 +305,7 @@ public actor LwM2MBootstrapClient {
         let fromBootstrapServer = bootstrapServer != nil && request.peer == bootstrapServer
         guard machine.acceptsBootstrapOperations && fromBootstrapServer else {
             if fromBootstrapServer || (request.method == .post && request.path == ["bs"]) {
-                logger.debug("bootstrap operation outside bootstrap", metadata: ["peer": "\(request.peer)"])
+                logger.debug("bootstrap operation outside bootstrap", metadata: ["peer": "\(request.peer.hostAndPort)"])
                 throw CoAPError.unauthorized("not in bootstrap")
             }
             return nil

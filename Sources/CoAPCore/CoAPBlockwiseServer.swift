@@ -87,7 +87,7 @@ final class CoAPBlockwiseServer: Sendable {
     private static func logRejection(_ reply: CoAPMessage, of request: CoAPIncomingRequest, logger: Logger) {
         logger.info("CoAP block-wise request rejected", metadata: {
             var metadata: Logger.Metadata = [
-                "peer": "\(request.peer)", "mid": "\(request.message.messageID)",
+                "peer": "\(request.peer.hostAndPort)", "mid": "\(request.message.messageID)",
                 "path": "\(request.message.uriPathString)", "code": "\(reply.code)"]
             if let block1 = try? request.message.block1() { metadata["block1"] = "\(block1)" }
             if let block2 = try? request.message.block2() { metadata["block2"] = "\(block2)" }

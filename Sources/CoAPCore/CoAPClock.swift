@@ -59,6 +59,10 @@ public final class CoAPVirtualClock: CoAPClock {
     /// The number of tasks and callbacks waiting for a future time.
     public var pendingCount: Int { state.withLock { $0.sleepers.count } }
 
+    /// Every deadline a task or callback waits for, earliest first (tests use it to see that the code under test
+    /// armed its timer before they move the clock).
+    public var pendingDeadlines: [NIODeadline] { state.withLock { $0.sleepers.values.map(\.deadline).sorted() } }
+
     /// The earliest deadline anyone waits for, if any.
     public var nextDeadline: NIODeadline? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
 

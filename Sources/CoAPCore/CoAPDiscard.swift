@@ -117,7 +117,7 @@ public struct CoAPDiscard: Sendable, CustomStringConvertible {
     public var offset: Int? { decodingError?.offset }
 
     public var description: String {
-        var s = "\(reason) from \(peer)"
+        var s = "\(reason) from \(peer.hostAndPort)"
         if let messageType, let messageID { s += " (\(messageType) mid \(messageID))" }
         if let decodingError { s += ": \(decodingError)" }
         if let option { s += ", option \(option.rawValue)" }

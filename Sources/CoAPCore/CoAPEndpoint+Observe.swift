@@ -18,7 +18,7 @@ extension CoAPEndpoint {
                 } else {
                     if response.code.isSuccess {
                         logger.info("CoAP observe registration refused; answering without Observe", metadata: [
-                            "peer": "\(request.peer)", "mid": "\(request.message.messageID)",
+                            "peer": "\(request.peer.hostAndPort)", "mid": "\(request.message.messageID)",
                             "path": "\(request.message.uriPathString)"])
                     }
                     response.observe = nil
@@ -98,12 +98,12 @@ extension CoAPEndpoint {
             response = try await responder(request)
         } catch let error as CoAPError {
             logger.debug("CoAP notification handler answered with an error; ending the observation", metadata: [
-                "peer": "\(key.peer)", "token": "\(key.token)", "code": "\(error.responseCode)",
+                "peer": "\(key.peer.hostAndPort)", "token": "\(key.token)", "code": "\(error.responseCode)",
                 "reason": "\(error.reason)"])
             response = .response(error.responseCode)
         } catch {
             logger.info("CoAP notification handler failed; ending the observation", metadata: [
-                "peer": "\(key.peer)", "token": "\(key.token)", "error": "\(error)"])
+                "peer": "\(key.peer.hostAndPort)", "token": "\(key.token)", "error": "\(error)"])
             response = .response(.internalServerError)
         }
         guard !isClosed, observers.observer(peer: key.peer, token: key.token) != nil else { return }
@@ -121,7 +121,7 @@ extension CoAPEndpoint {
             try await sendTracked(response, to: key.peer)
         } catch {
             logger.debug("CoAP observer removed", metadata: [
-                "peer": "\(key.peer)", "token": "\(key.token)", "error": "\(error)"])
+                "peer": "\(key.peer.hostAndPort)", "token": "\(key.token)", "error": "\(error)"])
             observers.deregister(peer: key.peer, token: key.token)
         }
     }

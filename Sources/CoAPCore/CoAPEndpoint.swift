@@ -339,14 +339,14 @@ public actor CoAPEndpoint {
                     level: error.responseCode.codeClass == 5 ? .info : .debug,
                     "CoAP handler answered with an error",
                     metadata: [
-                        "peer": "\(exchange.peer)", "mid": "\(exchange.messageID)", "path": "\(message.uriPathString)",
+                        "peer": "\(exchange.peer.hostAndPort)", "mid": "\(exchange.messageID)", "path": "\(message.uriPathString)",
                         "code": "\(error.responseCode)", "reason": "\(error.reason)"])
                 response = .response(
                     error.responseCode,
                     payload: error.exposesReason && !error.reason.isEmpty ? ByteBuffer(string: error.reason) : ByteBuffer())
             } catch {
                 logger.info("CoAP handler failed", metadata: [
-                    "peer": "\(exchange.peer)", "mid": "\(exchange.messageID)", "path": "\(message.uriPathString)",
+                    "peer": "\(exchange.peer.hostAndPort)", "mid": "\(exchange.messageID)", "path": "\(message.uriPathString)",
                     "error": "\(error)"])
                 response = .response(.internalServerError)
             }
@@ -360,7 +360,7 @@ public actor CoAPEndpoint {
         var response = response
         if !response.code.isResponse {
             logger.info("CoAP handler returned a non-response code; answering 5.00", metadata: [
-                "peer": "\(exchange.peer)", "mid": "\(exchange.messageID)", "code": "\(response.code)"])
+                "peer": "\(exchange.peer.hostAndPort)", "mid": "\(exchange.messageID)", "code": "\(response.code)"])
             response.code = .internalServerError
         }
         let actions = layer.respond(to: exchange, with: response, now: clock.now)
@@ -433,7 +433,7 @@ public actor CoAPEndpoint {
 
     static func metadata(_ discard: CoAPDiscard) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
-            "peer": "\(discard.peer)", "reason": "\(discard.reason)", "answer": "\(discard.answer)"]
+            "peer": "\(discard.peer.hostAndPort)", "reason": "\(discard.reason)", "answer": "\(discard.answer)"]
         if let mid = discard.messageID { metadata["mid"] = "\(mid)" }
         if let type = discard.messageType { metadata["type"] = "\(type)" }
         if let error = discard.decodingError {

@@ -401,12 +401,12 @@ public struct CoAPMessageLayer {
                 } else {
                     remove(id, now: now, into: &actions)
                     actions.append(.failed(id, .transmissionTimeout(
-                        "no acknowledgement from \(outgoing.peer) after \(outgoing.transmissions) transmissions")))
+                        "no acknowledgement from \(outgoing.peer.hostAndPort) after \(outgoing.transmissions) transmissions")))
                 }
             case .response(let id):
                 guard let outgoing = exchanges[id], outgoing.responseDeadline == deadline else { continue }
                 remove(id, now: now, into: &actions)
-                actions.append(.failed(id, .responseTimeout("no response from \(outgoing.peer) in time")))
+                actions.append(.failed(id, .responseTimeout("no response from \(outgoing.peer.hostAndPort) in time")))
             case .dedup(let key):
                 if let entry = received[key], entry.expires <= now { received.removeValue(forKey: key) }
             case .piggyback(let key):
@@ -566,7 +566,7 @@ public struct CoAPMessageLayer {
         if case .ping = outgoing.kind {
             actions.append(.delivered(id))
         } else {
-            actions.append(.failed(id, .reset("\(peer) rejected message \(messageID) with RST")))
+            actions.append(.failed(id, .reset("\(peer.hostAndPort) rejected message \(messageID) with RST")))
         }
     }
 

@@ -46,7 +46,7 @@ public final class CoAPUDPTransport: CoAPTransport {
             try? await channel.close()
             throw CoAPTransportError(reason: "the bound UDP channel reports no local address")
         }
-        logger.debug("CoAP UDP transport bound", metadata: ["address": "\(address)"])
+        logger.debug("CoAP UDP transport bound", metadata: ["address": "\(address.hostAndPort)"])
         return CoAPUDPTransport(channel: channel, localAddress: address, inbound: stream, logger: logger)
     }
 
@@ -55,7 +55,7 @@ public final class CoAPUDPTransport: CoAPTransport {
         let envelope = AddressedEnvelope(remoteAddress: datagram.remote, data: datagram.data)
         let logger = logger
         channel.writeAndFlush(envelope).whenFailure { error in
-            logger.debug("CoAP UDP send failed", metadata: ["remote": "\(datagram.remote)", "error": "\(error)"])
+            logger.debug("CoAP UDP send failed", metadata: ["remote": "\(datagram.remote.hostAndPort)", "error": "\(error)"])
         }
     }
 

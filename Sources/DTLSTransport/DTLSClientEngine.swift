@@ -73,7 +73,7 @@ public final class DTLSClientEngine {
         self.context = try OpenSSLDTLSContext.client(configuration: configuration)
         let identity = configuration.pskClientCredentials?.identity ?? "x509"
         self.cacheKey = "\(server)|\(identity)|\(configuration.expectedServerName ?? "")"
-        self.logger[metadataKey: "peer"] = "\(server)"
+        self.logger[metadataKey: "peer"] = "\(server.hostAndPort)"
     }
 
     /// Starts a handshake (resuming a cached session when there is one).

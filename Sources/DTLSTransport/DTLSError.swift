@@ -1,4 +1,5 @@
 public import NIOCore
+import CoAPCore
 
 /// An error of the DTLS layer: a handshake that failed or timed out, a configuration OpenSSL refused, a closed
 /// association. Compared by ``code`` only.
@@ -51,7 +52,7 @@ public struct DTLSError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The code, reason and peer.
     public var description: String {
         var text = "DTLSError.\(code): \(reason)"
-        if let peer { text += " (peer \(peer))" }
+        if let peer { text += " (peer \(peer.hostAndPort))" }
         return text
     }
 

@@ -214,12 +214,12 @@ public final class DTLSServerEngine {
         guard DTLSRecord.isInitialClientHello(datagram) else {
             statistics.droppedDatagrams += 1
             logger.debug("dropped a record from a peer without an association (evicted or lost?)",
-                         metadata: ["peer": "\(address)"])
+                         metadata: ["peer": "\(address.hostAndPort)"])
             return
         }
         guard handshaking.count < configuration.maximumConcurrentHandshakes else {
             statistics.droppedDatagrams += 1
-            logger.notice("too many handshakes in progress; ignoring a ClientHello", metadata: ["peer": "\(address)"])
+            logger.notice("too many handshakes in progress; ignoring a ClientHello", metadata: ["peer": "\(address.hostAndPort)"])
             return
         }
         listener.bio.peerKey = address.dtlsPeerKey
@@ -238,7 +238,7 @@ public final class DTLSServerEngine {
                 guard let victim = peers.values.filter(\.established).min(by: { $0.lastActivity < $1.lastActivity })
                 else {
                     statistics.droppedDatagrams += 1
-                    logger.notice("live session limit reached; ignoring a ClientHello", metadata: ["peer": "\(address)"])
+                    logger.notice("live session limit reached; ignoring a ClientHello", metadata: ["peer": "\(address.hostAndPort)"])
                     return
                 }
                 evict(victim, reason: "live session limit", into: &output)
@@ -270,7 +270,7 @@ public final class DTLSServerEngine {
             let resumed = peer.connection.isResumed
             if resumed { statistics.resumedHandshakes += 1 } else { statistics.fullHandshakes += 1 }
             logger.debug("DTLS handshake complete", metadata: [
-                "peer": "\(peer.address)", "resumed": "\(resumed)",
+                "peer": "\(peer.address.hostAndPort)", "resumed": "\(resumed)",
                 "cipher": "\(peer.connection.cipherSuiteName ?? "?")", "identity": "\(peer.identity.map { "\($0)" } ?? "-")",
             ])
             output.append(.established(peer.address, identity: peer.identity, resumed: resumed))
@@ -302,7 +302,7 @@ public final class DTLSServerEngine {
         case .wantRead, .complete:
             break
         case .closed:
-            logger.debug("peer closed the DTLS association", metadata: ["peer": "\(address)"])
+            logger.debug("peer closed the DTLS association", metadata: ["peer": "\(address.hostAndPort)"])
             peer.connection.shutdown()
             emitOutbound(peer, into: &output)
             remove(peer)
@@ -315,7 +315,7 @@ public final class DTLSServerEngine {
     private func evict(_ peer: Peer, reason: String, into output: inout [Output]) {
         statistics.evictions += 1
         logger.debug("closing DTLS association into a saved session", metadata: [
-            "peer": "\(peer.address)", "reason": "\(reason)",
+            "peer": "\(peer.address.hostAndPort)", "reason": "\(reason)",
         ])
         peer.connection.shutdown()
         emitOutbound(peer, into: &output)
@@ -326,7 +326,7 @@ public final class DTLSServerEngine {
     private func fail(_ peer: Peer, _ error: DTLSError, into output: inout [Output]) {
         if !peer.established { statistics.failedHandshakes += 1 }
         logger.notice("DTLS failure", metadata: [
-            "peer": "\(peer.address)", "code": "\(error.code)", "reason": "\(error.reason)",
+            "peer": "\(peer.address.hostAndPort)", "code": "\(error.code)", "reason": "\(error.reason)",
         ])
         remove(peer)
         output.append(.failed(peer.address, error))

@@ -101,7 +101,7 @@ final class DTLSServerHandler: ChannelDuplexHandler {
             perform(output, context: context)
             promise?.succeed()
         case .failure(let error):
-            logger.debug("datagram not sent", metadata: ["peer": "\(datagram.remote)", "reason": "\(error.reason)"])
+            logger.debug("datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "\(error.reason)"])
             promise?.fail(error)
         }
     }

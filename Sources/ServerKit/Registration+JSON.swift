@@ -39,10 +39,7 @@ extension Registration {
     }
 
     /// `host:port` of the client's address (`[v6]:port` for IPv6).
-    public var addressText: String {
-        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
-        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-    }
+    public var addressText: String { address.hostAndPort }
 
     /// ThingsBoard's DiscoverAll answer: the registration links as a JSON array of
     /// `{"url": ..., "attributes": {...}}`, attribute values as written in link format (quoted values keep their

@@ -92,7 +92,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         now: NIODeadline
     ) -> RegistrationOutput {
         var log = logger
-        if log.logLevel <= .warning { log[metadataKey: "peer"] = .stringConvertible(peer) }  // no boxing when unused
+        if log.logLevel <= .warning { log[metadataKey: "peer"] = .string(peer.hostAndPort) }  // built only when logged
         // Flood protection before any parsing or allocation per registration.
         if let limit = configuration.registerRateLimit {
             let host = peer.ipAddress ?? "\(peer)"
@@ -126,15 +126,22 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
             log.info("Register rejected: bad endpoint name")
             return reply(request, .badRequest, diagnostic: "bad endpoint name")
         }
-        if log.logLevel <= .warning { log[metadataKey: "endpoint"] = .string(endpoint) }  // no boxing when unused
+        if log.logLevel <= .warning { log[metadataKey: "endpoint"] = .string(endpoint) }  // built only when logged
         // Credentials: the DTLS identity must belong to the endpoint; NoSec only where the store allows it.
         if let security = configuration.security,
             case .denied(let reason) = security.authorize(endpoint: endpoint, credential: identity?.securityCredential)
         {
             let credential = identity?.securityCredential.description ?? "no DTLS identity"
             log.warning(
-                "Register of \(endpoint) from \(Self.text(peer)) with \(credential) rejected (4.03): \(reason)")
+                "Register of \(endpoint) from \(peer.hostAndPort) with \(credential) rejected (4.03): \(reason)")
             return reply(request, .forbidden)
+        }
+        // A registration made with a DTLS identity is replaced only by that identity (with or without a store):
+        // otherwise a NoSec peer, or another identity, could take over a secured endpoint.
+        if let existing = registrations.registration(endpoint: endpoint), existing.identity != nil,
+            let refusal = identityMismatch(existing, identity, peer: peer, operation: "Register")
+        {
+            return reply(request, refusal)
         }
         // Version.
         var version = LwM2MVersion.v1_0
@@ -221,7 +228,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
     ) -> RegistrationOutput {
         var log = logger
         if log.logLevel <= .warning {
-            log[metadataKey: "peer"] = .stringConvertible(peer)
+            log[metadataKey: "peer"] = .string(peer.hostAndPort)
             log[metadataKey: "registration"] = .string(id)
         }
         guard let previous = registrations.registration(id: id) else {
@@ -280,7 +287,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         _ request: CoAPMessage, id: String, from peer: SocketAddress, identity: CoAPPeerIdentity?
     ) -> RegistrationOutput {
         guard let existing = registrations.registration(id: id) else {
-            logger.info("De-register rejected: unknown registration", metadata: ["registration": "\(id)", "peer": "\(peer)"])
+            logger.info("De-register rejected: unknown registration", metadata: ["registration": "\(id)", "peer": "\(peer.hostAndPort)"])
             return reply(request, .notFound)
         }
         if let refusal = identityMismatch(existing, identity, peer: peer, operation: "De-register") {
@@ -297,12 +304,6 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         )
     }
 
-    /// `host:port` (`[v6]:port`) for log lines.
-    private static func text(_ peer: SocketAddress) -> String {
-        guard let ip = peer.ipAddress, let port = peer.port else { return "\(peer)" }
-        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-    }
-
     /// 4.03 when `identity` is not the one `registration` was made with (logged with peer, endpoint and both
     /// identities), `nil` when it is.
     private func identityMismatch(
@@ -311,7 +312,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         guard registration.identity != identity else { return nil }
         let credential = identity?.securityCredential.description ?? "no DTLS identity"
         let registered = registration.identity?.securityCredential.description ?? "no DTLS identity"
-        let text = "\(operation) of \(registration.endpoint) from \(Self.text(peer)) with \(credential)"
+        let text = "\(operation) of \(registration.endpoint) from \(peer.hostAndPort) with \(credential)"
         logger.warning("\(text) rejected (4.03): it registered with \(registered)")
         return .forbidden
     }
@@ -320,7 +321,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         _ request: CoAPMessage, from peer: SocketAddress, identity: CoAPPeerIdentity?, now: NIODeadline
     ) -> RegistrationOutput {
         guard let registration = registrations.registration(address: peer) else {
-            logger.info("Send rejected: peer not registered", metadata: ["peer": "\(peer)"])
+            logger.info("Send rejected: peer not registered", metadata: ["peer": "\(peer.hostAndPort)"])
             return reply(request, .forbidden)
         }
         if let refusal = identityMismatch(registration, identity, peer: peer, operation: "Send") { return reply(request, refusal) }

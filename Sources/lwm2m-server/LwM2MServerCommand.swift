@@ -144,7 +144,7 @@ struct LwM2MServerCommand: AsyncParsableCommand {
         let stop = ShutdownSignal()
         let signals = stop.installSignalHandlers()
         let out = Output()
-        let addresses = transports.map { "\($0.scheme)://\(Self.format($0.localAddress))" }
+        let addresses = transports.map { "\($0.scheme)://\($0.localAddress.hostAndPort)" }
         FileHandle.standardError.write(Data("lwm2m-server listening on \(addresses.joined(separator: " and "))\n".utf8))
         if console {
             out.line(.object([
@@ -192,11 +192,6 @@ struct LwM2MServerCommand: AsyncParsableCommand {
         // The final line: on standard error always, and as an event in console mode.
         FileHandle.standardError.write(Data("lwm2m-server stopped (\(reason))\n".utf8))
         if console { out.line(.object([("event", .string("stopped")), ("reason", .string(reason))])) }
-    }
-
-    static func format(_ address: SocketAddress) -> String {
-        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
-        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 }
 

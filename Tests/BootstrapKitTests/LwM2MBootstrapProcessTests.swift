@@ -3,6 +3,7 @@ import CoAPCore
 import Codecs
 import Foundation
 import LwM2MModel
+import LwM2MTestPKI
 import NIOCore
 import Testing
 
@@ -11,20 +12,7 @@ import Glibc
 #endif
 
 /// The built `lwm2m-bootstrap` next to the test bundle (SwiftPM builds it because the test target depends on it).
-func bootstrapExecutable() -> String? {
-    let fm = FileManager.default
-    var candidates: [URL] = []
-    let arg0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    candidates.append(arg0.deletingLastPathComponent().appendingPathComponent("lwm2m-bootstrap"))
-    if let bundle = Bundle.main.executableURL {
-        candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("lwm2m-bootstrap"))
-    }
-    // <package>/Tests/BootstrapKitTests/<this file> -> <package>/.build/debug/lwm2m-bootstrap
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    candidates.append(root.appendingPathComponent(".build/debug/lwm2m-bootstrap"))
-    return candidates.map(\.path).first { fm.isExecutableFile(atPath: $0) }
-}
+func bootstrapExecutable() -> String? { ProcessRunner.builtExecutable("lwm2m-bootstrap")?.path }
 
 @Suite("lwm2m-bootstrap as a process over real UDP", .serialized)
 struct LwM2MBootstrapProcessTests {
@@ -59,8 +47,7 @@ struct LwM2MBootstrapProcessTests {
 
     static func stop(_ process: Process) {
         // A child may inherit a blocked SIGTERM from the test runner: SIGKILL our own child by its PID.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        ProcessRunner.stop(process)
     }
 
     @Test("a CoAPEndpoint client is bootstrapped by `lwm2m-bootstrap --server-uri`")
@@ -142,18 +129,10 @@ struct LwM2MBootstrapProcessTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-bootstrap-\(getpid()).json")
         try Data(#"{"endpoints": {"dev1": {"servers": [{"instance": 0, "lifetime": 60}]}}}"#.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["--host", "127.0.0.1", "--coap-port", "0", "--config", file.path]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let stderr = try await withTimeout {
-            String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        }
-        Self.stop(process)
-        #expect(process.terminationStatus != 0)
+        let result = try await ProcessRunner.run(
+            [tool, "--host", "127.0.0.1", "--coap-port", "0", "--config", file.path], timeout: .seconds(20))
+        let stderr = result.stderr
+        #expect(result.status != 0)
         #expect(stderr.contains("endpoints.dev1.servers[0].shortServerId"), "\(stderr)")
     }
 }

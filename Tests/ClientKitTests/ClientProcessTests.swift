@@ -1,14 +1,13 @@
 import CoAPCore
+import LwM2MTestPKI
 import Foundation
 import NIOCore
 import Synchronization
 import Testing
 
 /// The `lwm2m-client` binary built next to the tests (`swift build --build-tests` builds it).
-private let clientBinary: String = {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.appendingPathComponent(".build/debug/lwm2m-client").path
-}()
+private let clientBinary: String = (ProcessRunner.builtExecutable("lwm2m-client")
+    ?? ProcessRunner.packageRoot.appendingPathComponent(".build/debug/lwm2m-client")).path
 
 /// Awaits the first element of `stream`, giving up after `seconds` of real time.
 private func first<T: Sendable>(_ stream: AsyncStream<T>, seconds: Double = 30) async -> T? {

@@ -69,15 +69,24 @@ struct ConnectivityLocationTests {
         try tree.write(.resource(.single(8, .integer(60))), at: .resource(7, 0, 8), replace: true)
         let started = clock.now
         stats.start()
-        try await driving(clock, step: .seconds(1)) {
-            while stats.isCollecting {
-                try Task.checkCancellation()
-                await Task.yield()
-            }
+        #expect(stats.isCollecting)
+        // The period's timer is armed for exactly started + 60 s; the clock moves there only after it is (moving
+        // it in steps meanwhile would let a loaded machine run virtual time past the period before the timer's
+        // task reacts), then the test waits in real time, bounded, for collecting to stop.
+        let end = started + .seconds(60)
+        let realDeadline = ContinuousClock.now + .seconds(60)
+        while !clock.pendingDeadlines.contains(end) {
+            guard ContinuousClock.now < realDeadline else { throw TimeoutError() }
+            await Task.yield()
         }
-        #expect(!stats.isCollecting)
-        #expect(clock.now - started >= .seconds(59))
-        #expect(clock.now - started <= .seconds(62))
+        clock.advance(to: end - .seconds(1))
+        #expect(stats.isCollecting)
+        clock.advance(to: end)
+        while stats.isCollecting {
+            guard ContinuousClock.now < realDeadline else { throw TimeoutError() }
+            await Task.yield()
+        }
+        #expect(clock.now == end)
     }
 
     @Test("Location: a fix set by the app, read as floats and time; partial updates keep the rest")

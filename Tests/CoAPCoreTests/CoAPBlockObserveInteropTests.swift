@@ -1,5 +1,6 @@
 @testable import CoAPCore
 import Foundation
+import LwM2MTestPKI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,14 +9,7 @@ import Synchronization
 import Testing
 
 /// The full path of a command found on PATH.
-func commandPath(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    for directory in path.split(separator: ":") {
-        let candidate = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
-}
+func commandPath(_ name: String) -> String? { ProcessRunner.path(of: name) }
 
 /// Whether the libcoap command-line tools are installed.
 let libcoapToolsAvailable = commandPath("coap-client-notls") != nil && commandPath("coap-server-notls") != nil
@@ -59,21 +53,13 @@ struct CoAPBlockObserveInteropTests {
         /// Ends the process with SIGKILL: children of the test process inherit its blocked signal mask, so
         /// SIGTERM and SIGINT would stay pending.
         func kill() {
-            if process.isRunning { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            ProcessRunner.stop(process)
         }
 
         func stop() {
             kill()
             try? FileManager.default.removeItem(at: outputURL)
         }
-    }
-
-    static func freePort() async throws -> Int {
-        let probe = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
-        let port = probe.localAddress.port!
-        await probe.close()
-        return port
     }
 
     static func body(_ count: Int) -> ByteBuffer {
@@ -91,7 +77,7 @@ struct CoAPBlockObserveInteropTests {
 
     @Test("our client observes /time on coap-server-notls for several notifications, then cancels")
     func observeLibcoapTime() async throws {
-        let port = try await Self.freePort()
+        let port = try await ProcessRunner.freeUDPPort()
         let server = try Child("coap-server-notls", ["-A", "127.0.0.1", "-p", "\(port)"])
         defer { server.stop() }
         let transport = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
@@ -120,7 +106,7 @@ struct CoAPBlockObserveInteropTests {
 
     @Test("our client PUTs then GETs 64 KiB block-wise on coap-server-notls")
     func blockwiseAgainstLibcoapServer() async throws {
-        let port = try await Self.freePort()
+        let port = try await ProcessRunner.freeUDPPort()
         let server = try Child("coap-server-notls", ["-A", "127.0.0.1", "-p", "\(port)", "-d", "10"])
         defer { server.stop() }
         let transport = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)

@@ -187,7 +187,7 @@ struct CoAPDiscardTests {
             await records.first { $0.message.description == "CoAP datagram discarded" }
         })
         #expect(record.level == .info)
-        #expect(record.metadata["peer"] == "\(attacker.localAddress)")
+        #expect(record.metadata["peer"] == "\(attacker.localAddress.hostAndPort)")
         #expect(record.metadata["reason"] == "malformed")
         #expect(record.metadata["error"] == "reservedNibble")
         #expect(record.metadata["offset"] == "4")
@@ -244,7 +244,7 @@ struct CoAPDiscardTests {
         #expect(blockRecord.level == .info)
         #expect(blockRecord.metadata["code"] == "\(CoAPCode.requestEntityIncomplete)")
         #expect(blockRecord.metadata["block1"] == "3/1/16")
-        #expect(blockRecord.metadata["peer"] == "\(client.localAddress)")
+        #expect(blockRecord.metadata["peer"] == "\(client.localAddress.hostAndPort)")
 
         let failed = try await withTimeout { try await client.request(.request(.get, path: "/boom"), to: server.localAddress) }
         #expect(failed.code == .internalServerError)
@@ -252,7 +252,7 @@ struct CoAPDiscardTests {
             await records.first { $0.message.description == "CoAP handler failed" }
         })
         #expect(handlerRecord.level == .info && handlerRecord.metadata["path"] == "/boom")
-        #expect(handlerRecord.metadata["peer"] == "\(client.localAddress)")
+        #expect(handlerRecord.metadata["peer"] == "\(client.localAddress.hostAndPort)")
 
         await client.close()
         await server.close()

@@ -1,80 +1,10 @@
 import CoAPCore
 import Foundation
+import LwM2MTestPKI
 import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
-
-/// A libcoap command-line tool run as a child process.
-struct LibCoAPTool {
-    /// The tool's path on `PATH`, or `nil`.
-    static func find(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
-
-    /// Runs `tool` to completion (killing it after `timeout` seconds) and returns its exit status and output.
-    static func run(_ tool: String, _ arguments: [String], timeout: Double = 60) async throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let watchdog = Mutex<Task<Void, any Error>?>(nil)
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { p in continuation.resume(returning: p.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(throwing: error)
-                return
-            }
-            watchdog.withLock {
-                $0 = Task {
-                    try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
-                    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                }
-            }
-        }
-        // The child is reaped: never signal its (possibly reused) PID later.
-        watchdog.withLock { $0?.cancel() }
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (status, stdout, stderr)
-    }
-
-    /// Starts `tool` in the background; stop it with `stop(_:)`.
-    static func start(_ tool: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
-    /// Terminates a process started by `start` and reaps it.
-    static func stop(_ process: Process) {
-        // libcoap's example server keeps running on SIGTERM; stop our own child by its PID for good.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    /// A free UDP port on `host` (bound to port 0, then released).
-    static func freePort(host: String = "127.0.0.1") async throws -> Int {
-        let transport = try await CoAPUDPTransport.bind(host: host, port: 0)
-        let port = transport.localAddress.port!
-        await transport.close()
-        return port
-    }
-}
 
 @Suite("CoAP over real UDP and interop with libcoap")
 struct CoAPUDPInteropTests {
@@ -102,10 +32,10 @@ struct CoAPUDPInteropTests {
 
     @Test("our client against coap-server-notls: /.well-known/core, PUT then GET /example_data")
     func clientAgainstLibcoap() async throws {
-        let tool = try #require(LibCoAPTool.find("coap-server-notls"), "coap-server-notls is missing: install libcoap3-bin")
-        let port = try await LibCoAPTool.freePort()
-        let serverProcess = try LibCoAPTool.start(tool, ["-A", "127.0.0.1", "-p", "\(port)", "-v", "0"])
-        defer { LibCoAPTool.stop(serverProcess) }
+        let tool = try #require(ProcessRunner.path(of: "coap-server-notls"), "coap-server-notls is missing: install libcoap3-bin")
+        let port = try await ProcessRunner.freeUDPPort()
+        let serverProcess = try ProcessRunner.start([tool, "-A", "127.0.0.1", "-p", "\(port)", "-v", "0"])
+        defer { ProcessRunner.stop(serverProcess) }
         let transport = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
         let client = CoAPEndpoint(transport: transport)
         let server = try SocketAddress(ipAddress: "127.0.0.1", port: port)
@@ -148,7 +78,7 @@ struct CoAPUDPInteropTests {
 
     @Test("coap-client-notls against our endpoint: GET, PUT, POST, DELETE, discovery, errors, NON")
     func libcoapClientAgainstUs() async throws {
-        let tool = try #require(LibCoAPTool.find("coap-client-notls"), "coap-client-notls is missing: install libcoap3-bin")
+        let tool = try #require(ProcessRunner.path(of: "coap-client-notls"), "coap-client-notls is missing: install libcoap3-bin")
         let transport = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
         let server = CoAPEndpoint(transport: transport)
         let store = Mutex<[String: String]>(["greeting": "hello from swift"])
@@ -177,7 +107,8 @@ struct CoAPUDPInteropTests {
         func client(_ arguments: [String]) async throws -> (Int32, String, String) {
             // coap-client prints the payload followed by a newline. -B only bounds a broken exchange: keep it
             // generous, a loaded machine can take seconds to start the tool and to schedule our endpoint.
-            let (status, out, err) = try await LibCoAPTool.run(tool, ["-B", "30"] + arguments)
+            let result = try await ProcessRunner.run([tool, "-B", "30"] + arguments, timeout: .seconds(60))
+            let (status, out, err) = (result.status, result.stdout, result.stderr)
             return (status, out.hasSuffix("\n") ? String(out.dropLast()) : out, err)
         }
 

@@ -90,33 +90,45 @@ struct InMemoryEndToEndTests {
     func attributesAndObserve() async throws {
         let pair = try await Pair()
         try await pair.register()
-        let (server, ep) = (pair.server, pair.endpoint)
+        let (server, ep, clock) = (pair.server, pair.endpoint, pair.clock)
         let path = LwM2MPath.resource(3303, 0, 5700)
-        try await pair.run { try await server.writeAttributes(endpoint: ep, path: path, attributes: ["pmin=10", "pmax=30"]) }
-        let (observation, first) = try await pair.run { try await server.observe(endpoint: ep, path: path) }
+        // The clock stands still from here on and moves only where the test moves it, after the code under test
+        // has done what it must do first: on a perfect simulated network no exchange needs virtual time, so
+        // scheduling delays (a loaded machine) cannot shift any timestamp below.
+        try await withTimeout(seconds: 60) {
+            try await server.writeAttributes(endpoint: ep, path: path, attributes: ["pmin=10", "pmax=30"])
+        }
+        let (observation, first) = try await withTimeout(seconds: 60) {
+            try await server.observe(endpoint: ep, path: path)
+        }
         #expect(first.singleValue == .float(20))
         let notifications = Recorder(await server.notifications(of: observation))
-        // pmin counts from the Observe response (the server's clock and the client's agree to a step of `driving`).
+        // The client's Observe response (its pmin/pmax reference) and the server's record share one instant.
         let start = observation.createdAt
+        #expect(start == clock.now)
         try pair.sensor.record(24.5)
 
-        // The change is held back by pmin and goes out when it expires.
-        _ = try await pair.run {
-            while notifications.all.isEmpty { try Task.checkCancellation(); await Task.yield() }
-        }
+        // The change is held back by pmin: the client arms its timer for start + pmin instead of notifying.
+        let pminDeadline = start + .seconds(10)
+        try await eventually { clock.pendingDeadlines.contains(pminDeadline) || !notifications.all.isEmpty }
+        #expect(notifications.all.isEmpty, "notified before pmin")
+        #expect(clock.pendingDeadlines.contains(pminDeadline))
+        // ... and goes out when pmin expires.
+        clock.advance(to: pminDeadline)
+        try await eventually { !notifications.all.isEmpty }
         let held = notifications.all[0]
         #expect(held.content == .node(path, .resource(.single(5700, .float(24.5)))))
-        #expect(held.receivedAt - start >= .milliseconds(9_500))
-        #expect(held.receivedAt - start < .seconds(13))
+        #expect(held.receivedAt == pminDeadline)
 
-        // Without a change, pmax brings the next one.
-        _ = try await pair.run {
-            while notifications.all.count < 2 { try Task.checkCancellation(); await Task.yield() }
-        }
+        // Without a change, pmax brings the next one, pmax after the last notification.
+        let pmaxDeadline = held.receivedAt + .seconds(30)
+        try await eventually { clock.pendingDeadlines.contains(pmaxDeadline) || notifications.all.count > 1 }
+        #expect(notifications.all.count == 1, "notified before pmax")
+        clock.advance(to: pmaxDeadline)
+        try await eventually { notifications.all.count >= 2 }
         let periodic = notifications.all[1]
         #expect(periodic.content == .node(path, .resource(.single(5700, .float(24.5)))))
-        #expect(periodic.receivedAt - held.receivedAt >= .milliseconds(29_500))
-        #expect(periodic.receivedAt - held.receivedAt < .seconds(33))
+        #expect(periodic.receivedAt == pmaxDeadline)
     }
 
     @Test("Observe: notifications after sensor.record, then active cancel")

@@ -33,6 +33,20 @@ func driving<T: Sendable>(
     return try await task.value
 }
 
+/// Waits in real time (the virtual clock does not move) until `condition` holds; throws `TimeoutError` after
+/// `seconds`. Tests use it to let the code under test catch up (arm a timer, deliver a datagram) before they move
+/// the clock themselves, so that no amount of scheduling delay can let the clock run ahead of the code.
+func eventually(
+    seconds: Double = 60, _ condition: @escaping @Sendable () async -> Bool
+) async throws {
+    try await withTimeout(seconds: seconds) {
+        while await !condition() {
+            try Task.checkCancellation()
+            await Task.yield()
+        }
+    }
+}
+
 /// Everything a stream delivered, in order.
 final class Recorder<Element: Sendable>: Sendable {
     let items = Mutex<[Element]>([])

@@ -1,5 +1,6 @@
 import CoAPCore
 import Foundation
+import LwM2MTestPKI
 import NIOCore
 import ServerKit
 import Synchronization
@@ -8,23 +9,11 @@ import Testing
 // Shared helpers for tests that run the package's executables as real processes. Process tests of every
 // executable combination (server, client, bootstrap; UDP and DTLS) live in this target and use these.
 
-/// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+/// The package root.
+let packageRoot = ProcessRunner.packageRoot
 
 /// A built executable next to the test bundle (or in `.build/debug`), if any.
-func executable(_ name: String) -> URL? {
-    var candidates: [URL] = []
-    if let argv0 = CommandLine.arguments.first {
-        var dir = URL(fileURLWithPath: argv0).deletingLastPathComponent()
-        for _ in 0..<4 {
-            candidates.append(dir.appendingPathComponent(name))
-            dir = dir.deletingLastPathComponent()
-        }
-    }
-    candidates.append(packageRoot.appendingPathComponent(".build/debug/\(name)"))
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-}
+func executable(_ name: String) -> URL? { ProcessRunner.builtExecutable(name) }
 
 let serverBinary = executable("lwm2m-server")
 let clientBinary = executable("lwm2m-client")
@@ -111,12 +100,7 @@ final class JSONLines: Sendable {
 }
 
 /// A UDP port that was free a moment ago.
-func freeUDPPort() async throws -> Int {
-    let t = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
-    let port = t.localAddress.port!
-    await t.close()
-    return port
-}
+func freeUDPPort() async throws -> Int { try await ProcessRunner.freeUDPPort() }
 
 
 let bootstrapBinary = executable("lwm2m-bootstrap")

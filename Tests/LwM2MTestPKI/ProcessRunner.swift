@@ -2,7 +2,7 @@ public import Foundation
 import NIOCore
 import NIOPosix
 
-/// Runs a command-line peer (libcoap, openssl) with a timeout, capturing its output.
+/// What a command-line peer run by ``ProcessRunner/run(_:timeout:)`` left: exit status and output.
 public struct ProcessResult: Sendable {
     /// The exit status.
     public var status: Int32
@@ -14,11 +14,48 @@ public struct ProcessResult: Sendable {
     public var timedOut: Bool
 }
 
+/// Runs command-line peers and the package's own executables for the test targets: finds them, starts them,
+/// waits for them with a timeout, and hands out free ports.
 public enum ProcessRunner {
-    /// Whether `name` is on PATH.
-    public static func exists(_ name: String) -> Bool {
+    /// The package root, found from this file's path (`<root>/Tests/LwM2MTestPKI/ProcessRunner.swift`).
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The full path of `name` on PATH, if it is there.
+    public static func path(of name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+    }
+
+    /// Whether `name` is on PATH.
+    public static func exists(_ name: String) -> Bool { path(of: name) != nil }
+
+    /// A built executable of this package (`lwm2m-server`, ...) next to the test bundle or in `.build/debug`.
+    public static func builtExecutable(_ name: String) -> URL? {
+        var candidates: [URL] = []
+        if let argv0 = CommandLine.arguments.first {
+            var dir = URL(fileURLWithPath: argv0).resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0..<4 {
+                candidates.append(dir.appendingPathComponent(name))
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        if let bundle = Bundle.main.executableURL {
+            candidates.append(bundle.deletingLastPathComponent().appendingPathComponent(name))
+        }
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/\(name)"))
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// A UDP port on `host` that was free a moment ago (bound to port 0, then released).
+    public static func freeUDPPort(host: String = "127.0.0.1") async throws -> Int {
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: host, port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
     }
 
     /// Runs `arguments` (looked up on PATH) and waits for it to exit, killing it after `timeout`.
@@ -35,7 +72,8 @@ public enum ProcessRunner {
         try process.run()
         let watchdog = Task {
             try await Task.sleep(for: timeout)
-            if process.isRunning { process.terminate() }
+            // SIGKILL: a child may inherit a blocked SIGTERM from the test runner.
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         for await _ in exited.stream { break }
         let timedOut = watchdog.isCancelled == false && process.terminationReason == .uncaughtSignal
@@ -54,6 +92,13 @@ public enum ProcessRunner {
         process.standardError = FileHandle.nullDevice
         try process.run()
         return process
+    }
+
+    /// Kills a process started by ``start(_:)`` with SIGKILL (libcoap's example server keeps running on SIGTERM)
+    /// and reaps it.
+    public static func stop(_ process: Process) {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     /// A UDP port p such that p and p + 1 are both free on 127.0.0.1 right now (libcoap serves DTLS on p + 1).

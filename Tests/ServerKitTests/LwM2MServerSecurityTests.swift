@@ -43,4 +43,41 @@ struct LwM2MServerSecurityTests {
         #expect(await server.registrations().count == 1)
         await server.close()
     }
+
+    @Test("without a store, a NoSec peer cannot replace a live DTLS registration (4.03); the DTLS peer still can")
+    func noDowngradeWithoutStore() async throws {
+        let clock = CoAPVirtualClock()
+        let network = CoAPSimulatedNetwork(clock: clock, seed: 6)
+        let registry = LwM2MRegistry()
+        let server = LwM2MServer(
+            transport: network.makeTransport(), definitions: registry, codec: LwM2MCodec(definitions: registry),
+            clock: clock)
+        await server.start()
+        let secure = CoAPEndpoint(
+            transport: network.makeTransport(peerIdentity: .psk(identity: "dev1-id")), configuration: .init(seed: 2),
+            clock: clock)
+        let other = CoAPEndpoint(
+            transport: network.makeTransport(peerIdentity: .certificate(commonName: "dev1")),
+            configuration: .init(seed: 4), clock: clock)
+        let plain = CoAPEndpoint(transport: network.makeTransport(), configuration: .init(seed: 3), clock: clock)
+        func register(_ endpoint: CoAPEndpoint) async throws -> CoAPMessage {
+            var message = CoAPMessage.request(.post, path: "/rd", query: ["ep=dev1", "lt=60"])
+            message.contentFormat = .linkFormat
+            message.payload = ByteBuffer(string: "</3/0>")
+            return try await endpoint.request(message, to: server.localAddress)
+        }
+        let first = try await register(secure)
+        #expect(first.code == .created)
+        #expect(try await register(plain).code == .forbidden)
+        #expect(try await register(other).code == .forbidden)
+        let registrations = await server.registrations()
+        #expect(registrations.count == 1)
+        #expect(registrations.first?.identity == .psk(identity: "dev1-id"))
+        #expect(registrations.first.map { ["rd", $0.id] } == first.locationPath)
+        let again = try await register(secure)
+        #expect(again.code == .created)
+        #expect(again.locationPath != first.locationPath)
+        #expect(await server.registrations().map(\.identity) == [.psk(identity: "dev1-id")])
+        await server.close()
+    }
 }

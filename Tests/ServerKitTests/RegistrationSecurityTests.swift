@@ -115,4 +115,54 @@ struct RegistrationSecurityTests {
         #expect(m.handle(update, from: address(), identity: .psk(identity: "x"), now: t0).code == .forbidden)
         #expect(m.handle(update, from: address(), identity: nil, now: t0).code == .changed)
     }
+
+    @Test("without a store, a DTLS registration is replaced only by its own identity: NoSec and others get 4.03")
+    func noStoreReplace() throws {
+        var m = machine(logs: logs)
+        let r = try #require(register(&m, "dev1", identity: .psk(identity: "dev1-id")).registered)
+        let plain = register(&m, "dev1", identity: nil, from: address("10.0.0.7", port: 5683))
+        #expect(plain.code == .forbidden)
+        #expect(plain.events.isEmpty)
+        #expect(plain.cancelledObservations.isEmpty)
+        #expect(logs.all.contains {
+            $0 == "warning Register of dev1 from 10.0.0.7:5683 with no DTLS identity rejected (4.03): "
+                + "it registered with psk:dev1-id"
+        }, "\(logs.all)")
+        #expect(register(&m, "dev1", identity: .psk(identity: "other-id")).code == .forbidden)
+        #expect(register(&m, "dev1", identity: .certificate(commonName: "dev1")).code == .forbidden)
+        #expect(m.registrations.registration(endpoint: "dev1")?.id == r.id)
+        // The same identity replaces it, from any address.
+        let again = register(&m, "dev1", identity: .psk(identity: "dev1-id"), from: address(port: 6000))
+        #expect(again.code == .created)
+        #expect(try #require(again.registered).id != r.id)
+        #expect(m.registrations.registration(endpoint: "dev1")?.identity == .psk(identity: "dev1-id"))
+    }
+
+    @Test("without a store, a NoSec registration may be replaced over DTLS (an upgrade), then no longer over NoSec")
+    func noStoreUpgrade() throws {
+        var m = machine(logs: logs)
+        _ = try #require(register(&m, "dev1", identity: nil).registered)
+        #expect(register(&m, "dev1", identity: nil).code == .created)
+        #expect(register(&m, "dev1", identity: .certificate(commonName: "dev1")).code == .created)
+        #expect(register(&m, "dev1", identity: nil).code == .forbidden)
+        #expect(m.registrations.registration(endpoint: "dev1")?.identity == .certificate(commonName: "dev1"))
+    }
+
+    @Test("with a store, its rule answers first; a NoSec entry cannot replace a live DTLS registration either")
+    func storeThenReplace() throws {
+        let mixed = try LwM2MInMemorySecurityStore([
+            LwM2MSecurityInfo(
+                endpoint: "dev3", psk: .init(identity: "dev3", key: [1]), allowsNoSec: true)
+        ])
+        var m = machine({ $0.security = mixed }, logs: logs)
+        #expect(register(&m, "dev3", identity: nil).code == .created)
+        #expect(register(&m, "dev3", identity: .psk(identity: "dev1-id")).code == .forbidden)
+        #expect(logs.all.contains { $0.contains("does not belong to endpoint dev3") }, "\(logs.all)")
+        #expect(register(&m, "dev3", identity: .psk(identity: "dev3")).code == .created)
+        #expect(register(&m, "dev3", identity: nil).code == .forbidden)
+        #expect(logs.all.contains {
+            $0.hasPrefix("warning Register of dev3 from 10.0.0.1:40000 with no DTLS identity rejected (4.03)")
+                && $0.hasSuffix("it registered with psk:dev3")
+        }, "\(logs.all)")
+    }
 }

@@ -1,4 +1,5 @@
 import CoAPCore
+import LwM2MTestPKI
 import Foundation
 import NIOCore
 import Synchronization
@@ -6,69 +7,17 @@ import Testing
 
 @testable import ServerKit
 
-/// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
 /// The built `lwm2m-server` next to the test bundle (or in `.build/debug`), if any.
-let serverExecutable: URL? = {
-    var candidates: [URL] = []
-    if let argv0 = CommandLine.arguments.first {
-        var dir = URL(fileURLWithPath: argv0).deletingLastPathComponent()
-        for _ in 0..<4 {
-            candidates.append(dir.appendingPathComponent("lwm2m-server"))
-            dir = dir.deletingLastPathComponent()
-        }
-    }
-    candidates.append(packageRoot.appendingPathComponent(".build/debug/lwm2m-server"))
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-}()
+let serverExecutable = ProcessRunner.builtExecutable("lwm2m-server")
 
-let coapClient: String? = ["/usr/bin/coap-client-notls", "/usr/local/bin/coap-client-notls"].first {
-    FileManager.default.isExecutableFile(atPath: $0)
-}
-
-/// Lines of a pipe as they arrive.
-final class PipeLines: Sendable {
-    let lines: AsyncStream<String>
-
-    init(_ handle: FileHandle) {
-        let (stream, continuation) = AsyncStream<String>.makeStream()
-        lines = stream
-        Thread {
-            var pending = Data()
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
-                while let newline = pending.firstIndex(of: 0x0A) {
-                    continuation.yield(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
-                    pending.removeSubrange(pending.startIndex...newline)
-                }
-            }
-            continuation.finish()
-        }.start()
-    }
-}
-
-/// Runs `coap-client-notls` with `arguments` and returns its exit status.
-func runCoAPClient(_ arguments: [String]) throws -> Int32 {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: coapClient!)
-    p.arguments = arguments
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    p.waitUntilExit()
-    return p.terminationStatus
-}
+let coapClient = ProcessRunner.path(of: "coap-client-notls")
 
 /// A UDP port that was free a moment ago.
-func freeUDPPort() async throws -> Int {
-    let t = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
-    let port = t.localAddress.port!
-    await t.close()
-    return port
+func freeUDPPort() async throws -> Int { try await ProcessRunner.freeUDPPort() }
+
+/// Runs `coap-client-notls` with `arguments` and returns its exit status.
+func runCoAPClient(_ arguments: [String]) async throws -> Int32 {
+    try await ProcessRunner.run([coapClient!] + arguments, timeout: .seconds(60)).status
 }
 
 /// Consumes JSON lines in order, skipping the ones a caller is not waiting for; awaits new lines without polling.
@@ -155,7 +104,7 @@ struct ServerProcessTests {
         #expect(listening["address"]?.stringValue == "coap://127.0.0.1:\(port)")
 
         #expect(
-            try runCoAPClient([
+            try await runCoAPClient([
                 "-m", "post", "coap://127.0.0.1:\(port)/rd?ep=dev1&lt=60", "-e", "</1/0>,</3/0>", "-t", "40", "-B", "30",
             ]) == 0)
         let registered = try await nextLine { $0["event"]?.stringValue == "registered" }
@@ -178,11 +127,11 @@ struct ServerProcessTests {
             .object([("id", .int(3)), ("instances", .array([.int(0)]))]),
         ]))
 
-        #expect(try runCoAPClient(["-m", "post", "coap://127.0.0.1:\(port)/rd/\(id)?lt=120", "-B", "30"]) == 0)
+        #expect(try await runCoAPClient(["-m", "post", "coap://127.0.0.1:\(port)/rd/\(id)?lt=120", "-B", "30"]) == 0)
         let updated = try await nextLine { $0["event"]?.stringValue == "updated" }
         #expect(updated["lifetime"] == .int(120))
 
-        #expect(try runCoAPClient(["-m", "delete", "coap://127.0.0.1:\(port)/rd/\(id)", "-B", "30"]) == 0)
+        #expect(try await runCoAPClient(["-m", "delete", "coap://127.0.0.1:\(port)/rd/\(id)", "-B", "30"]) == 0)
         let deregistered = try await nextLine { $0["event"]?.stringValue == "deregistered" }
         #expect(deregistered["registrationId"]?.stringValue == id)
 
