@@ -85,6 +85,8 @@ public actor CoAPEndpoint {
     var isClosed = false
     private var isDraining = false
     private var resetHandler: (@Sendable (SocketAddress, CoAPToken) -> Void)?
+    /// Called for every well-formed inbound message (see `onInboundMessage(_:)`); `nil` costs one branch.
+    var inboundHandler: (@Sendable (SocketAddress, CoAPPeerIdentity?) -> Void)?
     private nonisolated let tasks = Tasks()
     /// Whether inbound datagrams are processed (see `setReceiving(_:)` in CoAPEndpoint+Receiving.swift).
     nonisolated let receiveSwitch = Atomic<Bool>(true)
@@ -375,6 +377,7 @@ public actor CoAPEndpoint {
             if isClosed { break }
             if !receiveSwitch.load(ordering: .acquiring) { continue }  // receiving is off: the datagram is lost
             let actions = layer.receive(datagram.data, from: datagram.remote, now: clock.now)
+            if let inboundHandler { reportInbound(actions, datagram, to: inboundHandler) }
             perform(actions, peerIdentity: datagram.peerIdentity)
             rescheduleTimer()
         }

@@ -279,6 +279,11 @@ public struct CoAPMessageLayer {
         return actions
     }
 
+    /// The outgoing exchange that holds `token` towards `peer`, if any (e.g. an open Observe registration).
+    public func exchange(token: CoAPToken, peer: SocketAddress) -> CoAPExchangeID? {
+        byToken[PeerToken(peer: peer, token: token)]
+    }
+
     /// Forgets an outgoing exchange (the caller gave up); later responses with its token are rejected.
     public mutating func cancel(_ id: CoAPExchangeID, now: NIODeadline) -> [CoAPMessageLayerAction] {
         var actions: [CoAPMessageLayerAction] = []

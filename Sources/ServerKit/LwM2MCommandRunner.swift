@@ -14,6 +14,11 @@ import Codecs
 /// - `ReadComposite`, `ObserveComposite`, `ObserveCompositeCancel`: `{"ids": [...]}` and/or `{"keys": [...]}`
 /// - `WriteComposite`: `{"nodes": {"/3/0/14": "+04", "timezone": "Europe/Kiev"}}`
 /// - `ObserveCancelAll`, `ObserveReadAll`, `DiscoverAll`: none
+///
+/// Result values follow ThingsBoard's LwM2M guide where it fixes them: the observation counts of `ObserveCancel`,
+/// `ObserveCompositeCancel` and `ObserveCancelAll` are strings (`"1"`), and `ObserveReadAll` and `DiscoverAll` answer
+/// with JSON text in a string (`"[\"/3/0/9\"]"`, `"[{\"url\":\"/\",\"attributes\":{...}}]"`). Read, Observe and
+/// composite values are typed JSON (see the README's table of value shapes) instead of Leshan's `toString()` text.
 /// Any command may add `"contentFormat"` (a number or a name like `"SENML_CBOR"`) to override the format.
 public struct LwM2MCommandRunner: Sendable {
     /// The operations commands run on.
@@ -159,9 +164,9 @@ public struct LwM2MCommandRunner: Sendable {
             let target = try self.target(params, r)
             let active = params["active"].map { $0 == .bool(true) } ?? true
             let n = try await operations.cancelObservation(endpoint: ep, path: target.path, active: active)
-            return ("CONTENT", .int(Int64(n)))
+            return ("CONTENT", .string("\(n)"))
         case .observeCancelAll:
-            return ("CONTENT", .int(Int64(try await operations.cancelAllObservations(endpoint: ep))))
+            return ("CONTENT", .string("\(try await operations.cancelAllObservations(endpoint: ep))"))
         case .observeReadAll:
             let list = await operations.observations(endpoint: ep).map { o -> JSONValue in
                 switch o.target {
@@ -169,7 +174,7 @@ public struct LwM2MCommandRunner: Sendable {
                 case .composite(let ps): return .array(ps.map { .string($0.description) })
                 }
             }
-            return ("CONTENT", .array(list))
+            return ("CONTENT", .string(JSONValue.array(list).jsonText))
         case .observeComposite:
             let paths = try self.targets(params, r)
             let (_, records) = try await operations.observeComposite(endpoint: ep, paths: paths, format: format)
@@ -178,9 +183,9 @@ public struct LwM2MCommandRunner: Sendable {
             let paths = try self.targets(params, r)
             let active = params["active"].map { $0 == .bool(true) } ?? true
             let n = try await operations.cancelCompositeObservation(endpoint: ep, paths: paths, active: active)
-            return ("CONTENT", .int(Int64(n)))
+            return ("CONTENT", .string("\(n)"))
         case .discoverAll:
-            return ("CONTENT", r.discoverAllJSON)
+            return ("CONTENT", .string(r.discoverAllJSON.jsonText))
         }
     }
 

@@ -55,6 +55,14 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
     private var queue: DownlinkQueue<QueuedWaiter>
     private var observers: [CoAPToken: Task<Void, Never>] = [:]
     private var notificationSinks: [CoAPToken: AsyncStream<LwM2MNotification>.Continuation] = [:]
+    /// Where each observation's Observe went (its token is held towards that address).
+    private var observedPeers: [CoAPToken: SocketAddress] = [:]
+    /// Queue mode: the addresses of queue-mode clients, checked by the endpoint for every inbound message, and the
+    /// stream of those that showed up (any message wakes a sleeping client, Core TS 6.5).
+    private let queueModePeers = QueueModePeers()
+    private let seenPeers: AsyncStream<SocketAddress>
+    private let seenPeersSink: AsyncStream<SocketAddress>.Continuation
+    private var seenPeersTask: Task<Void, Never>?
     private var timerTask: Task<Void, Never>?
     private var timerDeadline: NIODeadline?
     private var started = false
@@ -85,6 +93,7 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         self.machine = RegistrationStateMachine(configuration: registration, logger: logger)
         self.queue = DownlinkQueue(configuration: configuration.queue)
         (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(configuration.eventBufferSize))
+        (seenPeers, seenPeersSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(4096))
     }
 
     /// The transport's local address.
@@ -101,6 +110,16 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         await endpoint.register(
             CoAPResource(path: [configuration.registration.registrationPath], matchesSubpaths: true, handler: handler))
         await endpoint.register(CoAPResource(path: ["dp"], handler: handler))
+        // Any message from a sleeping queue-mode client wakes it; other peers cost one lookup per message.
+        let peers = queueModePeers
+        let sink = seenPeersSink
+        await endpoint.onInboundMessage { peer, _ in
+            if peers.contains(peer) { sink.yield(peer) }
+        }
+        let seen = seenPeers
+        seenPeersTask = Task { [weak self] in
+            for await peer in seen { await self?.clientShowedUp(at: peer) }
+        }
     }
 
     /// Stops: observations end, waiting callers fail with `cancelled`, the endpoint closes, `events` finishes.
@@ -108,8 +127,11 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         guard !closed else { return }
         closed = true
         timerTask?.cancel()
+        seenPeersSink.finish()
+        seenPeersTask?.cancel()
         for (_, task) in observers { task.cancel() }
         observers.removeAll()
+        observedPeers.removeAll()
         for (_, sink) in notificationSinks { sink.finish() }
         notificationSinks.removeAll()
         for r in machine.registrations.all() {
@@ -134,11 +156,18 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         for event in output.events {
             switch event {
             case .registered(let r, let replaced):
-                if let replaced { failQueued(replaced.id, reason: "the client registered again") }
+                if let replaced {
+                    queueModePeers.remove(replaced.address)
+                    failQueued(replaced.id, reason: "the client registered again")
+                }
+                if r.queueMode { queueModePeers.insert(r.address) }
                 wake(r)
             case .updated(let u):
+                queueModePeers.remove(u.previous.address)
+                if u.current.queueMode { queueModePeers.insert(u.current.address) }
                 wake(u.current)
             case .deregistered(let r), .expired(let r):
+                queueModePeers.remove(r.address)
                 failQueued(r.id, reason: "the registration ended")
             case .notification, .send:
                 break
@@ -153,6 +182,12 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         for (_, waiter) in queue.clientSeen(registrationID: registration.id, now: clock.now) {
             waiter.resume(.success(()))
         }
+    }
+
+    /// A message came from `peer`, the address of a queue-mode client: it is awake.
+    private func clientShowedUp(at peer: SocketAddress) {
+        guard let r = machine.registrations.registration(address: peer) else { return }
+        wake(r)
     }
 
     private func failQueued(_ registrationID: String, reason: String) {
@@ -196,6 +231,12 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
 
     /// Every registration.
     public func registrations() -> [Registration] { machine.registrations.all() }
+
+    /// The number of requests waiting for `endpoint`'s client to wake up (queue mode).
+    public func queuedRequestCount(endpoint: String) -> Int {
+        guard let r = machine.registrations.registration(endpoint: endpoint) else { return 0 }
+        return queue.count(registrationID: r.id)
+    }
 
     /// The observations of `endpoint`.
     public func observations(endpoint: String) -> [Observation] {
@@ -359,14 +400,19 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         _ = try await send(LwM2MDownlinkRequest(.execute(path, arguments: arguments)), to: endpoint)
     }
 
-    /// Create an object instance; returns its path. Without `instanceID` the payload is TLV resources (the
-    /// client assigns the ID and reports it in Location-Path).
+    /// Create an object instance; returns its path (from the client's Location-Path).
+    ///
+    /// The payload format comes from the content-format policy (or `format`). With `instanceID` the payload is the
+    /// object holding that one instance. Without it, TLV carries the bare Resource TLVs and the client assigns the
+    /// ID (Core TS 1.1.1 7.4.3); SenML, LwM2M CBOR and LwM2M JSON name every record by its full path, which needs an
+    /// instance ID, so the server proposes the lowest ID the client did not announce for the object.
     public func create(
         endpoint: String, objectID: UInt16, instanceID: UInt16?, resources: [LwM2MResource], format: CoAPContentFormat? = nil
     ) async throws(LwM2MServerError) -> LwM2MPath {
         let r = try registered(endpoint)
         let payload: ByteBuffer
         let f: CoAPContentFormat
+        var proposedID: UInt16?
         if let instanceID {
             f = self.format(format, r, .write, .instance(objectID, instanceID))
             // The request targets the object, so the payload is the object with the one new instance (in TLV an
@@ -375,24 +421,42 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
                 .object(LwM2MObject(id: objectID, instances: [LwM2MObjectInstance(id: instanceID, resources: resources)])),
                 at: .object(objectID), as: f, endpoint: endpoint)
         } else {
-            f = format ?? .lwm2mTLV
-            var buffer = ByteBuffer()
-            for resource in resources {
-                buffer.writeImmutableBuffer(
-                    try encode(.resource(resource), at: .resource(objectID, 0, resource.id), as: f, endpoint: endpoint))
+            f = self.format(format, r, .write, .object(objectID))
+            if f.canonical == CoAPContentFormat.lwm2mTLV {
+                var buffer = ByteBuffer()
+                for resource in resources {
+                    buffer.writeImmutableBuffer(
+                        try encode(.resource(resource), at: .resource(objectID, 0, resource.id), as: f, endpoint: endpoint))
+                }
+                payload = buffer
+            } else {
+                let proposed = Self.firstFreeInstanceID(r.object(objectID)?.instances ?? [])
+                proposedID = proposed
+                payload = try encode(
+                    .object(LwM2MObject(id: objectID, instances: [LwM2MObjectInstance(id: proposed, resources: resources)])),
+                    at: .object(objectID), as: f, endpoint: endpoint)
             }
-            payload = buffer
         }
         let (reg, response) = try await send(
             LwM2MDownlinkRequest(.create(objectID: objectID), contentFormat: f, payload: payload), to: endpoint)
         guard
             let path = LwM2MDownlinkRequest.createdPath(
-                from: response, registration: reg, objectID: objectID, fallback: instanceID)
+                from: response, registration: reg, objectID: objectID, fallback: instanceID ?? proposedID)
         else {
             throw LwM2MServerError(
                 code: .badResponse, coapCode: .created, reason: "2.01 without a Location-Path", endpoint: endpoint)
         }
         return path
+    }
+
+    /// The lowest instance ID not in `used` (ascending), never 65535.
+    static func firstFreeInstanceID(_ used: [UInt16]) -> UInt16 {
+        var candidate: UInt16 = 0
+        for id in used where id >= candidate {
+            guard id == candidate else { break }
+            candidate = id &+ 1
+        }
+        return min(candidate, 0xFFFE)
     }
 
     /// Delete an object instance.
@@ -523,6 +587,7 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         }
         machine.observations.add(observation)
         observers[observation.token] = task
+        observedPeers[observation.token] = r.address
         return (observation, response)
     }
 
@@ -564,6 +629,7 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         guard observers[token] != nil else { return }
         _ = machine.observations.remove(token: token)
         observers[token] = nil
+        observedPeers[token] = nil
         notificationSinks.removeValue(forKey: token)?.finish()
     }
 
@@ -571,6 +637,7 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
     private func endObservation(_ token: CoAPToken) {
         _ = machine.observations.remove(token: token)
         observers.removeValue(forKey: token)?.cancel()
+        observedPeers[token] = nil
         notificationSinks.removeValue(forKey: token)?.finish()
     }
 
@@ -600,7 +667,11 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         let r = try registered(endpoint)
         let matching = machine.observations.observations(registrationID: r.id).filter { $0.target == target }
         for o in matching {
+            let peer = observedPeers[o.token]
             endObservation(o.token)
+            // Free the token in the endpoint now: the active cancel reuses it (RFC 7641 3.6), and a passive cancel's
+            // next notification must meet RST.
+            if let peer { await self.endpoint.endResponses(token: o.token, peer: peer) }
             guard active else { continue }
             var request: LwM2MDownlinkRequest
             switch target {
@@ -612,19 +683,10 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
                     payload: try encode(records: paths.map { LwM2MRecord(path: $0, value: nil) }, as: f, endpoint: endpoint))
             }
             let message = request.message(for: r, token: o.token)
-            // The endpoint releases the observation's token asynchronously after its stream ended; the cancel
-            // must reuse that token (RFC 7641 3.6), so give the release a few turns.
-            var attempt = 0
-            while true {
-                do {
-                    _ = try await self.endpoint.request(message, to: r.address, timeout: configuration.requestTimeout)
-                    break
-                } catch where error.code == .invalidRequest && attempt < 1000 {
-                    attempt += 1
-                    await Task.yield()
-                } catch {
-                    throw Self.map(error, endpoint: endpoint, path: request.path)
-                }
+            do {
+                _ = try await self.endpoint.request(message, to: r.address, timeout: configuration.requestTimeout)
+            } catch {
+                throw Self.map(error, endpoint: endpoint, path: request.path)
             }
         }
         return matching.count
@@ -657,4 +719,13 @@ final class OneShot<Value: Sendable>: Sendable {
             }
         }
     }
+}
+
+/// The addresses of queue-mode clients, read by the endpoint for every inbound message (any actor).
+final class QueueModePeers: Sendable {
+    private let addresses = Mutex<Set<SocketAddress>>([])
+
+    func contains(_ peer: SocketAddress) -> Bool { addresses.withLock { $0.contains(peer) } }
+    func insert(_ peer: SocketAddress) { _ = addresses.withLock { $0.insert(peer) } }
+    func remove(_ peer: SocketAddress) { _ = addresses.withLock { $0.remove(peer) } }
 }

@@ -41,13 +41,19 @@ extension Registration {
     /// `host:port` of the client's address (`[v6]:port` for IPv6).
     public var addressText: String { address.hostAndPort }
 
-    /// ThingsBoard's DiscoverAll answer: the registration links as `{"url": ..., "attributes": {...}}`.
-    var discoverAllJSON: JSONValue {
+    /// ThingsBoard's DiscoverAll answer: the registration links as a JSON array of
+    /// `{"url": ..., "attributes": {...}}`, attribute values as written in link format (quoted values keep their
+    /// quotes: `"rt":"\"oma.lwm2m\""`, `"ct":"110"`), attributes in name order. ThingsBoard returns this array as
+    /// JSON text in a string, and so does the command layer.
+    public var discoverAllJSON: JSONValue {
         .array(
             links.map { link in
                 .object([
                     ("url", .string(link.target)),
-                    ("attributes", .object(link.attributes.map { ($0.name, .string($0.value ?? "")) })),
+                    (
+                        "attributes",
+                        .object(link.attributes.sorted { $0.name < $1.name }.map { ($0.name, .string($0.linkFormatValue)) })
+                    ),
                 ])
             })
     }

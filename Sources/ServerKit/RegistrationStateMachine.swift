@@ -92,7 +92,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         now: NIODeadline
     ) -> RegistrationOutput {
         var log = logger
-        log[metadataKey: "peer"] = .string(peer.hostAndPort)
+        if log.logLevel <= .warning { log[metadataKey: "peer"] = .string(peer.hostAndPort) }  // built only when logged
         // Flood protection before any parsing or allocation per registration.
         if let limit = configuration.registerRateLimit {
             let host = peer.ipAddress ?? "\(peer)"
@@ -126,7 +126,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
             log.info("Register rejected: bad endpoint name")
             return reply(request, .badRequest, diagnostic: "bad endpoint name")
         }
-        log[metadataKey: "endpoint"] = .string(endpoint)
+        if log.logLevel <= .warning { log[metadataKey: "endpoint"] = .string(endpoint) }  // built only when logged
         // Credentials: the DTLS identity must belong to the endpoint; NoSec only where the store allows it.
         if let security = configuration.security,
             case .denied(let reason) = security.authorize(endpoint: endpoint, credential: identity?.securityCredential)
@@ -181,7 +181,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
             return reply(request, .serviceUnavailable)
         }
         var additional: [String: String] = [:]
-        for (k, v) in query where !Self.registerParameters.contains(k) { additional[k] = v ?? "" }
+        for (k, v) in query where !Self.isRegisterParameter(k) { additional[k] = v ?? "" }
         let id = newRegistrationID()
         let registration = Registration(
             id: id,
@@ -194,7 +194,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
             queueMode: queueMode,
             smsNumber: sms,
             rootPath: tree.rootPath,
-            supportedContentFormats: tree.contentFormats.map(CoAPContentFormat.init(rawValue:)),
+            supportedContentFormats: tree.contentFormats,
             objects: tree.objects,
             links: links,
             additionalParameters: additional,
@@ -227,8 +227,10 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
         now: NIODeadline
     ) -> RegistrationOutput {
         var log = logger
-        log[metadataKey: "peer"] = .string(peer.hostAndPort)
-        log[metadataKey: "registration"] = .string(id)
+        if log.logLevel <= .warning {
+            log[metadataKey: "peer"] = .string(peer.hostAndPort)
+            log[metadataKey: "registration"] = .string(id)
+        }
         guard let previous = registrations.registration(id: id) else {
             log.info("Update rejected: unknown registration")
             return reply(request, .notFound)
@@ -262,7 +264,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
                 current.objects = tree.objects
                 current.rootPath = tree.rootPath
                 if !tree.contentFormats.isEmpty {
-                    current.supportedContentFormats = tree.contentFormats.map(CoAPContentFormat.init(rawValue:))
+                    current.supportedContentFormats = tree.contentFormats
                 }
             case .failure(let failure):
                 log.info("Update rejected: \(failure.reason)")
@@ -367,23 +369,30 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
 
     // MARK: Helpers
 
-    private static var registerParameters: Set<String> { ["ep", "lt", "lwm2m", "b", "sms", "Q"] }
+    private static func isRegisterParameter(_ name: String) -> Bool {
+        switch name {
+        case "ep", "lt", "lwm2m", "b", "sms", "Q": return true
+        default: return false
+        }
+    }
 
     private func expiry(now: NIODeadline, lifetime: UInt32) -> NIODeadline {
         now + .seconds(Int64(lifetime)) + configuration.expiryGrace
     }
 
     private mutating func newRegistrationID() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
         while true {
-            // One 64-bit draw (one getrandom call) gives 10 base-62 characters (62^10 < 2^60).
+            // One 64-bit draw (one getrandom call) gives 10 base-62 characters (62^10 < 2^60); 10 ASCII bytes make
+            // a small (inline) string, so no allocation.
             var value = random.next()
-            var bytes = [UInt8](repeating: 0, count: 10)
-            for k in bytes.indices {
-                bytes[k] = alphabet[Int(value % 62)]
-                value /= 62
+            let id = String(unsafeUninitializedCapacity: 10) { buffer in
+                for k in 0..<10 {
+                    let digit = Int(value % 62)
+                    value /= 62
+                    buffer[k] = digit < 26 ? 0x61 + UInt8(digit) : digit < 52 ? 0x41 + UInt8(digit - 26) : 0x30 + UInt8(digit - 52)
+                }
+                return 10
             }
-            let id = String(decoding: bytes, as: UTF8.self)
             if registrations.registration(id: id) == nil { return id }
         }
     }
@@ -397,6 +406,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
     private func parseQuery(_ items: [String]) -> Result<[String: String?], QueryError> {
         guard items.count <= 32 else { return .failure(QueryError("too many query parameters")) }
         var out: [String: String?] = [:]
+        out.reserveCapacity(items.count)
         for item in items {
             let key: String
             let value: String?
@@ -460,7 +470,7 @@ public struct RegistrationStateMachine<Registrations: RegistrationStore, Observa
             return .failure(PayloadFailure(code: .requestEntityTooLarge, reason: "payload too large"))
         }
         do {
-            let links = try parseRegistrationLinks(request.payloadBytes)
+            let links = try parseRegistrationLinks(request.payload)
             let tree = try interpretRegistrationLinks(links)
             return .success((links, tree))
         } catch {

@@ -110,11 +110,14 @@ struct LwM2MServerCommand: AsyncParsableCommand {
         var logger = Logger(label: "lwm2m.server")
         logger.logLevel = level
 
-        let registry = try ModelLoading.registry(extraDirectories: models, logger: logger)
-        var keyMap = ResourceKeyMap(registry: registry)
-        if let keys {
-            let text = try String(contentsOfFile: keys, encoding: .utf8)
-            try keyMap.loadOverrides(json: text)
+        let registry: LwM2MRegistry
+        let keyMap: ResourceKeyMap
+        do {
+            registry = try ModelLoading.registry(extraDirectories: models, logger: logger)
+            keyMap = try ModelLoading.keys(file: keys, registry: registry)
+        } catch {
+            FileHandle.standardError.write(Data("lwm2m-server: error: \(error)\n".utf8))
+            throw ExitCode.failure
         }
 
         let security = try securityStore()
@@ -137,6 +140,9 @@ struct LwM2MServerCommand: AsyncParsableCommand {
             transport: transports.count == 1 ? transports[0] : CoAPCompositeTransport(transports), definitions: registry,
             codec: ModelLoading.codec(registry), configuration: configuration, logger: logger)
         await server.start()
+        // Signal handlers go in before the listening line, so a supervisor that reacts to it can stop us cleanly.
+        let stop = ShutdownSignal()
+        let signals = stop.installSignalHandlers()
         let out = Output()
         let addresses = transports.map { "\($0.scheme)://\($0.localAddress.hostAndPort)" }
         FileHandle.standardError.write(Data("lwm2m-server listening on \(addresses.joined(separator: " and "))\n".utf8))
@@ -147,8 +153,6 @@ struct LwM2MServerCommand: AsyncParsableCommand {
             ]))
         }
 
-        let stop = ShutdownSignal()
-        let signals = stop.installSignalHandlers()
         let eventTask = Task {
             for await event in server.events {
                 if console {
@@ -177,15 +181,17 @@ struct LwM2MServerCommand: AsyncParsableCommand {
                     }
                     await group.waitForAll()
                 }
-                stop.trigger()
+                stop.trigger("end of input")
             } : nil
 
-        await stop.wait()
-        logger.info("lwm2m-server shutting down")
+        let reason = await stop.wait()
         consoleTask?.cancel()
         await server.close()
         eventTask.cancel()
         _ = signals
+        // The final line: on standard error always, and as an event in console mode.
+        FileHandle.standardError.write(Data("lwm2m-server stopped (\(reason))\n".utf8))
+        if console { out.line(.object([("event", .string("stopped")), ("reason", .string(reason))])) }
     }
 }
 
@@ -237,37 +243,38 @@ enum StandardInputLines {
     }
 }
 
-/// Fires once, on SIGINT, SIGTERM or a programmatic trigger.
+/// Fires once, on SIGINT, SIGTERM or a programmatic trigger, with the reason.
 final class ShutdownSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Mutex<(reason: String?, waiters: [CheckedContinuation<String, Never>])>((nil, []))
 
-    func trigger() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            guard !s.fired else { return [] }
-            s.fired = true
+    func trigger(_ reason: String) {
+        let waiters = state.withLock { s -> [CheckedContinuation<String, Never>] in
+            guard s.reason == nil else { return [] }
+            s.reason = reason
             defer { s.waiters = [] }
             return s.waiters
         }
-        for w in waiters { w.resume() }
+        for w in waiters { w.resume(returning: reason) }
     }
 
-    func wait() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let fired = state.withLock { s -> Bool in
-                if s.fired { return true }
+    /// Waits for the trigger; returns its reason.
+    func wait() async -> String {
+        await withCheckedContinuation { (c: CheckedContinuation<String, Never>) in
+            let fired = state.withLock { s -> String? in
+                if let reason = s.reason { return reason }
                 s.waiters.append(c)
-                return false
+                return nil
             }
-            if fired { c.resume() }
+            if let fired { c.resume(returning: fired) }
         }
     }
 
     /// Installs SIGINT/SIGTERM handlers; keep the returned sources alive.
     func installSignalHandlers() -> [any DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { number in
+        [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")].map { number, name in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in trigger() }
+            source.setEventHandler { [self] in trigger(name) }
             source.resume()
             return source
         }

@@ -1,5 +1,6 @@
 import CoAPCore
 import LwM2MModel
+import Logging
 import NIOCore
 import Testing
 
@@ -145,11 +146,12 @@ struct CommandLayerTests {
         #expect(await run("ObserveComposite", #"{"ids":["/3/0/9","/1/0/1"]}"#).contains(#""value":{"/3/0/9":28}"#))
         #expect(
             await run("ObserveReadAll")
-                == #"{"endpoint":"dev1","method":"ObserveReadAll","result":"CONTENT","value":["/3/0/9",["/3/0/9","/1/0/1"]]}"#)
-        #expect(await run("ObserveCancel", #"{"key":"batteryLevel","active":false}"#).contains(#""value":1"#))
-        #expect(await run("ObserveCompositeCancel", #"{"ids":["/3/0/9","/1/0/1"]}"#).contains(#""value":1"#))
+                == #"{"endpoint":"dev1","method":"ObserveReadAll","result":"CONTENT","value":"[\"/3/0/9\",[\"/3/0/9\",\"/1/0/1\"]]"}"#)
+        // Counts are strings, as in ThingsBoard's guide: {"result":"CONTENT","value":"1"}.
+        #expect(await run("ObserveCancel", #"{"key":"batteryLevel","active":false}"#).contains(#""value":"1""#))
+        #expect(await run("ObserveCompositeCancel", #"{"ids":["/3/0/9","/1/0/1"]}"#).contains(#""value":"1""#))
         #expect(await run("Observe", #"{"id":"/3/0/9"}"#).contains("CONTENT"))
-        #expect(await run("ObserveCancelAll") == #"{"endpoint":"dev1","method":"ObserveCancelAll","result":"CONTENT","value":1}"#)
+        #expect(await run("ObserveCancelAll") == #"{"endpoint":"dev1","method":"ObserveCancelAll","result":"CONTENT","value":"1"}"#)
         #expect(await fake.calls.contains("cancel dev1 /3/0/9 passive"))
     }
 
@@ -157,9 +159,34 @@ struct CommandLayerTests {
     func discoverAll() async {
         #expect(
             await run("DiscoverAll")
-                == #"{"endpoint":"dev1","method":"DiscoverAll","result":"CONTENT","value":[{"url":"/","attributes":{"rt":"oma.lwm2m","ct":"110"}},{"url":"/1","attributes":{"ver":"1.1"}},{"url":"/1/0","attributes":{}},{"url":"/3/0","attributes":{}}]}"#
+                == #"{"endpoint":"dev1","method":"DiscoverAll","result":"CONTENT","value":"[{\"url\":\"/\",\"attributes\":{\"ct\":\"110\",\"rt\":\"\\\"oma.lwm2m\\\"\"}},{\"url\":\"/1\",\"attributes\":{\"ver\":\"1.1\"}},{\"url\":\"/1/0\",\"attributes\":{}},{\"url\":\"/3/0\",\"attributes\":{}}]"}"#
         )
         #expect(await fake.calls.isEmpty)
+    }
+
+    @Test("DiscoverAll of a registration parsed from the wire matches ThingsBoard's guide byte for byte")
+    func discoverAllMatchesGuide() async throws {
+        var machine = RegistrationStateMachine(logger: .init(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let links = #"</>;rt="oma.lwm2m";ct=110,</1>;ver=1.1,</1/0>,</2/0>,</3/0>,</4/0>,</5/0>,</6/0>,</7/0>,"#
+            + #"</31024>;ver=1.0,</31024/10>,</31024/11>,</31024/12>"#
+        let output = machine.handle(
+            request(.post, ["rd"], query: ["ep=dev1", "lt=60", "lwm2m=1.1"], payload: links), from: address(), now: .now())
+        guard case .registered(let registration, _)? = output.events.first else {
+            Issue.record("not registered: \(String(describing: output.response))")
+            return
+        }
+        let runner = LwM2MCommandRunner(
+            operations: FakeDownlink(registrations: [registration]), definitions: testRegistry)
+        let result = await runner.run(endpoint: "dev1", method: "DiscoverAll", params: nil)
+        // The response line of the guide's "Discover All Operation" example, after its "value": (joined lines).
+        let guide = #"{"result":"CONTENT","value":"[{\"url\":\"/\",\"attributes\":{\"ct\":\"110\",\"rt\":\"\\\"oma.lwm2m\\\"\"}},"#
+            + #"{\"url\":\"/1\",\"attributes\":{\"ver\":\"1.1\"}},{\"url\":\"/1/0\",\"attributes\":{}},{\"url\":\"/2/0\","#
+            + #"\"attributes\":{}},{\"url\":\"/3/0\",\"attributes\":{}},{\"url\":\"/4/0\",\"attributes\":{}},{\"url\":\"/5/0\","#
+            + #"\"attributes\":{}},{\"url\":\"/6/0\",\"attributes\":{}},{\"url\":\"/7/0\",\"attributes\":{}},{\"url\":\"/31024\","#
+            + #"\"attributes\":{\"ver\":\"1.0\"}},{\"url\":\"/31024/10\",\"attributes\":{}},{\"url\":\"/31024/11\",\"attributes\":{}},"#
+            + #"{\"url\":\"/31024/12\",\"attributes\":{}}]"}"#
+        let ours = LwM2MCommandResult(endpoint: nil, method: nil, result: result.result, value: result.value)
+        #expect(ours.json.jsonText == guide)
     }
 
     @Test("Failures map to ThingsBoard result names", arguments: [

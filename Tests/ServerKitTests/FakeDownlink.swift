@@ -176,7 +176,8 @@ func testRegistration(_ endpoint: String = "dev1", objects: [RegisteredObject]? 
             RegisteredObject(id: 19, instances: [0, 1]),
         ],
         links: [
-            RegistrationLink(target: "/", attributes: [.init(name: "rt", value: "oma.lwm2m"), .init(name: "ct", value: "110")]),
+            RegistrationLink(
+                target: "/", attributes: [.init(name: "rt", value: "oma.lwm2m", isQuoted: true), .init(name: "ct", value: "110")]),
             RegistrationLink(target: "/1", attributes: [.init(name: "ver", value: "1.1")]),
             RegistrationLink(target: "/1/0"), RegistrationLink(target: "/3/0"),
         ],

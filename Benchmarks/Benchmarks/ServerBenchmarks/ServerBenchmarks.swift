@@ -36,6 +36,23 @@ func newMachine() -> Machine {
 
 let now = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
 
+/// Machines holding 100, 10k and 100k registrations (with a Send decoder that returns no records), built once.
+let scaledMachines: [Int: (Machine, [String])] = {
+    var out: [Int: (Machine, [String])] = [:]
+    for count in [100, 10_000, 100_000] {
+        var configuration = RegistrationConfiguration()
+        configuration.registerRateLimit = nil
+        configuration.sendDecoder = { _, _ in [] }
+        var m = Machine(configuration: configuration, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        var ids: [String] = []
+        for k in 0..<count { ids.append(m.handle(register(k), from: peer(k), now: now).response!.locationPath[1]) }
+        out[count] = (m, ids)
+    }
+    return out
+}()
+
+func scaled(_ count: Int) -> (Machine, [String]) { scaledMachines[count]! }
+
 /// A machine holding `count` registrations, and their IDs.
 func populated(_ count: Int) -> (Machine, [String]) {
     var m = newMachine()
@@ -120,6 +137,43 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         for k in benchmark.scaledIterations { blackHole(m.handle(deletes[k], from: oldPeers[k], now: now)) }
         benchmark.stopMeasurement()
+    }
+
+    // Cost per message against the number of registered clients (issue 5, point 7): the same 1,000 Updates and Sends
+    // with 100, 10,000 and 100,000 clients registered. Each machine is built once; its stores are copied before the
+    // measurement starts (copy-on-write would otherwise copy them inside it).
+    for count in [100, 10_000, 100_000] {
+        let label = count >= 1000 ? "\(count / 1000)k" : "\(count)"
+        Benchmark("Update (1k, \(label) registered)") { benchmark in
+            let (machine, ids) = scaled(count)
+            var m = machine
+            let updates: [CoAPMessage] = (0..<1000).map { k in
+                var u = CoAPMessage(type: .confirmable, code: .post, messageID: 7, token: CoAPToken(value: 9))
+                u.uriPath = ["rd", ids[k % ids.count]]
+                u.uriQuery = ["lt=300"]
+                return u
+            }
+            let peers = (0..<1000).map { peer($0 % count) }
+            let later = now + .seconds(10)
+            blackHole(m.handle(updates[0], from: peers[0], now: later))  // un-share the stores
+            benchmark.startMeasurement()
+            for k in benchmark.scaledIterations { blackHole(m.handle(updates[k], from: peers[k], now: later)) }
+            benchmark.stopMeasurement()
+        }
+
+        Benchmark("Send (1k, \(label) registered)") { benchmark in
+            let (machine, _) = scaled(count)
+            var m = machine
+            var send = CoAPMessage(type: .nonConfirmable, code: .post, messageID: 7, token: CoAPToken(value: 9))
+            send.uriPath = ["dp"]
+            send.contentFormat = .senmlJSON
+            send.payload = ByteBuffer(string: #"[{"n":"/3/0/9","v":42}]"#)
+            let peers = (0..<1000).map { peer($0 % count) }
+            blackHole(m.handle(send, from: peers[0], now: now))
+            benchmark.startMeasurement()
+            for k in benchmark.scaledIterations { blackHole(m.handle(send, from: peers[k], now: now)) }
+            benchmark.stopMeasurement()
+        }
     }
 
     // Resident bytes per registration (8 objects, 7 links, 4 content formats), over 100,000 registrations; the
