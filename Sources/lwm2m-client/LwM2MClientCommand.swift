@@ -192,7 +192,9 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         // Firmware Update: push or pull (coap://, or coaps:// with the matching Security instance's credentials)
         // images are accepted and "installed" by logging them; pulls use their own UDP endpoint or DTLS connection.
         let downloads = CoAPEndpoint(transport: try await CoAPUDPTransport.bind(host: "0.0.0.0", port: 0), logger: logger)
-        try LwM2MStandardObjects.installFirmwareUpdate(
+        // Kept until the end of `run`: the object's tree handlers hold it weakly, so a dropped result would make
+        // every image write and Update a silent no-op.
+        let firmware = try LwM2MStandardObjects.installFirmwareUpdate(
             in: tree, endpoint: downloads,
             transports: LwM2MNetworkTransportFactory(handshakeTimeout: .seconds(dtlsTimeout), logger: logger),
             validate: { image in writeLine("FIRMWARE received \(image.count) bytes") },
@@ -261,6 +263,7 @@ struct LwM2MClientCommand: AsyncParsableCommand {
         events.cancel()
         await downloads.close()
         withExtendedLifetime(sources) {}
+        withExtendedLifetime(firmware) {}
     }
 }
 
