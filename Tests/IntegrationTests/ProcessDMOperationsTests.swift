@@ -224,3 +224,19 @@ struct ProcessDMOperationsTests {
         #expect(deregistered["endpoint"]?.stringValue == "fw1")
     }
 }
+
+@Suite("Process test helpers")
+struct ProcessSupportTests {
+    @Test(
+        "A wait for a line that never comes ends with TimeoutError (the hang guard works)",
+        .enabled(if: serverBinary != nil, "lwm2m-server is not built"))
+    func lineTimesOut() async throws {
+        let port = try await freeUDPPort()
+        let server = try ChildProcess(
+            serverBinary, ["--console", "--coap-port", "\(port)", "--host", "127.0.0.1", "--log-level", "warning"])
+        _ = try await server.line { $0["event"]?.stringValue == "listening" }
+        let start = ContinuousClock.now
+        await #expect(throws: TimeoutError.self) { _ = try await server.line(within: 0.5) { _ in false } }
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
+}

@@ -86,14 +86,22 @@ final class JSONLines: Sendable {
                 return (nil, s.finished)
             }
             if let found { return found }
-            if finished { return nil }
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { s -> Bool in
-                    if s.consumed < s.lines.count || s.finished { return true }
-                    s.waiter = c
-                    return false
+            if finished || Task.isCancelled { return nil }
+            // Cancellable, so that `withTimeout` can end a wait for a line that never comes (not hang).
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let ready = state.withLock { s -> Bool in
+                        if s.consumed < s.lines.count || s.finished || Task.isCancelled { return true }
+                        s.waiter = c
+                        return false
+                    }
+                    if ready { c.resume() }
                 }
-                if ready { c.resume() }
+            } onCancel: {
+                state.withLock { s in
+                    defer { s.waiter = nil }
+                    return s.waiter
+                }?.resume()
             }
         }
     }
