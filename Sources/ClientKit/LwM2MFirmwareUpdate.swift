@@ -180,9 +180,13 @@ public final class LwM2MFirmwareUpdate: Sendable {
             return m.generation
         }
         guard current != nil else { return nil }
+        // Only resources whose value changes are set: a set counts as a change for observers, so re-setting an
+        // unchanged Update Result would notify it again (e.g. /5/0/5 = 1 twice across Updating -> Idle).
         tree.batch {
-            try? tree.set(.resource(5, 0, 3), .integer(state.rawValue))
-            try? tree.set(.resource(5, 0, 5), .integer(result.rawValue))
+            for (resource, value) in [(UInt16(3), state.rawValue), (5, result.rawValue)]
+            where tree.value(at: .resource(5, 0, resource)) != .integer(value) {
+                try? tree.set(.resource(5, 0, resource), .integer(value))
+            }
         }
         return current
     }

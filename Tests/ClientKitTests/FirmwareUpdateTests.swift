@@ -81,6 +81,23 @@ struct FirmwareUpdateTests {
         #expect(tree.value(at: .resource(5, 0, 0)) == .opaque([]))
     }
 
+    @Test("Observers hear of a state or result only when it changes (one /5/0/5 = 1 per Update, not two)")
+    func changesOnlyWhenValuesChange() async throws {
+        let (tree, fw, _) = try makeTree()
+        let changes = Mutex<[Set<LwM2MPath>]>([])
+        tree.addChangeListener { paths in changes.withLock { $0.append(paths) } }
+        try writePackage(tree, Array(firmwareImage.prefix(100)))
+        await fw.settle()
+        try await tree.execute(.resource(5, 0, 2))
+        await fw.settle()
+        let result = LwM2MPath.resource(5, 0, 5), state = LwM2MPath.resource(5, 0, 3)
+        // Result: 0 stays 0 through Downloading/Downloaded/Updating, then 1 once.
+        #expect(changes.withLock { $0.filter { $0.contains(result) }.count } == 1)
+        // State: Downloading, Downloaded, Updating, Idle.
+        #expect(changes.withLock { $0.filter { $0.contains(state) }.count } == 4)
+        #expect(stateAndResult(tree) == (.integer(0), .integer(1)))
+    }
+
     @Test("Update outside Downloaded and a new image outside Idle are refused with 4.05")
     func wrongState() async throws {
         let (tree, fw, _) = try makeTree()
