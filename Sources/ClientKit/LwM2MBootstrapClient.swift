@@ -46,8 +46,7 @@ public actor LwM2MBootstrapClient {
     private var machine: LwM2MClientBootstrapStateMachine
     private var bootstrapServer: SocketAddress?
     private var installed = false
-    private var timerTask: Task<Void, Never>?
-    private var timerDeadline: NIODeadline?
+    private var timer = LwM2MDeadlineTimer()
     private var waiters: [CheckedContinuation<Bool, Never>] = []
     private var triggerHandler: (@Sendable () async -> Void)?
     private var completionHandler: (@Sendable (Bool) async -> Void)?
@@ -155,7 +154,7 @@ public actor LwM2MBootstrapClient {
     /// Stops, finishes the events stream.
     public func close() {
         stop()
-        timerTask?.cancel()
+        timer.cancel()
         eventContinuation.finish()
     }
 
@@ -274,25 +273,13 @@ public actor LwM2MBootstrapClient {
     }
 
     private func rescheduleTimer() {
-        let next = machine.nextDeadline
-        guard next != timerDeadline else { return }
-        timerTask?.cancel()
-        timerDeadline = next
-        guard let next else {
-            timerTask = nil
-            return
-        }
-        let clock = endpoint.clock
-        timerTask = Task { [weak self] in
-            do { try await clock.sleep(until: next) } catch { return }
-            await self?.timerFired(next)
+        timer.schedule(machine.nextDeadline, on: endpoint.clock) { [weak self] deadline in
+            await self?.timerFired(deadline)
         }
     }
 
     private func timerFired(_ deadline: NIODeadline) {
-        guard deadline == timerDeadline else { return }
-        timerDeadline = nil
-        timerTask = nil
+        guard timer.claim(deadline) else { return }
         perform(machine.advance(to: now))
     }
 

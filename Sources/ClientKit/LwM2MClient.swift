@@ -84,8 +84,7 @@ public actor LwM2MClient {
     private var observations: [UInt64: Observation] = [:]
     private var nextObservation: UInt64 = 0
     private var attributes: [LwM2MPath: LwM2MNotificationAttributes] = [:]
-    private var timerTask: Task<Void, Never>?
-    private var timerDeadline: NIODeadline?
+    private var timer = LwM2MDeadlineTimer()
     private var isPaused = false
     private var structureVersion: UInt64
     /// Queue mode: an Update sent to wake up is in flight; Sends and notifications wait for its answer.
@@ -181,8 +180,7 @@ public actor LwM2MClient {
 
     /// Stops timers, finishes the events stream and closes the endpoint.
     public func close() async {
-        timerTask?.cancel()
-        timerTask = nil
+        timer.cancel()
         eventContinuation.finish()
         await endpoint.close()
     }
@@ -297,24 +295,13 @@ public actor LwM2MClient {
 
     private func rescheduleTimer() {
         let next = isPaused ? nil : [engine.nextDeadline, notifications.nextDeadline].compactMap { $0 }.min()
-        guard next != timerDeadline else { return }
-        timerTask?.cancel()
-        timerDeadline = next
-        guard let next else {
-            timerTask = nil
-            return
-        }
-        let clock = endpoint.clock
-        timerTask = Task { [weak self] in
-            do { try await clock.sleep(until: next) } catch { return }
-            await self?.timerFired(next)
+        timer.schedule(next, on: endpoint.clock) { [weak self] deadline in
+            await self?.timerFired(deadline)
         }
     }
 
     private func timerFired(_ deadline: NIODeadline) {
-        guard deadline == timerDeadline else { return }
-        timerDeadline = nil
-        timerTask = nil
+        guard timer.claim(deadline) else { return }
         let now = self.now
         perform(engine.advance(to: now))
         let tree = self.tree
