@@ -1,3 +1,4 @@
+import LwM2MTestPKI
 import BootstrapKit
 import CoAPCore
 import LwM2MModel

@@ -6,26 +6,6 @@ import NIOCore
 import Synchronization
 import Testing
 
-/// Awaits `body` but gives up after `seconds` of real time (a guard against hangs, not a sleep).
-func withTimeout<T: Sendable>(
-    seconds: Double = 20, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            return nil
-        }
-        guard let first = try await group.next(), let value = first else {
-            group.cancelAll()
-            throw TimeoutError()
-        }
-        group.cancelAll()
-        return value
-    }
-}
-
-struct TimeoutError: Error {}
 
 /// One request the scripted client received.
 struct ReceivedRequest: Sendable, Equatable {

@@ -5,7 +5,6 @@ import NIOCore
 import Synchronization
 import Testing
 
-struct TimeoutError: Error {}
 
 /// Runs `body` while advancing the virtual clock in `step`s (yielding between steps) until it finishes.
 func driving<T: Sendable>(

@@ -1,4 +1,5 @@
 @testable import CoAPCore
+import LwM2MTestPKI
 import Logging
 import NIOCore
 import Synchronization

@@ -1,3 +1,4 @@
+import LwM2MTestPKI
 import CoAPCore
 import NIOCore
 import Synchronization

@@ -1,4 +1,5 @@
 @testable import CoAPCore
+import LwM2MTestPKI
 import NIOCore
 import Synchronization
 import Testing

@@ -47,26 +47,6 @@ extension Array where Element == CoAPMessageLayerAction {
     }
 }
 
-/// Awaits `body` but gives up after `seconds` of real time (a guard against hangs, not a sleep).
-func withTimeout<T: Sendable>(
-    seconds: Double = 20, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            return nil
-        }
-        guard let first = try await group.next(), let value = first else {
-            group.cancelAll()
-            throw TimeoutError()
-        }
-        group.cancelAll()
-        return value
-    }
-}
-
-struct TimeoutError: Error {}
 
 /// Runs `body` in a task and advances the virtual clock in `step`s (letting other tasks run between
 /// steps) until it finishes; returns its result.

@@ -1,3 +1,4 @@
+import LwM2MTestPKI
 import ClientKit
 import CoAPCore
 import DTLSTransport

@@ -1,3 +1,4 @@
+import LwM2MTestPKI
 import ClientKit
 import CoAPCore
 import Codecs
@@ -7,8 +8,6 @@ import ServerKit
 import Synchronization
 import Testing
 
-/// An await that did not finish within its (virtual or real) time limit.
-struct TimeoutError: Error {}
 
 /// Runs `body` while advancing the virtual clock in `step`s (yielding between steps) until it finishes or
 /// `maxVirtual` of virtual time has passed (then it is cancelled).

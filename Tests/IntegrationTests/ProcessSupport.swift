@@ -18,23 +18,6 @@ func executable(_ name: String) -> URL? { ProcessRunner.builtExecutable(name) }
 let serverBinary = executable("lwm2m-server")
 let clientBinary = executable("lwm2m-client")
 
-/// A real-time guard against hangs (not a sleep to wait for events).
-func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            return nil
-        }
-        guard let first = try await group.next(), let value = first else {
-            group.cancelAll()
-            throw TimeoutError()
-        }
-        group.cancelAll()
-        return value
-    }
-}
-
 /// The JSON lines of a pipe (other lines as JSON strings), consumed in order; a reader skips the lines it is not
 /// waiting for.
 final class JSONLines: Sendable {

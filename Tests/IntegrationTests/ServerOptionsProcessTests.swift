@@ -1,3 +1,4 @@
+import LwM2MTestPKI
 import CoAPCore
 import Foundation
 import NIOCore

@@ -1,3 +1,4 @@
+import LwM2MTestPKI
 import CoAPCore
 import Codecs
 import LwM2MModel

@@ -1,3 +1,4 @@
+import LwM2MTestPKI
 import CoAPCore
 import Codecs
 import LwM2MModel
@@ -162,21 +163,3 @@ func driving<T: Sendable>(
     return try await task.value
 }
 
-/// Real-time guard against hangs (not a sleep to wait for events).
-func withTimeout<T: Sendable>(seconds: Double = 20, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            return nil
-        }
-        guard let first = try await group.next(), let value = first else {
-            group.cancelAll()
-            throw HangError()
-        }
-        group.cancelAll()
-        return value
-    }
-}
-
-struct HangError: Error {}

@@ -95,7 +95,7 @@ struct ServerProcessTests {
         let output = LineQueue(PipeLines(stdout.fileHandleForReading).lines)
         func nextLine(where predicate: @escaping @Sendable (JSONValue) -> Bool) async throws -> JSONValue {
             try await withTimeout(seconds: 30) {
-                guard let v = await output.next(where: predicate) else { throw HangError() }
+                guard let v = await output.next(where: predicate) else { throw TimeoutError() }
                 return v
             }
         }
