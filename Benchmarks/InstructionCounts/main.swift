@@ -19,7 +19,7 @@ let arguments = CommandLine.arguments
 guard arguments.count == 3, let iterations = Int(arguments[2]) else {
     fail("usage: InstructionCounts <benchmark name> <iterations>", status: 2)
 }
-guard let operation = textAndTLVOperations().first(where: { $0.name == arguments[1] })?.operation else {
+guard let operation = codecOperations().first(where: { $0.name == arguments[1] })?.operation else {
     fail("no operation named \(arguments[1])", status: 2)
 }
 do {

@@ -7,6 +7,5 @@ let benchmarks: @Sendable () -> Void = {
         scalingFactor: .kilo,
         maxDuration: .seconds(2)
     )
-    registerTextAndTLVBenchmarks()
-    registerSenMLAndCBORBenchmarks()
+    registerCodecBenchmarks()
 }

@@ -32,7 +32,12 @@ enum CodecOperation {
     }
 }
 
-/// The text/plain and TLV rows (owned by the text/TLV codec work), by benchmark name.
+/// Every codec row, by benchmark name: what `CodecBenchmarks` registers and the valgrind driver counts.
+func codecOperations() -> [(name: String, operation: CodecOperation)] {
+    textAndTLVOperations() + senMLAndCBOROperations()
+}
+
+/// The text/plain and TLV rows, by benchmark name.
 ///
 /// Encoders append to one reused buffer (`removeAll(keepingCapacity: true)`), so any malloc counted is the
 /// encoder's own. Decoders allocate only the result tree and the string values that do not fit inline.
@@ -62,4 +67,55 @@ func textAndTLVOperations() -> [(name: String, operation: CodecOperation)] {
             .decode(batteryText) { raw in keep(try LwM2MTextCodec.decode(raw, as: .integer)) }
         ),
     ]
+}
+
+/// A 100-record time series of one temperature resource (a Send/Notify payload), one record per second.
+let temperatureSeries: [LwM2MRecord] = (0..<100).map { k in
+    LwM2MRecord(
+        path: .resource(3303, 0, 5700), value: .float(20 + Double(k % 16) * 0.25),
+        timestamp: 1_700_000_000 + Double(k))
+}
+
+/// The SenML JSON, SenML CBOR, LwM2M CBOR and CBOR rows, by benchmark name; each decode row reads what its
+/// encode row writes.
+func senMLAndCBOROperations() -> [(name: String, operation: CodecOperation)] {
+    let node = LwM2MNode.objectInstance(deviceInstance)
+    let path = LwM2MPath.instance(3, 0)
+    typealias Encode = @Sendable (inout [UInt8]) throws -> Void
+    typealias Decode = @Sendable (UnsafeRawBufferPointer) throws -> Void
+    let rows: [(name: (format: String, payload: String), encode: Encode, decode: Decode)] = [
+        (
+            ("SenML-JSON", "device"),
+            { out in try SenMLJSONCodec.encode(node, at: path, into: &out) },
+            { bytes in keep(try SenMLJSONCodec.decode(bytes, at: path, definitions: deviceRegistry)) }
+        ),
+        (
+            ("SenML-CBOR", "device"),
+            { out in try SenMLCBORCodec.encode(node, at: path, into: &out) },
+            { bytes in keep(try SenMLCBORCodec.decode(bytes, at: path, definitions: deviceRegistry)) }
+        ),
+        (
+            ("LwM2M-CBOR", "device"),
+            { out in try LwM2MCBORCodec.encode(node, at: path, into: &out) },
+            { bytes in keep(try LwM2MCBORCodec.decode(bytes, at: path, definitions: deviceRegistry)) }
+        ),
+        (
+            ("SenML-CBOR", "series100"),
+            { out in try SenMLCBORCodec.encode(records: temperatureSeries, into: &out) },
+            { bytes in keep(try SenMLCBORCodec.decodeRecords(bytes, definitions: nil)) }
+        ),
+        (
+            ("CBOR", "integer"),
+            { out in CBORValueCodec.encode(.integer(1_367_491_215), into: &out) },
+            { bytes in keep(try CBORValueCodec.decode(bytes, as: .integer)) }
+        ),
+    ]
+    return rows.flatMap { row -> [(name: String, operation: CodecOperation)] in
+        var wire: [UInt8] = []
+        try! row.encode(&wire)
+        return [
+            ("\(row.name.format)-encode-\(row.name.payload)", .encode(row.encode)),
+            ("\(row.name.format)-decode-\(row.name.payload)", .decode(wire, row.decode)),
+        ]
+    }
 }

@@ -2,7 +2,8 @@ import Benchmark
 import Codecs
 import LwM2MModel
 
-func registerTextAndTLVBenchmarks() {
+/// Registers every codec row of `codecOperations()`.
+func registerCodecBenchmarks() {
     // Names avoid spaces and slashes: benchmark 1.38 writes threshold files under a sanitized name but reads
     // them under the raw one. Checked-in thresholds hold allocation counts (per sample of 1000 iterations):
     // wall-clock figures on the shared build machine are too noisy to gate on, so instruction counts are
@@ -11,7 +12,7 @@ func registerTextAndTLVBenchmarks() {
     // operation (1000 per sample) still fails the check.
     var config = Benchmark.defaultConfiguration
     config.thresholds = [.mallocCountTotal: BenchmarkThresholds(absolute: [.p90: 100])]
-    for (name, operation) in textAndTLVOperations() {
+    for (name, operation) in codecOperations() {
         Benchmark(name, configuration: config) { benchmark in
             switch operation {
             case .encode(let body):
