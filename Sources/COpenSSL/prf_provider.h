@@ -1,0 +1,302 @@
+#ifndef SWIFT_LWM2M_COPENSSL_PRF_PROVIDER_H
+#define SWIFT_LWM2M_COPENSSL_PRF_PROVIDER_H
+
+// A small OpenSSL 3 provider with one algorithm: the TLS 1.2 PRF (RFC 5246 section 5) with SHA-256, under the
+// name "TLS1-PRF" and the property "provider=lwm2m-prf".
+//
+// Why: OpenSSL 3.0's own TLS1-PRF goes through EVP_MAC for every HMAC it computes (a MAC context copy, init, final
+// and free per block, each through the provider layer, with cleanses and allocations), and libssl calls the PRF
+// eight times in a DTLS 1.2 server handshake. That machinery cost more than half of the server's instructions per
+// PSK handshake. This implementation computes the same bytes from precomputed HMAC pad states with the low-level
+// SHA-256 functions (the same block function OpenSSL uses), without allocating per block.
+//
+// The DTLS contexts of DTLSTransport live in their own OSSL_LIB_CTX that has this provider and the default
+// provider loaded, and ask for "?provider=lwm2m-prf" (a preference, not a requirement), so only libssl's PRF
+// fetch finds this algorithm; everything else comes from the default provider. Digests other than SHA-256 (not
+// used by the RFC 7925 cipher suites) are handed to the default provider's TLS1-PRF.
+
+#include <string.h>
+#include <strings.h>
+#include <openssl/core.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
+#include <openssl/sha.h>
+
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+#pragma clang diagnostic ignored "-Wunused-function"
+
+/// The largest seed accepted (label + randoms + session hash, or an exporter's label and context).
+#define LWM2M_PRF_MAX_SEED 1024
+
+typedef struct {
+    unsigned char *secret;
+    size_t secret_length;
+    unsigned char seed[LWM2M_PRF_MAX_SEED];
+    size_t seed_length;
+    /// The digest name when it is not SHA-256 (then the default provider derives), else empty.
+    char other_digest[64];
+    int has_digest;
+} lwm2m_prf_ctx;
+
+/// HMAC-SHA256 keyed state: SHA-256 after the inner and after the outer key pad.
+typedef struct {
+    SHA256_CTX inner;
+    SHA256_CTX outer;
+} lwm2m_hmac_sha256;
+
+static inline void lwm2m_hmac_sha256_init(lwm2m_hmac_sha256 *hmac, const unsigned char *key, size_t length) {
+    unsigned char block[SHA256_CBLOCK];
+    unsigned char pad[SHA256_CBLOCK];
+    memset(block, 0, sizeof(block));
+    if (length > SHA256_CBLOCK) {
+        SHA256(key, length, block);  // RFC 2104: longer keys are hashed first
+    } else if (length > 0) {
+        memcpy(block, key, length);
+    }
+    for (size_t i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x36;
+    SHA256_Init(&hmac->inner);
+    SHA256_Update(&hmac->inner, pad, SHA256_CBLOCK);
+    for (size_t i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x5c;
+    SHA256_Init(&hmac->outer);
+    SHA256_Update(&hmac->outer, pad, SHA256_CBLOCK);
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(pad, sizeof(pad));
+}
+
+/// Finishes an HMAC whose inner state `inner` has absorbed the message; writes 32 bytes to `out`.
+static inline void lwm2m_hmac_sha256_final(const lwm2m_hmac_sha256 *hmac, SHA256_CTX *inner, unsigned char *out) {
+    SHA256_CTX outer = hmac->outer;
+    SHA256_Final(out, inner);
+    SHA256_Update(&outer, out, SHA256_DIGEST_LENGTH);
+    SHA256_Final(out, &outer);
+    OPENSSL_cleanse(&outer, sizeof(outer));
+}
+
+/// P_SHA256(secret, seed) (RFC 5246 section 5): A(0) = seed, A(i) = HMAC(secret, A(i-1)),
+/// output = HMAC(secret, A(1) + seed) + HMAC(secret, A(2) + seed) + ...
+static inline void lwm2m_p_sha256(const unsigned char *secret, size_t secret_length, const unsigned char *seed,
+                                  size_t seed_length, unsigned char *out, size_t length) {
+    lwm2m_hmac_sha256 hmac;
+    unsigned char a[SHA256_DIGEST_LENGTH];
+    unsigned char block[SHA256_DIGEST_LENGTH];
+    SHA256_CTX state, next;
+    lwm2m_hmac_sha256_init(&hmac, secret, secret_length);
+    state = hmac.inner;
+    SHA256_Update(&state, seed, seed_length);
+    lwm2m_hmac_sha256_final(&hmac, &state, a);  // A(1)
+    while (length > 0) {
+        state = hmac.inner;
+        SHA256_Update(&state, a, sizeof(a));
+        next = state;  // HMAC(A(i)) shares the inner state up to here
+        SHA256_Update(&state, seed, seed_length);
+        size_t count = length < SHA256_DIGEST_LENGTH ? length : SHA256_DIGEST_LENGTH;
+        if (count == SHA256_DIGEST_LENGTH) {
+            lwm2m_hmac_sha256_final(&hmac, &state, out);
+        } else {
+            lwm2m_hmac_sha256_final(&hmac, &state, block);
+            memcpy(out, block, count);
+        }
+        out += count;
+        length -= count;
+        if (length > 0) lwm2m_hmac_sha256_final(&hmac, &next, a);  // A(i+1)
+    }
+    OPENSSL_cleanse(&hmac, sizeof(hmac));
+    OPENSSL_cleanse(&state, sizeof(state));
+    OPENSSL_cleanse(&next, sizeof(next));
+    OPENSSL_cleanse(a, sizeof(a));
+    OPENSSL_cleanse(block, sizeof(block));
+}
+
+static inline int lwm2m_prf_is_sha256(const char *name) {
+    return strcasecmp(name, "SHA256") == 0 || strcasecmp(name, "SHA2-256") == 0 || strcasecmp(name, "SHA-256") == 0;
+}
+
+static inline void *lwm2m_prf_newctx(void *provctx) {
+    (void)provctx;
+    return OPENSSL_zalloc(sizeof(lwm2m_prf_ctx));
+}
+
+static inline void lwm2m_prf_reset(void *vctx) {
+    lwm2m_prf_ctx *ctx = (lwm2m_prf_ctx *)vctx;
+    OPENSSL_clear_free(ctx->secret, ctx->secret_length);
+    OPENSSL_cleanse(ctx, sizeof(*ctx));
+}
+
+static inline void lwm2m_prf_freectx(void *vctx) {
+    if (vctx == NULL) return;
+    lwm2m_prf_reset(vctx);
+    OPENSSL_free(vctx);
+}
+
+static inline void *lwm2m_prf_dupctx(void *vctx) {
+    const lwm2m_prf_ctx *ctx = (const lwm2m_prf_ctx *)vctx;
+    lwm2m_prf_ctx *copy = (lwm2m_prf_ctx *)OPENSSL_malloc(sizeof(lwm2m_prf_ctx));
+    if (copy == NULL) return NULL;
+    memcpy(copy, ctx, sizeof(*ctx));
+    copy->secret = NULL;
+    if (ctx->secret != NULL) {
+        copy->secret = (unsigned char *)OPENSSL_memdup(ctx->secret, ctx->secret_length);
+        if (copy->secret == NULL) {
+            OPENSSL_cleanse(copy, sizeof(*copy));
+            OPENSSL_free(copy);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
+static inline int lwm2m_prf_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
+    lwm2m_prf_ctx *ctx = (lwm2m_prf_ctx *)vctx;
+    int seen_seed = 0;
+    if (params == NULL) return 1;
+    for (const OSSL_PARAM *p = params; p->key != NULL; p++) {
+        if (strcmp(p->key, OSSL_KDF_PARAM_DIGEST) == 0) {
+            if (p->data_type != OSSL_PARAM_UTF8_STRING || p->data == NULL) return 0;
+            const char *name = (const char *)p->data;
+            if (lwm2m_prf_is_sha256(name)) {
+                ctx->other_digest[0] = 0;
+            } else {
+                size_t length = strlen(name);
+                if (length >= sizeof(ctx->other_digest)) return 0;
+                memcpy(ctx->other_digest, name, length + 1);
+            }
+            ctx->has_digest = 1;
+        } else if (strcmp(p->key, OSSL_KDF_PARAM_SECRET) == 0) {
+            if (p->data_type != OSSL_PARAM_OCTET_STRING) return 0;
+            OPENSSL_clear_free(ctx->secret, ctx->secret_length);
+            ctx->secret = NULL;
+            ctx->secret_length = 0;
+            // One byte more so an empty secret still has a non-NULL buffer.
+            ctx->secret = (unsigned char *)OPENSSL_malloc(p->data_size + 1);
+            if (ctx->secret == NULL) return 0;
+            if (p->data_size > 0) memcpy(ctx->secret, p->data, p->data_size);
+            ctx->secret_length = p->data_size;
+        } else if (strcmp(p->key, OSSL_KDF_PARAM_SEED) == 0) {
+            // The seed parameters of one call concatenate (libssl passes label, randoms, ... as separate seeds).
+            if (p->data_type != OSSL_PARAM_OCTET_STRING) return 0;
+            if (!seen_seed) {
+                ctx->seed_length = 0;
+                seen_seed = 1;
+            }
+            if (p->data_size == 0 || p->data == NULL) continue;
+            if (p->data_size > LWM2M_PRF_MAX_SEED - ctx->seed_length) return 0;
+            memcpy(ctx->seed + ctx->seed_length, p->data, p->data_size);
+            ctx->seed_length += p->data_size;
+        }
+        // OSSL_KDF_PARAM_PROPERTIES and unknown parameters are ignored, as OpenSSL's providers do.
+    }
+    return 1;
+}
+
+/// Derives with the default provider's TLS1-PRF (for a digest other than SHA-256).
+static inline int lwm2m_prf_derive_with_default(lwm2m_prf_ctx *ctx, unsigned char *key, size_t keylen) {
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_TLS1_PRF, "provider=default");
+    if (kdf == NULL) return 0;
+    EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (kctx == NULL) return 0;
+    OSSL_PARAM params[4];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, ctx->other_digest, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, ctx->secret, ctx->secret_length);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, ctx->seed, ctx->seed_length);
+    params[3] = OSSL_PARAM_construct_end();
+    int result = EVP_KDF_derive(kctx, key, keylen, params);
+    EVP_KDF_CTX_free(kctx);
+    return result;
+}
+
+static inline int lwm2m_prf_derive(void *vctx, unsigned char *key, size_t keylen, const OSSL_PARAM params[]) {
+    lwm2m_prf_ctx *ctx = (lwm2m_prf_ctx *)vctx;
+    if (!lwm2m_prf_set_ctx_params(vctx, params)) return 0;
+    if (!ctx->has_digest || ctx->secret == NULL || ctx->seed_length == 0 || key == NULL || keylen == 0) return 0;
+    if (ctx->other_digest[0] != 0) return lwm2m_prf_derive_with_default(ctx, key, keylen);
+    lwm2m_p_sha256(ctx->secret, ctx->secret_length, ctx->seed, ctx->seed_length, key, keylen);
+    return 1;
+}
+
+static inline const OSSL_PARAM *lwm2m_prf_settable_ctx_params(void *vctx, void *provctx) {
+    (void)vctx;
+    (void)provctx;
+    static const OSSL_PARAM settable[] = {
+        OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_PROPERTIES, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_DIGEST, NULL, 0),
+        OSSL_PARAM_octet_string(OSSL_KDF_PARAM_SECRET, NULL, 0),
+        OSSL_PARAM_octet_string(OSSL_KDF_PARAM_SEED, NULL, 0),
+        OSSL_PARAM_END,
+    };
+    return settable;
+}
+
+static inline int lwm2m_prf_get_ctx_params(void *vctx, OSSL_PARAM params[]) {
+    (void)vctx;
+    OSSL_PARAM *p = OSSL_PARAM_locate(params, OSSL_KDF_PARAM_SIZE);
+    if (p != NULL) return OSSL_PARAM_set_size_t(p, SIZE_MAX);
+    return -2;  // nothing requested that this KDF knows
+}
+
+static inline const OSSL_PARAM *lwm2m_prf_gettable_ctx_params(void *vctx, void *provctx) {
+    (void)vctx;
+    (void)provctx;
+    static const OSSL_PARAM gettable[] = { OSSL_PARAM_size_t(OSSL_KDF_PARAM_SIZE, NULL), OSSL_PARAM_END };
+    return gettable;
+}
+
+static inline const OSSL_ALGORITHM *lwm2m_prf_query(void *provctx, int operation, int *no_cache) {
+    (void)provctx;
+    static const OSSL_DISPATCH functions[] = {
+        { OSSL_FUNC_KDF_NEWCTX, (void (*)(void))lwm2m_prf_newctx },
+        { OSSL_FUNC_KDF_DUPCTX, (void (*)(void))lwm2m_prf_dupctx },
+        { OSSL_FUNC_KDF_FREECTX, (void (*)(void))lwm2m_prf_freectx },
+        { OSSL_FUNC_KDF_RESET, (void (*)(void))lwm2m_prf_reset },
+        { OSSL_FUNC_KDF_DERIVE, (void (*)(void))lwm2m_prf_derive },
+        { OSSL_FUNC_KDF_SETTABLE_CTX_PARAMS, (void (*)(void))lwm2m_prf_settable_ctx_params },
+        { OSSL_FUNC_KDF_SET_CTX_PARAMS, (void (*)(void))lwm2m_prf_set_ctx_params },
+        { OSSL_FUNC_KDF_GETTABLE_CTX_PARAMS, (void (*)(void))lwm2m_prf_gettable_ctx_params },
+        { OSSL_FUNC_KDF_GET_CTX_PARAMS, (void (*)(void))lwm2m_prf_get_ctx_params },
+        { 0, NULL },
+    };
+    static const OSSL_ALGORITHM kdfs[] = {
+        { OSSL_KDF_NAME_TLS1_PRF, "provider=lwm2m-prf", functions, "TLS 1.2 PRF with SHA-256 (swift-lwm2m)" },
+        { NULL, NULL, NULL, NULL },
+    };
+    *no_cache = 0;
+    return operation == OSSL_OP_KDF ? kdfs : NULL;
+}
+
+static inline int lwm2m_prf_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+                                          const OSSL_DISPATCH **out, void **provctx) {
+    (void)handle;
+    (void)in;
+    static const OSSL_DISPATCH provider[] = {
+        { OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))lwm2m_prf_query },
+        { 0, NULL },
+    };
+    *out = provider;
+    *provctx = NULL;
+    return 1;
+}
+
+/// Makes the library context DTLSTransport's SSL_CTXs use: the default provider plus the PRF provider above.
+/// Returns NULL when a step fails (the caller then uses OpenSSL's default context).
+static inline OSSL_LIB_CTX *lwm2m_make_dtls_library_context(void) {
+    OSSL_LIB_CTX *libctx = OSSL_LIB_CTX_new();
+    if (libctx == NULL) return NULL;
+    if (OSSL_PROVIDER_add_builtin(libctx, "lwm2m-prf", lwm2m_prf_provider_init) != 1
+        || OSSL_PROVIDER_load(libctx, "default") == NULL || OSSL_PROVIDER_load(libctx, "lwm2m-prf") == NULL) {
+        OSSL_LIB_CTX_free(libctx);
+        return NULL;
+    }
+    return libctx;
+}
+
+/// The property query for SSL_CTX_new_ex: prefer the PRF provider where it has the algorithm.
+static const char *const lwm2m_dtls_property_query = "?provider=lwm2m-prf";
+
+#pragma clang diagnostic pop
+
+#endif
