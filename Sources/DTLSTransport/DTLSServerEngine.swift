@@ -72,6 +72,8 @@ public final class DTLSServerEngine {
     /// Connections of associations that ended cleanly, kept for the next listener (at most
     /// ``spareConnectionLimit``): reusing one saves OpenSSL's `SSL_new` and `SSL_free` per handshake.
     private var spareConnections: [OpenSSLDTLSConnection] = []
+    /// Ended connections waiting for reuse (for tests).
+    var spareConnectionCount: Int { spareConnections.count }
     /// How many ended connections are kept for reuse (each holds OpenSSL's read and write buffers, about 25 KB).
     static let spareConnectionLimit = 8
     private var peers: [SocketAddress: Peer] = [:]

@@ -424,3 +424,48 @@ extension String {
         self = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+extension DTLSLibraryContext {
+    /// Runs the TLS 1.2 PRF as libssl does (digest SHA-256, the secret, the label and seed as two seed parameters)
+    /// in the DTLS library context, or in OpenSSL's default context with its own provider (`openSSLDefault`).
+    /// Returns the output and the name of the provider that computed it. For tests that hold the PRF provider to
+    /// OpenSSL's implementation.
+    static func tls12PRF(
+        secret: [UInt8], label: String, seed: [UInt8], length: Int, openSSLDefault: Bool
+    ) -> (output: [UInt8], provider: String)? {
+        let kdf = openSSLDefault
+            ? EVP_KDF_fetch(nil, "TLS1-PRF", "provider=default")
+            : EVP_KDF_fetch(shared.context, "TLS1-PRF", shared.propertyQuery)
+        guard let kdf else { return nil }
+        defer { EVP_KDF_free(kdf) }
+        guard let kctx = EVP_KDF_CTX_new(kdf) else { return nil }
+        defer { EVP_KDF_CTX_free(kctx) }
+        let provider = String(cString: OSSL_PROVIDER_get0_name(EVP_KDF_get0_provider(kdf)))
+        var output = [UInt8](repeating: 0, count: length)
+        var secret = secret
+        var label = Array(label.utf8)
+        var seed = seed
+        var digest = Array("SHA256".utf8CString)
+        // OSSL_PARAM keeps the key pointers: they must outlive the call, unlike Swift's temporary C strings.
+        let keys = ["digest", "secret", "seed"].map { name in name.withCString { strdup($0) } }
+        defer { keys.forEach { free($0) } }
+        let result = digest.withUnsafeMutableBufferPointer { digest in
+            secret.withUnsafeMutableBytes { secret in
+                label.withUnsafeMutableBytes { label in
+                    seed.withUnsafeMutableBytes { seed in
+                        var params = [
+                            OSSL_PARAM_construct_utf8_string(keys[0], digest.baseAddress, 0),
+                            OSSL_PARAM_construct_octet_string(keys[1], secret.baseAddress, secret.count),
+                            OSSL_PARAM_construct_octet_string(keys[2], label.baseAddress, label.count),
+                            OSSL_PARAM_construct_octet_string(keys[2], seed.baseAddress, seed.count),
+                            OSSL_PARAM_construct_end(),
+                        ]
+                        return EVP_KDF_derive(kctx, &output, length, &params)
+                    }
+                }
+            }
+        }
+        ERR_clear_error()
+        return result == 1 ? (output, provider) : nil
+    }
+}
