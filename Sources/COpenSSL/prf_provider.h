@@ -25,6 +25,8 @@
 #include <openssl/params.h>
 #include <openssl/provider.h>
 #include <openssl/sha.h>
+#include <openssl/ec.h>
+#include <openssl/bn.h>
 
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wdeprecated-declarations"
@@ -246,6 +248,99 @@ static inline const OSSL_PARAM *lwm2m_prf_gettable_ctx_params(void *vctx, void *
     return gettable;
 }
 
+// MARK: EC key management, ECDH and ECDSA: the default provider's, except the public key check
+//
+// libssl 3.0 hands the peer's ephemeral ECDH key to EVP_PKEY_derive_set_peer, which runs the full public key
+// validation: besides the on-curve check, a multiplication of the point by the group order (SP 800-56A
+// 5.6.2.3.3 step 4). That multiplication costs as much as the ECDH itself (a quarter of an ECDHE-ECDSA server
+// handshake) and proves nothing on a curve with cofactor 1 such as P-256, where every point on the curve other
+// than infinity has order n. This provider offers the default provider's own EC key management, ECDH and ECDSA
+// implementations (the same dispatch tables, run with the default provider's context) with one change: a full
+// check of a public key on a cofactor-1 curve runs the default provider's quick check (point not at infinity,
+// coordinates in range, on the curve), which is the complete validation there. Keeping key management, key
+// exchange and signatures in one provider means keys never need exporting between providers.
+
+#define LWM2M_MAX_DISPATCH 64
+
+typedef struct {
+    OSSL_DISPATCH ec_keymgmt_functions[LWM2M_MAX_DISPATCH];
+    OSSL_FUNC_keymgmt_validate_fn *default_ec_validate;
+    OSSL_ALGORITHM keymgmt_algorithms[2];
+    OSSL_ALGORITHM keyexch_algorithms[2];
+    OSSL_ALGORITHM signature_algorithms[2];
+    void *default_provider_context;
+    OSSL_PROVIDER *default_provider;
+} lwm2m_provider_state;
+
+/// The provider's tables, written once by lwm2m_make_dtls_library_context before the provider is loaded and
+/// only read afterwards. (A function-local static: Swift's importer emits those, not header-level statics.)
+static inline lwm2m_provider_state *lwm2m_state(void) {
+    static lwm2m_provider_state state;
+    return &state;
+}
+#define lwm2m_ec_keymgmt_functions (lwm2m_state()->ec_keymgmt_functions)
+#define lwm2m_default_ec_validate (lwm2m_state()->default_ec_validate)
+#define lwm2m_keymgmt_algorithms (lwm2m_state()->keymgmt_algorithms)
+#define lwm2m_keyexch_algorithms (lwm2m_state()->keyexch_algorithms)
+#define lwm2m_signature_algorithms (lwm2m_state()->signature_algorithms)
+#define lwm2m_default_provider_context (lwm2m_state()->default_provider_context)
+
+static inline int lwm2m_ec_validate(const void *keydata, int selection, int checktype) {
+    if (checktype == OSSL_KEYMGMT_VALIDATE_FULL_CHECK && (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0
+        && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0 && keydata != NULL) {
+        // The default provider's EC key data is an EC_KEY.
+        const EC_GROUP *group = EC_KEY_get0_group((const EC_KEY *)keydata);
+        const BIGNUM *cofactor = group != NULL ? EC_GROUP_get0_cofactor(group) : NULL;
+        if (cofactor != NULL && BN_is_one(cofactor)) checktype = OSSL_KEYMGMT_VALIDATE_QUICK_CHECK;
+    }
+    return lwm2m_default_ec_validate(keydata, selection, checktype);
+}
+
+/// Whether the first name in an algorithm's "NAME:ALIAS:..." list is `name`.
+static inline int lwm2m_first_name_is(const char *names, const char *name) {
+    size_t length = strlen(name);
+    return names != NULL && strncmp(names, name, length) == 0 && (names[length] == ':' || names[length] == 0);
+}
+
+/// Copies the default provider's algorithm `name` of `operation` into `into` (property "provider=lwm2m-prf").
+/// For EC key management the dispatch table is copied with the validate function replaced.
+static inline int lwm2m_adopt_default_algorithm(OSSL_PROVIDER *default_provider, int operation, const char *name,
+                                                OSSL_ALGORITHM *into) {
+    int no_cache = 0;
+    const OSSL_ALGORITHM *algorithms = OSSL_PROVIDER_query_operation(default_provider, operation, &no_cache);
+    int found = 0;
+    for (const OSSL_ALGORITHM *a = algorithms; a != NULL && a->algorithm_names != NULL; a++) {
+        if (!lwm2m_first_name_is(a->algorithm_names, name)) continue;
+        into[0] = *a;
+        into[0].property_definition = "provider=lwm2m-prf";
+        if (operation == OSSL_OP_KEYMGMT) {
+            size_t count = 0;
+            for (const OSSL_DISPATCH *f = a->implementation; f->function_id != 0; f++) {
+                if (count + 1 >= LWM2M_MAX_DISPATCH) return 0;
+                lwm2m_ec_keymgmt_functions[count] = *f;
+                if (f->function_id == OSSL_FUNC_KEYMGMT_VALIDATE) {
+                    lwm2m_default_ec_validate = (OSSL_FUNC_keymgmt_validate_fn *)f->function;
+                    lwm2m_ec_keymgmt_functions[count].function = (void (*)(void))lwm2m_ec_validate;
+                }
+                count++;
+            }
+            lwm2m_ec_keymgmt_functions[count].function_id = 0;
+            lwm2m_ec_keymgmt_functions[count].function = NULL;
+            if (lwm2m_default_ec_validate == NULL) return 0;
+            into[0].implementation = lwm2m_ec_keymgmt_functions;
+        }
+        into[1].algorithm_names = NULL;
+        into[1].property_definition = NULL;
+        into[1].implementation = NULL;
+        into[1].algorithm_description = NULL;
+        found = 1;
+        break;
+    }
+    // The default provider's tables are static; they stay valid after unquery.
+    if (algorithms != NULL) OSSL_PROVIDER_unquery_operation(default_provider, operation, algorithms);
+    return found;
+}
+
 static inline const OSSL_ALGORITHM *lwm2m_prf_query(void *provctx, int operation, int *no_cache) {
     (void)provctx;
     static const OSSL_DISPATCH functions[] = {
@@ -265,7 +360,23 @@ static inline const OSSL_ALGORITHM *lwm2m_prf_query(void *provctx, int operation
         { NULL, NULL, NULL, NULL },
     };
     *no_cache = 0;
-    return operation == OSSL_OP_KDF ? kdfs : NULL;
+    switch (operation) {
+    case OSSL_OP_KDF: return kdfs;
+    case OSSL_OP_KEYMGMT: return lwm2m_keymgmt_algorithms[0].algorithm_names != NULL ? lwm2m_keymgmt_algorithms : NULL;
+    case OSSL_OP_KEYEXCH: return lwm2m_keyexch_algorithms[0].algorithm_names != NULL ? lwm2m_keyexch_algorithms : NULL;
+    case OSSL_OP_SIGNATURE:
+        return lwm2m_signature_algorithms[0].algorithm_names != NULL ? lwm2m_signature_algorithms : NULL;
+    default: return NULL;
+    }
+}
+
+/// libssl only uses a TLS group (P-256) when the provider announcing it also serves its key management, which is
+/// this provider's for EC: announce the default provider's groups and signature algorithms as well.
+static inline int lwm2m_get_capabilities(void *provctx, const char *capability, OSSL_CALLBACK *cb, void *arg) {
+    (void)provctx;
+    OSSL_PROVIDER *default_provider = lwm2m_state()->default_provider;
+    if (default_provider == NULL || lwm2m_state()->keymgmt_algorithms[0].algorithm_names == NULL) return 1;
+    return OSSL_PROVIDER_get_capabilities(default_provider, capability, cb, arg);
 }
 
 static inline int lwm2m_prf_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
@@ -274,20 +385,38 @@ static inline int lwm2m_prf_provider_init(const OSSL_CORE_HANDLE *handle, const 
     (void)in;
     static const OSSL_DISPATCH provider[] = {
         { OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))lwm2m_prf_query },
+        { OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))lwm2m_get_capabilities },
         { 0, NULL },
     };
     *out = provider;
-    *provctx = NULL;
+    // The adopted EC algorithms are the default provider's functions: they get its context. The PRF ignores it.
+    *provctx = lwm2m_default_provider_context;
     return 1;
 }
 
-/// Makes the library context DTLSTransport's SSL_CTXs use: the default provider plus the PRF provider above.
-/// Returns NULL when a step fails (the caller then uses OpenSSL's default context).
+/// Makes the library context DTLSTransport's SSL_CTXs use: the default provider plus the provider above.
+/// Returns NULL when a step fails (the caller then uses OpenSSL's default context). Not thread-safe: call once.
 static inline OSSL_LIB_CTX *lwm2m_make_dtls_library_context(void) {
     OSSL_LIB_CTX *libctx = OSSL_LIB_CTX_new();
     if (libctx == NULL) return NULL;
+    OSSL_PROVIDER *default_provider = OSSL_PROVIDER_load(libctx, "default");
+    if (default_provider == NULL) {
+        OSSL_LIB_CTX_free(libctx);
+        return NULL;
+    }
+    lwm2m_default_provider_context = OSSL_PROVIDER_get0_provider_ctx(default_provider);
+    lwm2m_state()->default_provider = default_provider;
+    // All three or none: keys must live in the same provider as the operations that use them.
+    if (lwm2m_default_provider_context == NULL
+        || !lwm2m_adopt_default_algorithm(default_provider, OSSL_OP_KEYMGMT, "EC", lwm2m_keymgmt_algorithms)
+        || !lwm2m_adopt_default_algorithm(default_provider, OSSL_OP_KEYEXCH, "ECDH", lwm2m_keyexch_algorithms)
+        || !lwm2m_adopt_default_algorithm(default_provider, OSSL_OP_SIGNATURE, "ECDSA", lwm2m_signature_algorithms)) {
+        memset(lwm2m_keymgmt_algorithms, 0, sizeof(lwm2m_keymgmt_algorithms));
+        memset(lwm2m_keyexch_algorithms, 0, sizeof(lwm2m_keyexch_algorithms));
+        memset(lwm2m_signature_algorithms, 0, sizeof(lwm2m_signature_algorithms));
+    }
     if (OSSL_PROVIDER_add_builtin(libctx, "lwm2m-prf", lwm2m_prf_provider_init) != 1
-        || OSSL_PROVIDER_load(libctx, "default") == NULL || OSSL_PROVIDER_load(libctx, "lwm2m-prf") == NULL) {
+        || OSSL_PROVIDER_load(libctx, "lwm2m-prf") == NULL) {
         OSSL_LIB_CTX_free(libctx);
         return NULL;
     }
