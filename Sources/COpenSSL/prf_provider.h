@@ -159,17 +159,15 @@ static inline int lwm2m_prf_set_ctx_params(void *vctx, const OSSL_PARAM params[]
     for (const OSSL_PARAM *p = params; p->key != NULL; p++) {
         if (strcmp(p->key, OSSL_KDF_PARAM_DIGEST) == 0) {
             if (p->data_type != OSSL_PARAM_UTF8_STRING || p->data == NULL) return 0;
-            const char *name = (const char *)p->data;
-            if (lwm2m_prf_is_sha256(name)) {
-                ctx->other_digest[0] = 0;
-            } else {
-                size_t length = strlen(name);
-                if (length >= sizeof(ctx->other_digest)) return 0;
-                memcpy(ctx->other_digest, name, length + 1);
-            }
+            // data_size need not count a terminating NUL: copy at most data_size bytes and terminate.
+            size_t length = strnlen((const char *)p->data, p->data_size);
+            if (length >= sizeof(ctx->other_digest)) return 0;
+            memcpy(ctx->other_digest, p->data, length);
+            ctx->other_digest[length] = 0;
+            if (lwm2m_prf_is_sha256(ctx->other_digest)) ctx->other_digest[0] = 0;
             ctx->has_digest = 1;
         } else if (strcmp(p->key, OSSL_KDF_PARAM_SECRET) == 0) {
-            if (p->data_type != OSSL_PARAM_OCTET_STRING) return 0;
+            if (p->data_type != OSSL_PARAM_OCTET_STRING || (p->data == NULL && p->data_size > 0)) return 0;
             OPENSSL_clear_free(ctx->secret, ctx->secret_length);
             ctx->secret = NULL;
             ctx->secret_length = 0;
@@ -180,12 +178,12 @@ static inline int lwm2m_prf_set_ctx_params(void *vctx, const OSSL_PARAM params[]
             ctx->secret_length = p->data_size;
         } else if (strcmp(p->key, OSSL_KDF_PARAM_SEED) == 0) {
             // The seed parameters of one call concatenate (libssl passes label, randoms, ... as separate seeds).
-            if (p->data_type != OSSL_PARAM_OCTET_STRING) return 0;
+            if (p->data_type != OSSL_PARAM_OCTET_STRING || (p->data == NULL && p->data_size > 0)) return 0;
             if (!seen_seed) {
                 ctx->seed_length = 0;
                 seen_seed = 1;
             }
-            if (p->data_size == 0 || p->data == NULL) continue;
+            if (p->data_size == 0) continue;
             if (p->data_size > LWM2M_PRF_MAX_SEED - ctx->seed_length) return 0;
             memcpy(ctx->seed + ctx->seed_length, p->data, p->data_size);
             ctx->seed_length += p->data_size;
