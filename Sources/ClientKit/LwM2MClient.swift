@@ -84,7 +84,7 @@ public actor LwM2MClient {
     private var observations: [UInt64: Observation] = [:]
     private var nextObservation: UInt64 = 0
     private var attributes: [LwM2MPath: LwM2MNotificationAttributes] = [:]
-    private var timer = LwM2MDeadlineTimer()
+    private var timer = CoAPDeadlineTimer()
     private var isPaused = false
     private var structureVersion: UInt64
     /// Queue mode: an Update sent to wake up is in flight; Sends and notifications wait for its answer.
