@@ -64,12 +64,12 @@ let package = Package(
             dependencies: ["CoAPCore", "COpenSSL", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
-        // Test support (no library depends on it): keys and certificates generated with openssl, and the runner
-        // for child processes (libcoap tools, the package's own executables) shared by every test target that
-        // starts one.
+        // Test support (no library depends on it): keys and certificates generated with openssl, the runner
+        // for child processes (libcoap tools, the package's own executables) and the queue of their output lines,
+        // and `driving` (runs a task on a virtual clock), shared by the test targets.
         .target(
             name: "LwM2MTestPKI",
-            dependencies: [nioCore, nioPosix],
+            dependencies: ["CoAPCore", nioCore, nioPosix],
             path: "Tests/LwM2MTestPKI",
             swiftSettings: swiftSettings
         ),

@@ -6,6 +6,7 @@ import NIOCore
 import ServerKit
 import Synchronization
 import Testing
+import LwM2MTestPKI
 
 /// One device (`LwM2MClientRuntime`) registered with two `LwM2MServer`s on the simulated network.
 struct MultiServerBench {
