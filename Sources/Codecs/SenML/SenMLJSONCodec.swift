@@ -148,7 +148,25 @@ public enum SenMLJSONCodec {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> LwM2MNode {
-        try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
+        // The fast reader first (straight into the node, else into records); the strict reader for anything it
+        // does not take, so errors are reported as they always were.
+        if var builder = LwM2MNodeBuilder(at: path, definitions: definitions) {
+            var fast = SenMLJSONFastReader(bytes)
+            switch fast.read(into: &builder) {
+            case .done:
+                if let node = builder.finish() { return node }
+            case .declined:
+                break
+            case .unsupported:
+                return try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
+            }
+        }
+        var fast = SenMLJSONFastReader(bytes)
+        var collector = LwM2MRecordCollector()
+        guard fast.read(into: &collector) == .done else {
+            return try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
+        }
+        return try LwM2MNode(records: collector.records, at: path, definitions: definitions)
     }
 
     /// Decodes every record of the pack, in order, with resolved paths and time stamps (values typed by
@@ -156,7 +174,12 @@ public enum SenMLJSONCodec {
     public static func decodeRecords(
         _ bytes: UnsafeRawBufferPointer, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> [LwM2MRecord] {
-        try SenMLPackReader.decodeRecords(Syntax(bytes), definitions: definitions)
+        var fast = SenMLJSONFastReader(bytes)
+        var collector = LwM2MRecordCollector()
+        guard fast.read(into: &collector) == .done else {
+            return try SenMLPackReader.decodeRecords(Syntax(bytes), definitions: definitions)
+        }
+        return try LwM2MRecord.typedRecords(collector.records, definitions: definitions)
     }
 
     private static func label(_ key: WireString, in input: UnsafeRawBufferPointer) -> SenMLResolver.Label {
