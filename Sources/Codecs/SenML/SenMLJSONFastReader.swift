@@ -135,6 +135,25 @@ struct SenMLJSONFastReader {
         return LwM2MObjectLink(objectID: UInt16(ids.0), instanceID: UInt16(ids.1))
     }
 
+    /// Whether every byte of `text` is below 0x80 (eight bytes at a time).
+    @inline(__always)
+    private static func isASCII(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let p = text.baseAddress else { return true }
+        let raw = UnsafeRawPointer(p)
+        let n = text.count
+        var k = 0
+        var high: UInt64 = 0
+        while k + 8 <= n {
+            high |= raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            k += 8
+        }
+        while k < n {
+            high |= UInt64(p[k])
+            k += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
+    }
+
     /// The value a record carries, before resolution.
     private enum Value {
         case none
@@ -271,10 +290,10 @@ struct SenMLJSONFastReader {
                 case .number(.float(let d)):
                     resolved = .float(0 + d)  // as `SenMLResolver` adds the (absent) base value: -0.0 becomes 0.0
                 case .string(let r):
-                    guard let s = String(validating: UnsafeBufferPointer(start: bytes + r.lowerBound, count: r.count),
-                        as: UTF8.self)
-                    else { return .unsupported }
-                    resolved = .string(s)
+                    // The strict reader's check (`JSONReader.isValidUTF8`), skipped for ASCII text.
+                    let text = UnsafeBufferPointer(start: bytes + r.lowerBound, count: r.count)
+                    guard Self.isASCII(text) || JSONReader.isValidUTF8(text) else { return .unsupported }
+                    resolved = .string(String(decoding: text, as: UTF8.self))
                 case .bool(let b):
                     resolved = .boolean(b)
                 case .data(let r):
