@@ -414,7 +414,9 @@ struct RawWriter {
         p += src.count
     }
 
-    @inlinable
+    /// Writes the UTF-8 of `s`. Inlined: an opaque call here would make the encoder retain every string it
+    /// writes (it could no longer prove the string stays alive across the call).
+    @inlinable @inline(__always)
     mutating func utf8(_ s: String) {
         let done: Void? = s.utf8.withContiguousStorageIfAvailable { bytes(UnsafeRawBufferPointer($0)) }
         if done == nil {
@@ -687,7 +689,7 @@ struct TLVDecoder {
                 return LwM2MResource(id: h.id, content: .single(.opaque(raw(h))))
             }
             if info.isMultiple { throw multiplicityError(.resource(oid, iid, h.id), isMultiple: true, p) }
-            return LwM2MResource(id: h.id, content: .single(try decodeValue(h, info.type)))
+            return LwM2MResource(id: h.id, content: .single(try Self.decodeValue(h, info.type, in: bytes, path: path)))
         case LwM2MTLVCodec.kindMultipleResource:
             if info?.isMultiple == false { throw multiplicityError(.resource(oid, iid, h.id), isMultiple: false, p) }
             let instances = try decodeResourceInstances(
@@ -717,7 +719,7 @@ struct TLVDecoder {
                 ordered = false
             }
             lastID = Int(h.id)
-            let value = if let type { try decodeValue(h, type) } else { LwM2MValue.opaque(raw(h)) }
+            let value = if let type { try Self.decodeValue(h, type, in: bytes, path: path) } else { LwM2MValue.opaque(raw(h)) }
             instances.append(LwM2MResourceInstance(id: h.id, value: value))
             p = h.valueEnd
         }
@@ -760,12 +762,17 @@ struct TLVDecoder {
             if let path { untyped.append(path) }
             return .opaque(raw(h))
         }
-        return try decodeValue(h, type)
+        return try Self.decodeValue(h, type, in: bytes, path: self.path)
     }
 
-    /// The value of element `h` as `type`, its width checked (fixed-width types read with one big-endian load).
+    /// The value of element `h` of `bytes` as `type`, its width checked (fixed-width types read with one big-endian
+    /// load); errors name `path`.
+    ///
+    /// Static, so that the decoder's state is not copied for each value (it takes what it needs as arguments).
     @inlinable @inline(__always)
-    func decodeValue(_ h: TLVHeader, _ type: LwM2MResourceType) throws(LwM2MCodecError) -> LwM2MValue {
+    static func decodeValue(_ h: TLVHeader, _ type: LwM2MResourceType, in bytes: UnsafeRawBufferPointer, path: LwM2MPath)
+        throws(LwM2MCodecError) -> LwM2MValue
+    {
         let s = h.valueStart
         let n = h.valueEnd &- s
         // In bounds: the header check put valueStart..<valueEnd inside the payload.
@@ -778,7 +785,7 @@ struct TLVDecoder {
             case 2: v = Int64(Int16(bitPattern: UInt16(bigEndian: p.loadUnaligned(as: UInt16.self))))
             case 4: v = Int64(Int32(bitPattern: UInt32(bigEndian: p.loadUnaligned(as: UInt32.self))))
             case 8: v = Int64(bitPattern: UInt64(bigEndian: p.loadUnaligned(as: UInt64.self)))
-            default: throw widthError(type, n, s)
+            default: throw widthError(type, n, s, path)
             }
             return type == .integer ? .integer(v) : .time(v)
         case .unsignedInteger:
@@ -787,26 +794,27 @@ struct TLVDecoder {
             case 2: return .unsignedInteger(UInt64(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self))))
             case 4: return .unsignedInteger(UInt64(UInt32(bigEndian: p.loadUnaligned(as: UInt32.self))))
             case 8: return .unsignedInteger(UInt64(bigEndian: p.loadUnaligned(as: UInt64.self)))
-            default: throw widthError(type, n, s)
+            default: throw widthError(type, n, s, path)
             }
         case .float:
             if n == 4 { return .float(Double(Float(bitPattern: UInt32(bigEndian: p.loadUnaligned(as: UInt32.self))))) }
             if n == 8 { return .float(Double(bitPattern: UInt64(bigEndian: p.loadUnaligned(as: UInt64.self)))) }
-            throw widthError(type, n, s)
+            throw widthError(type, n, s, path)
         case .boolean:
-            guard n == 1, p.load(as: UInt8.self) <= 1 else { throw widthError(type, n, s) }
+            guard n == 1, p.load(as: UInt8.self) <= 1 else { throw widthError(type, n, s, path) }
             return .boolean(p.load(as: UInt8.self) == 1)
         case .objectLink:
-            guard n == 4 else { throw widthError(type, n, s) }
+            guard n == 4 else { throw widthError(type, n, s, path) }
             return .objectLink(
                 LwM2MObjectLink(
                     objectID: UInt16(bigEndian: p.loadUnaligned(as: UInt16.self)),
                     instanceID: UInt16(bigEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt16.self))))
         case .opaque:
-            return .opaque(raw(h))
+            return .opaque(Array(UnsafeRawBufferPointer(start: p, count: n)))
         case .string, .coreLink, .none:
-            guard let text = Self.string(UnsafeRawBufferPointer(start: p, count: n)) else {
-                throw error(.malformed, "\(type.rawValue) value is not valid UTF-8", s)
+            guard let text = string(UnsafeRawBufferPointer(start: p, count: n)) else {
+                throw LwM2MCodecError(
+                    code: .malformed, reason: "\(type.rawValue) value is not valid UTF-8", offset: s, path: path)
             }
             return type == .coreLink ? .coreLink(text) : .string(text)
         }
@@ -829,9 +837,12 @@ struct TLVDecoder {
         return UTF8Validation.string(bytes)
     }
 
-    /// A value of the wrong width for `type` (the cold path of ``decodeValue(_:_:)``).
+    /// A value of the wrong width for `type` (the cold path of ``decodeValue(_:_:in:path:)``).
     @inline(never) @usableFromInline
-    func widthError(_ type: LwM2MResourceType, _ n: Int, _ s: Int) -> LwM2MCodecError {
+    static func widthError(_ type: LwM2MResourceType, _ n: Int, _ s: Int, _ path: LwM2MPath) -> LwM2MCodecError {
+        func error(_ code: LwM2MCodecError.Code, _ reason: String, _ offset: Int) -> LwM2MCodecError {
+            LwM2MCodecError(code: code, reason: reason, offset: offset, path: path)
+        }
         switch type {
         case .integer, .time:
             return error(.typeMismatch, "\(type.rawValue) of \(n) bytes (1, 2, 4 or 8 expected)", s)
