@@ -705,7 +705,10 @@ struct TLVDecoder {
         from start: Int, to end: Int, type: LwM2MResourceType?, at resourcePath: LwM2MPath
     ) throws(LwM2MCodecError) -> [LwM2MResourceInstance] {
         var instances: [LwM2MResourceInstance] = []
-        instances.reserveCapacity(try count(from: start, to: end))
+        // Every element takes at least 2 bytes (type and identifier), so a short body bounds its count without
+        // the counting walk (at most a few spare slots); longer bodies are counted for an exact allocation.
+        let span = end &- start
+        instances.reserveCapacity(span <= 16 ? span &>> 1 : try count(from: start, to: end))
         var ordered = true
         var p = start
         var lastID = -1
