@@ -67,6 +67,48 @@ struct TextCodecTests {
         #expect(error?.offset == offset)
     }
 
+    /// The inline integer path (up to 18/19 bytes) and the checked parser must agree on every length and sign,
+    /// including the lengths where one hands over to the other.
+    @Test func integersOfEveryLengthAndSign() throws {
+        var rng = SeededGenerator(seed: 5)
+        for digits in 1...20 {
+            for _ in 0..<50 {
+                var text = String(Int.random(in: 1...9, using: &rng))
+                for _ in 1..<digits { text += String(Int.random(in: 0...9, using: &rng)) }
+                let magnitude = UInt64(text)
+                for sign in ["", "-", "+"] {
+                    let expected = Int64(sign == "+" ? text : sign + text)
+                    let decoded = Result { () throws(LwM2MCodecError) in try LwM2MTextCodec.decode(utf8(sign + text), as: .integer) }
+                    if let expected {
+                        #expect(try decoded.get() == .integer(expected), "\(sign)\(text)")
+                        #expect(try decode(sign + text, .time) == .time(expected))
+                        if sign != "+" { #expect(try encode(.integer(expected)) == sign + text) }
+                    } else {
+                        #expect(codecError { try decoded.get() }?.code == .typeMismatch, "\(sign)\(text)")
+                    }
+                }
+                if let magnitude {
+                    #expect(try decode(text, .unsignedInteger) == .unsignedInteger(magnitude))
+                    #expect(try encode(.unsignedInteger(magnitude)) == text)
+                } else {
+                    #expect(codecError { try decode(text, .unsignedInteger) }?.offset == 19)
+                }
+            }
+        }
+        #expect(try decode("-0", .integer) == .integer(0))
+        #expect(try decode("007", .integer) == .integer(7))
+        #expect(try decode("00000000000000000000000000042", .unsignedInteger) == .unsignedInteger(42))
+        for (text, offset) in [("+", 1), ("-", 1), ("--1", 1), ("+-1", 1), ("1-", 1), ("12 ", 2), ("\u{0}", 0)] {
+            #expect(codecError { try decode(text, .integer) }?.offset == offset, "\(text)")
+        }
+        #expect(codecError { try decode("+1", .unsignedInteger) }?.offset == 0)
+        // Appending keeps what the buffer held.
+        var out: [UInt8] = Array("x=".utf8)
+        try LwM2MTextCodec.encode(.integer(-100), into: &out)
+        try LwM2MTextCodec.encode(.unsignedInteger(9), into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "x=-1009")
+    }
+
     @Test func rejectsInvalidUTF8WithItsOffset() {
         let error = codecError { try LwM2MTextCodec.decode([0x61, 0x62, 0xC3, 0x28], as: .string) }
         #expect(error?.code == .malformed)
