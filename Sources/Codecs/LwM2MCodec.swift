@@ -159,7 +159,7 @@ public struct LwM2MCodec: Sendable {
     }
 
     /// The value of a single resource or resource instance at `path`, or `notAcceptable` / `invalidPath`.
-    @inlinable
+    @inlinable @inline(__always)
     static func singleValue(_ node: LwM2MNode, _ path: LwM2MPath, _ format: LwM2MContentFormat)
         throws(LwM2MCodecError) -> LwM2MValue
     {
@@ -260,7 +260,7 @@ public struct LwM2MCodec: Sendable {
 
     /// A text/plain payload at a resource or resource-instance path (depth 3 or 4), unknown resources kept as
     /// strings: the fast path of ``decode(_:at:as:)-(UnsafeRawBufferPointer,_,_)``.
-    @inlinable
+    @inlinable @inline(__always)
     func decodeText(_ bytes: UnsafeRawBufferPointer, at path: LwM2MPath) throws(LwM2MCodecError) -> LwM2MNode {
         let instanceID = path.resourceInstanceID
         let info = resourceInfo(path)
@@ -308,7 +308,7 @@ public struct LwM2MCodec: Sendable {
     }
 
     /// The type and multiplicity of the resource `path` names (`nil` when unknown or executable).
-    @inlinable
+    @inlinable @inline(__always)
     func resourceInfo(_ path: LwM2MPath) -> (type: LwM2MResourceType, isMultiple: Bool)? {
         guard let o = path.objectID, let r = path.resourceID else { return nil }
         let info: (type: LwM2MResourceType, isMultiple: Bool)?

@@ -17,7 +17,7 @@ public enum LwM2MTextCodec {
     /// Appends the text form of `value` to `out`.
     ///
     /// Throws `typeMismatch` for a non-finite float, which text/plain cannot represent.
-    @inlinable
+    @inlinable @inline(__always)
     public static func encode(_ value: LwM2MValue, into out: inout [UInt8]) throws(LwM2MCodecError) {
         // Numbers inline (the common case: digits written straight into `out`); the rest out of line.
         switch value {
@@ -63,21 +63,14 @@ public enum LwM2MTextCodec {
     /// Errors: `malformed` for text that is not UTF-8 or bad base64, `typeMismatch` for text that does not read
     /// as `type` (e.g. `abc` for an integer, `2` for a boolean, `1e999` for a float); the offset is where the
     /// problem starts.
-    @inlinable
+    @inlinable @inline(__always)
     public static func decode(_ bytes: UnsafeRawBufferPointer, as type: LwM2MResourceType?) throws(LwM2MCodecError)
         -> LwM2MValue
     {
-        // Inline fast path for short well-formed integers (what a Read of a numeric resource returns); anything
-        // else, including every error, goes through `decodeChecked`, which parses again with full checks.
-        switch type {
-        case .integer?:
-            if let v = parseShortSigned(bytes) { return .integer(v) }
-        case .time?:
-            if let v = parseShortSigned(bytes) { return .time(v) }
-        case .unsignedInteger?:
-            if let v = parseShortUnsigned(bytes) { return .unsignedInteger(v) }
-        default:
-            break
+        // Inline fast path for short well-formed integers and times (what a Read of a numeric resource returns);
+        // anything else, including every error, goes through `decodeChecked`, which parses with full checks.
+        if type == .integer || type == .time, let v = parseShortSigned(bytes) {
+            return type == .integer ? .integer(v) : .time(v)
         }
         return try decodeChecked(bytes, as: type)
     }
@@ -140,23 +133,6 @@ public enum LwM2MTextCodec {
             i &+= 1
         }
         return negative ? 0 &- v : v
-    }
-
-    /// 1 to 19 digits (cannot overflow `UInt64`), or `nil` for anything else.
-    @inlinable @inline(__always)
-    static func parseShortUnsigned(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
-        let n = bytes.count
-        guard n &- 1 < 19, let base = bytes.baseAddress else { return nil }  // 1...19 bytes
-        let p = base.assumingMemoryBound(to: UInt8.self)
-        var v: UInt64 = 0
-        var i = 0
-        while i < n {
-            let d = p[i] &- 0x30
-            guard d < 10 else { return nil }
-            v = v &* 10 &+ UInt64(d)
-            i &+= 1
-        }
-        return v
     }
 
     /// Decodes a text/plain payload held in an array (see ``decode(_:as:)-(UnsafeRawBufferPointer,_)``).

@@ -95,7 +95,7 @@ public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
     }
 
     /// The index range of `objectID`'s entries (empty when unknown).
-    @inlinable
+    @inlinable @inline(__always)
     func indexRange(ofObject objectID: UInt16) -> Range<Int> {
         let o = Int(objectID)
         if o < objectRanges.count {

@@ -78,7 +78,9 @@ struct TextCodecTests {
                 let magnitude = UInt64(text)
                 for sign in ["", "-", "+"] {
                     let expected = Int64(sign == "+" ? text : sign + text)
-                    let decoded = Result { () throws(LwM2MCodecError) in try LwM2MTextCodec.decode(utf8(sign + text), as: .integer) }
+                    let decoded = Result { () throws(LwM2MCodecError) in
+                        try LwM2MTextCodec.decode(utf8(sign + text), as: .integer)
+                    }
                     if let expected {
                         #expect(try decoded.get() == .integer(expected), "\(sign)\(text)")
                         #expect(try decode(sign + text, .time) == .time(expected))
