@@ -107,13 +107,8 @@ public struct LwM2MCodec: Sendable {
         case .tlv:
             try LwM2MTLVCodec.encode(node, at: path, into: &out)
         case .textPlain:
-            let start = out.count
-            do throws(LwM2MCodecError) {
-                try LwM2MTextCodec.encode(try Self.singleValue(node, path, format), into: &out)
-            } catch {
-                out.removeSubrange(start...)
-                throw error
-            }
+            // Both errors (wrong node, non-finite float) are thrown before anything is written.
+            try LwM2MTextCodec.encode(try Self.singleValue(node, path, format), into: &out)
         default:
             try encodeOther(node, at: path, as: format, into: &out)
         }
@@ -164,22 +159,34 @@ public struct LwM2MCodec: Sendable {
     }
 
     /// The value of a single resource or resource instance at `path`, or `notAcceptable` / `invalidPath`.
-    @inlinable
+    @inlinable @inline(__always)
     static func singleValue(_ node: LwM2MNode, _ path: LwM2MPath, _ format: LwM2MContentFormat)
         throws(LwM2MCodecError) -> LwM2MValue
     {
         switch node {
         case .resource(let r):
-            guard path.depth == 3, path.resourceID == r.id else { throw badPath(node, path) }
-            guard case .single(let v) = r.content else {
-                throw notAcceptable(format, "the multiple resource \(path)", path)
-            }
-            return v
+            if case .single(let v) = r.content, path.depth == 3, path.resourceID == r.id { return v }
         case .resourceInstance(let ri):
-            guard path.depth == 4, path.resourceInstanceID == ri.id else { throw badPath(node, path) }
-            return ri.value
+            if path.depth == 4, path.resourceInstanceID == ri.id { return ri.value }
         case .object, .objectInstance:
-            throw notAcceptable(format, "the \(node.level) node \(path)", path)
+            break
+        }
+        throw singleValueError(node, path, format)
+    }
+
+    /// Why `node` at `path` is not a single value `format` can carry (out of line: the error path).
+    @usableFromInline
+    static func singleValueError(_ node: LwM2MNode, _ path: LwM2MPath, _ format: LwM2MContentFormat)
+        -> LwM2MCodecError
+    {
+        switch node {
+        case .resource(let r):
+            guard path.depth == 3, path.resourceID == r.id else { return badPath(node, path) }
+            return notAcceptable(format, "the multiple resource \(path)", path)
+        case .resourceInstance:
+            return badPath(node, path)
+        case .object, .objectInstance:
+            return notAcceptable(format, "the \(node.level) node \(path)", path)
         }
     }
 
@@ -194,8 +201,8 @@ public struct LwM2MCodec: Sendable {
         throws(LwM2MCodecError) -> LwM2MNode
     {
         if unknownResources == .keepRaw {
+            if format == .textPlain && path.depth >= 3 { return try decodeText(bytes, at: path) }
             if format == .tlv { return try LwM2MTLVCodec.decode(bytes, at: path, table: resourceTypeTable(path)) }
-            if format == .textPlain && path.depth >= 3 { return try decodeSingle(bytes, at: path, as: format).node }
         }
         return try decodeReportingUntyped(bytes, at: path, as: format).node
     }
@@ -251,6 +258,18 @@ public struct LwM2MCodec: Sendable {
         }
     }
 
+    /// A text/plain payload at a resource or resource-instance path (depth 3 or 4), unknown resources kept as
+    /// strings: the fast path of ``decode(_:at:as:)-(UnsafeRawBufferPointer,_,_)``.
+    @inlinable @inline(__always)
+    func decodeText(_ bytes: UnsafeRawBufferPointer, at path: LwM2MPath) throws(LwM2MCodecError) -> LwM2MNode {
+        let instanceID = path.resourceInstanceID
+        let info = resourceInfo(path)
+        if let info, info.isMultiple == (instanceID == nil) { throw Self.multiplicityError(.textPlain, path) }
+        let value = try LwM2MTextCodec.decode(bytes, as: info?.type)
+        if let instanceID { return .resourceInstance(LwM2MResourceInstance(id: instanceID, value: value)) }
+        return .resource(LwM2MResource(id: path.resourceID.unsafelyUnwrapped, content: .single(value)))
+    }
+
     /// A single-value payload (text, opaque, CBOR) at a resource or resource-instance path, and whether its
     /// resource had no definition.
     @inlinable
@@ -259,14 +278,7 @@ public struct LwM2MCodec: Sendable {
     {
         guard path.depth >= 3 else { throw Self.notAcceptable(format, "a node at \(path)", path) }
         let info = resourceInfo(path)
-        if let info {
-            if info.isMultiple && path.depth == 3 {
-                throw Self.notAcceptable(format, "the multiple resource \(path)", path)
-            }
-            if !info.isMultiple && path.depth == 4 {
-                throw LwM2MCodecError(code: .typeMismatch, reason: "\(path.parent!) is a single resource", path: path)
-            }
-        }
+        if let info, info.isMultiple == (path.depth == 3) { throw Self.multiplicityError(format, path) }
         let value: LwM2MValue
         switch format {
         case .textPlain: value = try LwM2MTextCodec.decode(bytes, as: info?.type)
@@ -280,6 +292,14 @@ public struct LwM2MCodec: Sendable {
         return (node, info == nil && format != .cbor)
     }
 
+    /// A single value sent to a multiple resource (`notAcceptable`), or a resource instance of a single resource
+    /// (`typeMismatch`).
+    @usableFromInline
+    static func multiplicityError(_ format: LwM2MContentFormat, _ path: LwM2MPath) -> LwM2MCodecError {
+        if path.depth == 3 { return notAcceptable(format, "the multiple resource \(path)", path) }
+        return LwM2MCodecError(code: .typeMismatch, reason: "\(path.parent!) is a single resource", path: path)
+    }
+
     @usableFromInline
     static func decodeCBORValue(_ bytes: UnsafeRawBufferPointer, as type: LwM2MResourceType?) throws(LwM2MCodecError)
         -> LwM2MValue
@@ -288,13 +308,15 @@ public struct LwM2MCodec: Sendable {
     }
 
     /// The type and multiplicity of the resource `path` names (`nil` when unknown or executable).
-    @inlinable
+    @inlinable @inline(__always)
     func resourceInfo(_ path: LwM2MPath) -> (type: LwM2MResourceType, isMultiple: Bool)? {
         guard let o = path.objectID, let r = path.resourceID else { return nil }
-        let info =
-            registry != nil
-            ? registry?.resourceTypeInfo(objectID: o, resourceID: r)
-            : definitions?.resourceTypeInfo(objectID: o, resourceID: r)
+        let info: (type: LwM2MResourceType, isMultiple: Bool)?
+        if let registry {
+            info = registry.resourceTypeInfo(objectID: o, resourceID: r)
+        } else {
+            info = definitions?.resourceTypeInfo(objectID: o, resourceID: r)
+        }
         guard let info, info.type != .none else { return nil }
         return info
     }

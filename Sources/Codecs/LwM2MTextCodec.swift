@@ -17,8 +17,24 @@ public enum LwM2MTextCodec {
     /// Appends the text form of `value` to `out`.
     ///
     /// Throws `typeMismatch` for a non-finite float, which text/plain cannot represent.
-    @inlinable
+    @inlinable @inline(__always)
     public static func encode(_ value: LwM2MValue, into out: inout [UInt8]) throws(LwM2MCodecError) {
+        // Numbers inline (the common case: digits written straight into `out`); the rest out of line.
+        switch value {
+        case .integer(let v), .time(let v):
+            appendDecimal(v, into: &out)
+        case .unsignedInteger(let v):
+            appendDecimal(v, into: &out)
+        case .boolean(let b):
+            out.append(b ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+        default:
+            try encodeOther(value, into: &out)
+        }
+    }
+
+    /// The text of strings, floats, object links and opaque values.
+    @usableFromInline
+    static func encodeOther(_ value: LwM2MValue, into out: inout [UInt8]) throws(LwM2MCodecError) {
         switch value {
         case .integer(let v), .time(let v):
             appendDecimal(v, into: &out)
@@ -47,8 +63,21 @@ public enum LwM2MTextCodec {
     /// Errors: `malformed` for text that is not UTF-8 or bad base64, `typeMismatch` for text that does not read
     /// as `type` (e.g. `abc` for an integer, `2` for a boolean, `1e999` for a float); the offset is where the
     /// problem starts.
-    @inlinable
+    @inlinable @inline(__always)
     public static func decode(_ bytes: UnsafeRawBufferPointer, as type: LwM2MResourceType?) throws(LwM2MCodecError)
+        -> LwM2MValue
+    {
+        // Inline fast path for short well-formed integers and times (what a Read of a numeric resource returns);
+        // anything else, including every error, goes through `decodeChecked`, which parses with full checks.
+        if type == .integer || type == .time, let v = parseShortSigned(bytes) {
+            return type == .integer ? .integer(v) : .time(v)
+        }
+        return try decodeChecked(bytes, as: type)
+    }
+
+    /// The complete decoder behind ``decode(_:as:)-(UnsafeRawBufferPointer,_)``: every type, every error.
+    @usableFromInline
+    static func decodeChecked(_ bytes: UnsafeRawBufferPointer, as type: LwM2MResourceType?) throws(LwM2MCodecError)
         -> LwM2MValue
     {
         guard let type else { return .string(try decodeUTF8(bytes)) }
@@ -78,6 +107,34 @@ public enum LwM2MTextCodec {
         }
     }
 
+    /// `[+-]digits` in at most 18 bytes (cannot overflow `Int64`), or `nil` for anything else (which the
+    /// checked parser then reads or rejects with the right error).
+    @inlinable @inline(__always)
+    static func parseShortSigned(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        let n = bytes.count
+        guard n &- 1 < 18, let base = bytes.baseAddress else { return nil }  // 1...18 bytes
+        let p = base.assumingMemoryBound(to: UInt8.self)
+        var i = 0
+        var negative = false
+        if p[0] &- 0x30 >= 10 {
+            if p[0] == UInt8(ascii: "-") {
+                negative = true
+            } else if p[0] != UInt8(ascii: "+") {
+                return nil
+            }
+            guard n > 1 else { return nil }
+            i = 1
+        }
+        var v: Int64 = 0
+        while i < n {
+            let d = p[i] &- 0x30
+            guard d < 10 else { return nil }
+            v = v &* 10 &+ Int64(d)
+            i &+= 1
+        }
+        return negative ? 0 &- v : v
+    }
+
     /// Decodes a text/plain payload held in an array (see ``decode(_:as:)-(UnsafeRawBufferPointer,_)``).
     @inlinable
     public static func decode(_ bytes: [UInt8], as type: LwM2MResourceType?) throws(LwM2MCodecError) -> LwM2MValue {
@@ -88,33 +145,66 @@ public enum LwM2MTextCodec {
 
     @inlinable
     static func appendDecimal(_ value: Int64, into out: inout [UInt8]) {
-        if value < 0 {
-            out.append(UInt8(ascii: "-"))
-            appendDecimal(value.magnitude, into: &out)
-        } else {
-            appendDecimal(UInt64(value), into: &out)
-        }
+        appendDecimal(value.magnitude, negative: value < 0, into: &out)
     }
 
     @inlinable
     static func appendDecimal(_ value: UInt64, into out: inout [UInt8]) {
-        if value < 10 {
-            out.append(UInt8(truncatingIfNeeded: value) &+ 0x30)
-            return
+        appendDecimal(value, negative: false, into: &out)
+    }
+
+    /// The number of decimal digits of `value` (1...20).
+    @inlinable @inline(__always)
+    static func decimalDigitCount(_ value: UInt64) -> Int {
+        if value < 10 { return 1 }
+        if value < 100 { return 2 }
+        if value < 1000 { return 3 }
+        var n = 4
+        var v = value / 10_000
+        while v != 0 {
+            n &+= 1
+            v /= 10
         }
-        // At most 20 digits, written backwards into a stack tuple, then appended in one copy.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buf in
-            var v = value
-            var i = 24
-            while v != 0 {
-                i &-= 1
-                buf[i] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
-                v /= 10
+        return n
+    }
+
+    /// Appends `-` (when `negative`) and the decimal digits of `value`: one capacity check, then the digits are
+    /// written backwards straight into the array's spare capacity (no intermediate buffer, no generic append).
+    @inlinable
+    static func appendDecimal(_ value: UInt64, negative: Bool, into out: inout [UInt8]) {
+        let digits = decimalDigitCount(value)
+        let total = negative ? digits &+ 1 : digits
+        #if canImport(Darwin)
+        // `Array.append(addingCapacity:)` needs a recent OS on Apple platforms: a stack buffer and one copy.
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            let p = raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
+            writeDecimal(value, negative: negative, total: total, to: p)
+            out.append(contentsOf: UnsafeBufferPointer(start: p, count: total))
+        }
+        #else
+        out.append(addingCapacity: total) { span in
+            span.withUnsafeMutableBufferPointer { buffer, initialized in
+                // The span starts empty with at least `total` free elements.
+                writeDecimal(value, negative: negative, total: total, to: buffer.baseAddress.unsafelyUnwrapped)
+                initialized = total
             }
-            let base = buf.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
-            out.append(contentsOf: UnsafeBufferPointer(start: base + i, count: 24 &- i))
         }
+        #endif
+    }
+
+    /// Writes `total` bytes at `p`: `-` when `negative`, then the digits of `value`, filled from the end.
+    @inlinable @inline(__always)
+    static func writeDecimal(_ value: UInt64, negative: Bool, total: Int, to p: UnsafeMutablePointer<UInt8>) {
+        var v = value
+        var i = total
+        repeat {
+            i &-= 1
+            let q = v / 10
+            p[i] = UInt8(truncatingIfNeeded: v &- q &* 10) &+ 0x30
+            v = q
+        } while v != 0
+        if negative { p[0] = UInt8(ascii: "-") }
     }
 
     @inlinable

@@ -15,6 +15,14 @@ public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
     /// The type and multiplicity of every resource of each object's latest version, sorted by
     /// `objectID << 16 | resourceID`: the codecs' per-payload lookup, a binary search that copies nothing.
     @usableFromInline var resourceIndex: [ResourceIndexEntry] = []
+    /// Where each object's entries sit in ``resourceIndex``, by object ID, for the IDs below
+    /// ``directObjectLimit``: `start << 32 | end` (empty when unknown). Makes a lookup of a known object an
+    /// array index; resources are then found at `start + resourceID` when IDs are dense, else by binary search.
+    @usableFromInline var objectRanges: [UInt64] = []
+
+    /// Object IDs below this have an entry in ``objectRanges`` (the OMA core and most registered objects);
+    /// others are found by binary search over the whole index.
+    @inlinable static var directObjectLimit: Int { 4096 }
 
     /// One entry of ``resourceIndex``.
     @usableFromInline
@@ -64,6 +72,43 @@ public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
             }
         }
         resourceIndex.replaceSubrange(first..<end, with: entries)
+        rebuildObjectRanges()
+    }
+
+    /// Recomputes ``objectRanges`` from ``resourceIndex`` (after every change of the index).
+    mutating func rebuildObjectRanges() {
+        var ranges: [UInt64] = []
+        var k = 0
+        while k < resourceIndex.count {
+            let objectID = Int(resourceIndex[k].key >> 16)
+            var end = k + 1
+            while end < resourceIndex.count && Int(resourceIndex[end].key >> 16) == objectID { end += 1 }
+            if objectID < Self.directObjectLimit {
+                if ranges.count <= objectID {
+                    ranges.append(contentsOf: repeatElement(0, count: objectID + 1 - ranges.count))
+                }
+                ranges[objectID] = UInt64(k) << 32 | UInt64(end)
+            }
+            k = end
+        }
+        objectRanges = ranges
+    }
+
+    /// The index range of `objectID`'s entries (empty when unknown).
+    @inlinable @inline(__always)
+    func indexRange(ofObject objectID: UInt16) -> Range<Int> {
+        let o = Int(objectID)
+        if o < objectRanges.count {
+            let r = objectRanges[o]
+            let start = Int(truncatingIfNeeded: r >> 32)
+            return start..<Swift.max(start, Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: r)))
+        }
+        if o < Self.directObjectLimit { return 0..<0 }
+        let lower = UInt32(objectID) << 16
+        let first = indexPosition(of: lower)
+        var end = indexPosition(of: lower | 0xFFFF)
+        if end < resourceIndex.count && resourceIndex[end].key == lower | 0xFFFF { end += 1 }
+        return first..<end
     }
 
     /// The first index position whose key is not below `key`.
@@ -81,20 +126,27 @@ public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
     }
 
     /// The type and multiplicity of resource `resourceID` of the latest version of `objectID`, or `nil` when
-    /// unknown. A binary search over a flat index: copies no definition, allocates nothing.
+    /// unknown. Copies no definition, allocates nothing: for a known object an array index (then one probe when
+    /// its resource IDs are dense, else a binary search over its few resources).
     @inlinable
     public func resourceTypeInfo(objectID: UInt16, resourceID: UInt16)
         -> (type: LwM2MResourceType, isMultiple: Bool)?
     {
+        let range = indexRange(ofObject: objectID)
         let key = UInt32(objectID) << 16 | UInt32(resourceID)
         return resourceIndex.withUnsafeBufferPointer { entries -> (type: LwM2MResourceType, isMultiple: Bool)? in
-            var lo = 0
-            var hi = entries.count
+            // `range` lies within the index (it was computed from it).
+            let guess = range.lowerBound &+ Int(resourceID)
+            if guess < range.upperBound && entries[guess].key == key {
+                return (entries[guess].type, entries[guess].isMultiple)
+            }
+            var lo = range.lowerBound
+            var hi = range.upperBound
             while lo < hi {
-                let mid = (lo + hi) &>> 1
+                let mid = (lo &+ hi) &>> 1
                 let k = entries[mid].key
                 if k == key { return (entries[mid].type, entries[mid].isMultiple) }
-                if k < key { lo = mid + 1 } else { hi = mid }
+                if k < key { lo = mid &+ 1 } else { hi = mid }
             }
             return nil
         }

@@ -58,14 +58,12 @@ extension LwM2MDefinitionProvider {
 }
 
 extension LwM2MRegistry {
-    /// The latest version's resources of `objectID` as a slice of the flat index: one binary search, no copy.
+    /// The latest version's resources of `objectID` as a slice of the flat index: an array index for most
+    /// objects (a binary search for the others), no copy.
     @inlinable
     public func resourceTypeTable(objectID: UInt16) -> LwM2MResourceTypeTable? {
-        let lower = UInt32(objectID) << 16
-        let first = indexPosition(of: lower)
-        var end = indexPosition(of: lower | 0xFFFF)
-        if end < resourceIndex.count && resourceIndex[end].key == lower | 0xFFFF { end += 1 }
-        guard first < end else { return nil }
-        return LwM2MResourceTypeTable(resourceIndex[first..<end])
+        let range = indexRange(ofObject: objectID)
+        guard !range.isEmpty else { return nil }
+        return LwM2MResourceTypeTable(resourceIndex[range])
     }
 }

@@ -67,6 +67,107 @@ struct TextCodecTests {
         #expect(error?.offset == offset)
     }
 
+    /// The inline integer path (up to 18/19 bytes) and the checked parser must agree on every length and sign,
+    /// including the lengths where one hands over to the other.
+    @Test func integersOfEveryLengthAndSign() throws {
+        var rng = SeededGenerator(seed: 5)
+        for digits in 1...20 {
+            for _ in 0..<50 {
+                var text = String(Int.random(in: 1...9, using: &rng))
+                for _ in 1..<digits { text += String(Int.random(in: 0...9, using: &rng)) }
+                let magnitude = UInt64(text)
+                for sign in ["", "-", "+"] {
+                    let expected = Int64(sign == "+" ? text : sign + text)
+                    let decoded = Result { () throws(LwM2MCodecError) in
+                        try LwM2MTextCodec.decode(utf8(sign + text), as: .integer)
+                    }
+                    if let expected {
+                        #expect(try decoded.get() == .integer(expected), "\(sign)\(text)")
+                        #expect(try decode(sign + text, .time) == .time(expected))
+                        if sign != "+" { #expect(try encode(.integer(expected)) == sign + text) }
+                    } else {
+                        #expect(codecError { try decoded.get() }?.code == .typeMismatch, "\(sign)\(text)")
+                    }
+                }
+                if let magnitude {
+                    #expect(try decode(text, .unsignedInteger) == .unsignedInteger(magnitude))
+                    #expect(try encode(.unsignedInteger(magnitude)) == text)
+                } else {
+                    #expect(codecError { try decode(text, .unsignedInteger) }?.offset == 19)
+                }
+            }
+        }
+        #expect(try decode("-0", .integer) == .integer(0))
+        #expect(try decode("007", .integer) == .integer(7))
+        #expect(try decode("00000000000000000000000000042", .unsignedInteger) == .unsignedInteger(42))
+        for (text, offset) in [("+", 1), ("-", 1), ("--1", 1), ("+-1", 1), ("1-", 1), ("12 ", 2), ("\u{0}", 0)] {
+            #expect(codecError { try decode(text, .integer) }?.offset == offset, "\(text)")
+        }
+        #expect(codecError { try decode("+1", .unsignedInteger) }?.offset == 0)
+        // Appending keeps what the buffer held.
+        var out: [UInt8] = Array("x=".utf8)
+        try LwM2MTextCodec.encode(.integer(-100), into: &out)
+        try LwM2MTextCodec.encode(.unsignedInteger(9), into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "x=-1009")
+    }
+
+    /// The example of docs/Codecs-text.md, kept compiling and true.
+    @Test func documentationExample() throws {
+        let registry = LwM2MRegistry([
+            LwM2MObjectDefinition(id: 3, name: "Device", isMultiple: false, isMandatory: true, resources: [
+                .init(id: 9, name: "Battery Level", operations: .read, isMultiple: false, isMandatory: false,
+                      type: .integer),
+            ]),
+        ])
+        let codec = LwM2MCodec(definitions: registry)
+        var out: [UInt8] = []
+        try codec.encode(.resource(.single(9, .integer(100))), at: .resource(3, 0, 9), as: .textPlain, into: &out)
+        #expect(out == utf8("100"))
+        let node = try codec.decode(out, at: .resource(3, 0, 9), as: .textPlain)
+        #expect(node == .resource(.single(9, .integer(100))))
+        #expect(try LwM2MTextCodec.decode(Array("-42".utf8), as: .integer) == .integer(-42))
+    }
+
+    /// The facade's text path: node/path agreement, multiplicity from the registry, output untouched on error.
+    @Test func facadeChecksNodePathAndMultiplicity() throws {
+        let codec = LwM2MCodec(definitions: LwM2MRegistry([
+            LwM2MObjectDefinition(id: 3, name: "Device", isMultiple: false, isMandatory: true, resources: [
+                .init(id: 7, name: "Voltage", operations: .read, isMultiple: true, isMandatory: false, type: .integer),
+                .init(id: 9, name: "Battery", operations: .read, isMultiple: false, isMandatory: false, type: .integer),
+            ]),
+        ]))
+        let battery = LwM2MNode.resource(.single(9, .integer(-7)))
+        let voltage = LwM2MResourceInstance(id: 1, value: .integer(3800))
+        let instance = LwM2MNode.resourceInstance(voltage)
+        var out: [UInt8] = [0xAA]
+        try codec.encode(battery, at: .resource(3, 0, 9), as: .textPlain, into: &out)
+        try codec.encode(instance, at: .resourceInstance(3, 0, 7, 1), as: .textPlain, into: &out)
+        #expect(out == [0xAA] + utf8("-73800"))
+        let wrong: [(LwM2MNode, LwM2MPath, LwM2MCodecError.Code)] = [
+            (battery, .resource(3, 0, 8), .invalidPath), (battery, .resourceInstance(3, 0, 9, 0), .invalidPath),
+            (instance, .resource(3, 0, 7), .invalidPath), (instance, .resourceInstance(3, 0, 7, 2), .invalidPath),
+            (.resource(.multiple(7, [voltage])), .resource(3, 0, 7), .notAcceptable),
+            (.objectInstance(LwM2MObjectInstance(id: 0, resources: [])), .instance(3, 0), .notAcceptable),
+        ]
+        for (node, path, code) in wrong {
+            #expect(codecError { try codec.encode(node, at: path, as: .textPlain, into: &out) }?.code == code)
+        }
+        #expect(out == [0xAA] + utf8("-73800"))
+        #expect(try codec.decode(utf8("3800"), at: .resourceInstance(3, 0, 7, 1), as: .textPlain) == instance)
+        #expect(try codec.decode(utf8("-7"), at: .resource(3, 0, 9), as: .textPlain) == battery)
+        #expect(codecError { try codec.decode(utf8("1"), at: .resource(3, 0, 7), as: .textPlain) }?.code
+            == .notAcceptable)
+        #expect(codecError { try codec.decode(utf8("1"), at: .resourceInstance(3, 0, 9, 0), as: .textPlain) }?.code
+            == .typeMismatch)
+        #expect(codecError { try codec.decode(utf8("1x"), at: .resource(3, 0, 9), as: .textPlain) }?.offset == 1)
+        // Unknown resources keep the text (and `.reject` refuses them).
+        #expect(try codec.decode(utf8("12"), at: .resource(3, 0, 10), as: .textPlain)
+            == .resource(.single(10, .string("12"))))
+        let strict = LwM2MCodec(definitions: nil, unknownResources: .reject)
+        #expect(codecError { try strict.decode(utf8("12"), at: .resource(3, 0, 9), as: .textPlain) }?.code
+            == .unknownDefinition)
+    }
+
     @Test func rejectsInvalidUTF8WithItsOffset() {
         let error = codecError { try LwM2MTextCodec.decode([0x61, 0x62, 0xC3, 0x28], as: .string) }
         #expect(error?.code == .malformed)

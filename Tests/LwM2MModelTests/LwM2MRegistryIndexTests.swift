@@ -88,4 +88,36 @@ struct LwM2MRegistryIndexTests {
         let registry = LwM2MRegistry.builtIn
         Self.expectAgrees(registry, objects: registry.objectIDs + [8, 1000], resources: 0...40)
     }
+
+    /// Objects below and above the direct table's limit, with dense, gapped and sparse resource IDs (the
+    /// `start + resourceID` probe must not answer for a neighbour when IDs have gaps).
+    @Test func denseGappedAndSparseResourceIDsOnBothSidesOfTheDirectTable() {
+        var registry = LwM2MRegistry([
+            Self.definition(0, "1.0", [(0, .string, false), (1, .integer, false), (2, .float, true)]),
+            Self.definition(5, "1.0", [(1, .integer, false), (2, .boolean, false), (5, .time, true)]),
+            Self.definition(3303, "1.0", [(5700, .float, false), (5701, .string, false), (5750, .string, false)]),
+            Self.definition(4095, "1.0", [(0, .opaque, false)]),
+            Self.definition(4096, "1.0", [(0, .objectLink, false), (3, .coreLink, true)]),
+            Self.definition(10241, "1.0", [(2, .unsignedInteger, false), (7, .integer, true)]),
+        ])
+        #expect(registry.resourceTypeInfo(objectID: 5, resourceID: 1)?.type == .integer)
+        #expect(registry.resourceTypeInfo(objectID: 5, resourceID: 2)?.type == .boolean)
+        #expect(registry.resourceTypeInfo(objectID: 5, resourceID: 0) == nil)
+        #expect(registry.resourceTypeInfo(objectID: 5, resourceID: 3) == nil)
+        #expect(registry.resourceTypeInfo(objectID: 5, resourceID: 5)?.isMultiple == true)
+        #expect(registry.resourceTypeInfo(objectID: 3303, resourceID: 5750)?.type == .string)
+        #expect(registry.resourceTypeInfo(objectID: 4096, resourceID: 3)?.type == .coreLink)
+        #expect(registry.resourceTypeInfo(objectID: 4097, resourceID: 0) == nil)
+        #expect(registry.resourceTypeInfo(objectID: 4094, resourceID: 0) == nil)
+        let objects: [UInt16] = [0, 1, 4, 5, 6, 3302, 3303, 3304, 4095, 4096, 4097, 10241, 65534]
+        Self.expectAgrees(registry, objects: objects, resources: 0...12)
+        Self.expectAgrees(registry, objects: [3303], resources: 5695...5760)
+        registry.remove(objectID: 0)
+        registry.add(Self.definition(1, "1.0", [(0, .boolean, false)]))
+        registry.remove(objectID: 4096)
+        #expect(registry.resourceTypeInfo(objectID: 0, resourceID: 0) == nil)
+        #expect(registry.resourceTypeInfo(objectID: 1, resourceID: 0)?.type == .boolean)
+        #expect(registry.resourceTypeInfo(objectID: 5, resourceID: 2)?.type == .boolean)
+        Self.expectAgrees(registry, objects: objects, resources: 0...12)
+    }
 }
