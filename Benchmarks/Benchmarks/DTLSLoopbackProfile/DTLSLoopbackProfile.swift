@@ -11,7 +11,8 @@
 //
 // where `cg.out-NN` of the server thread (the one with the most `sendmsg` calls) has its instructions.
 //
-// Kinds: `psk`, `resume`, `cert DIR` (DIR holds ca.pem, server.pem, server.key).
+// Kinds: `psk`, `resume`, `cert DIR` (DIR holds ca.pem, server.pem, server.key). `CONCURRENCY=16` in the
+// environment runs 16 clients at once.
 
 import DTLSTransport
 import Foundation
@@ -22,6 +23,7 @@ let arguments = CommandLine.arguments
 let kind = arguments.count > 1 ? arguments[1] : "psk"
 let count = arguments.count > 2 ? Int(arguments[2]) ?? 500 : 500
 let pkiDirectory = arguments.count > 3 ? arguments[3] : "."
+let concurrency = max(1, Int(ProcessInfo.processInfo.environment["CONCURRENCY"] ?? "") ?? 1)
 let key: [UInt8] = Array("benchmark-psk-key-0123456789".utf8)
 
 func read(_ name: String) -> String {
@@ -72,15 +74,23 @@ func measure() async throws {
     print("server thread id \(serverThread)")
     let before = serverCPU()
     let wallStart = Date()
-    for _ in 0..<count {
-        let client = try await DTLSClientTransport.connect(
-            to: address, configuration: clientConfiguration, sessionCache: cache, group: clientLoop)
-        precondition(client.resumedSession == (kind == "resume"))
-        await client.close()
+    // CONCURRENCY=N runs N clients at once (each doing count / N handshakes in a row), as a busy server sees them.
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<concurrency {
+            group.addTask {
+                for _ in 0..<count / concurrency {
+                    let client = try await DTLSClientTransport.connect(
+                        to: address, configuration: clientConfiguration, sessionCache: cache, group: clientLoop)
+                    precondition(client.resumedSession == (kind == "resume"))
+                    await client.close()
+                }
+            }
+        }
+        try await group.waitForAll()
     }
     let after = serverCPU()
     let seconds = Date().timeIntervalSince(wallStart)
-    print("\(kind): \(count) handshakes over loopback, server CPU \(Double((after - before) / Int64(count)) / 1000) us "
+    print("\(kind): \(count) handshakes over loopback (\(concurrency) at once), server CPU \(Double((after - before) / Int64(count)) / 1000) us "
         + "per handshake, \(Int(Double(count) / seconds)) handshakes/s")
     await server.close()
     try await serverLoop.shutdownGracefully()
