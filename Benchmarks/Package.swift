@@ -82,6 +82,18 @@ let package = Package(
             path: "Benchmarks/DTLSProfile",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Not a benchmark: N handshakes over loopback UDP; prints the server thread's CPU per handshake and its id
+        // (for `strace -ff` / `valgrind --separate-threads=yes`).
+        .executableTarget(
+            name: "DTLSLoopbackProfile",
+            dependencies: [
+                .product(name: "DTLSTransport", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/DTLSLoopbackProfile",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "ServerBenchmarks",
             dependencies: [

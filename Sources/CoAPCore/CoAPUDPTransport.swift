@@ -35,6 +35,7 @@ public final class CoAPUDPTransport: CoAPTransport {
             bufferingPolicy: .bufferingOldest(inboundBufferLimit))
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .coapDatagramReadBatching(messages: 16, slotSize: 2048)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(InboundHandler(continuation: continuation, logger: logger))
@@ -77,7 +78,11 @@ public final class CoAPUDPTransport: CoAPTransport {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = unwrapInboundIn(data)
-            continuation.yield(CoAPDatagram(remote: envelope.remoteAddress, data: envelope.data))
+            // The datagram is a slice of the channel's pooled read buffer (room for 16 datagrams): copy it out so
+            // a buffered datagram holds only its own bytes and the pool's buffer is reused for the next read.
+            var copy = context.channel.allocator.buffer(capacity: envelope.data.readableBytes)
+            copy.writeImmutableBuffer(envelope.data)
+            continuation.yield(CoAPDatagram(remote: envelope.remoteAddress, data: copy))
         }
 
         func channelInactive(context: ChannelHandlerContext) {
@@ -89,6 +94,19 @@ public final class CoAPUDPTransport: CoAPTransport {
             // A UDP socket survives per-datagram errors (e.g. ICMP unreachable); log and carry on.
             logger.debug("CoAP UDP socket error", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+extension DatagramBootstrap {
+    /// Reads up to `messages` datagrams per `recvmmsg` into one pooled buffer of `slotSize`-byte slots, once
+    /// per readiness event: a lone datagram costs one system call (instead of a `recvmsg` plus a second one that
+    /// finds the socket empty), and a burst is read in batches. A datagram longer than a slot is truncated, as a
+    /// plain read into a buffer of that size would truncate it. The buffer is reused as long as no handler keeps
+    /// a slice of it.
+    package func coapDatagramReadBatching(messages: Int, slotSize: Int) -> DatagramBootstrap {
+        self.channelOption(.datagramVectorReadMessageCount, value: messages)
+            .channelOption(.maxMessagesPerRead, value: 1)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messages * slotSize))
     }
 }
 

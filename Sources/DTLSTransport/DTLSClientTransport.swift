@@ -51,6 +51,8 @@ public final class DTLSClientTransport: CoAPTransport {
         let channel: any Channel
         do {
             channel = try await DatagramBootstrap(group: loop)
+                .coapDatagramReadBatching(
+                    messages: 4, slotSize: max(2048, configuration.maximumPlaintextSize + 128))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let engine = try DTLSClientEngine(
@@ -136,7 +138,7 @@ final class DTLSClientHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let datagram = unwrapOutboundIn(data)
-        perform(engine.send(datagram.data, now: .now()), context: context)
+        perform(engine.send(datagram.data, now: .now()), context: context, flush: false)  // the caller flushes
         promise?.succeed()
     }
 
@@ -154,7 +156,7 @@ final class DTLSClientHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    private func perform(_ output: [DTLSClientEngine.Output], context: ChannelHandlerContext) {
+    private func perform(_ output: [DTLSClientEngine.Output], context: ChannelHandlerContext, flush: Bool = true) {
         var wrote = false
         for item in output {
             switch item {
@@ -173,7 +175,7 @@ final class DTLSClientHandler: ChannelDuplexHandler {
                 break
             }
         }
-        if wrote { context.flush() }
+        if wrote && flush { context.flush() }
         scheduleTimer(context: context)
     }
 

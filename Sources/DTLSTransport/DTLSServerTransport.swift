@@ -42,6 +42,7 @@ public final class DTLSServerTransport: CoAPTransport {
         let (stream, continuation) = AsyncStream.makeStream(of: CoAPDatagram.self)
         let channel = try await DatagramBootstrap(group: group ?? MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .coapDatagramReadBatching(messages: 16, slotSize: max(2048, configuration.maximumPlaintextSize + 128))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let engine = try DTLSServerEngine(configuration: configuration, logger: logger)
@@ -71,6 +72,10 @@ public final class DTLSServerTransport: CoAPTransport {
 
 /// Drives a ``DTLSServerEngine`` from a datagram channel: ciphertext in and out as envelopes, plaintext in as
 /// ``CoAPDatagram`` writes and out through an `AsyncStream`.
+///
+/// Everything runs on the channel's event loop. The datagrams answering one batch of reads (one `recvmmsg`) are
+/// flushed together at `channelReadComplete` (one `sendmsg`, or one `sendmmsg` for several), and the
+/// retransmission timer is looked at once per batch rather than once per datagram.
 final class DTLSServerHandler: ChannelDuplexHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundIn = CoAPDatagram
@@ -80,6 +85,10 @@ final class DTLSServerHandler: ChannelDuplexHandler {
     private let continuation: AsyncStream<CoAPDatagram>.Continuation
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
+    /// Datagrams were written during the current read batch and wait for its flush.
+    private var unflushed = false
+    /// The engine's timers may have changed during the current read batch.
+    private var timersChanged = false
     private let logger: Logger
 
     init(engine: DTLSServerEngine, continuation: AsyncStream<CoAPDatagram>.Continuation, logger: Logger) {
@@ -90,20 +99,37 @@ final class DTLSServerHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        let now = NIODeadline.now()
-        perform(engine.receive(envelope.data, from: envelope.remoteAddress, now: now), context: context)
+        emit(engine.receive(envelope.data, from: envelope.remoteAddress, now: .now()), context: context)
+        timersChanged = true
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        if timersChanged {
+            timersChanged = false
+            scheduleTimer(context: context)
+        }
+        context.fireChannelReadComplete()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let datagram = unwrapOutboundIn(data)
         switch engine.send(datagram.data, to: datagram.remote, now: .now()) {
         case .success(let output):
-            perform(output, context: context)
+            emit(output, context: context)  // the caller's flush (`writeAndFlush`) sends it
             promise?.succeed()
         case .failure(let error):
             logger.debug("datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "\(error.reason)"])
             promise?.fail(error)
         }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        unflushed = false
+        context.flush()
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
@@ -122,20 +148,28 @@ final class DTLSServerHandler: ChannelDuplexHandler {
         continuation.finish()
     }
 
-    private func perform(_ output: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
-        var wrote = false
+    /// Writes (without flushing) and delivers what the engine produced.
+    private func emit(_ output: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
         for item in output {
             switch item {
             case .datagram(let bytes, let peer):
                 context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: peer, data: bytes)), promise: nil)
-                wrote = true
+                unflushed = true
             case .plaintext(let bytes, let peer, let identity):
                 continuation.yield(CoAPDatagram(remote: peer, data: bytes, peerIdentity: identity))
             case .established, .failed, .closed:
                 break  // logged by the engine
             }
         }
-        if wrote { context.flush() }
+    }
+
+    /// Emits, flushes and re-arms the timer: for work outside a read batch (timers, shutdown).
+    private func perform(_ output: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
+        emit(output, context: context)
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
         scheduleTimer(context: context)
     }
 

@@ -373,9 +373,21 @@ enum OpenSSLError {
 }
 
 enum PEM {
-    static func certificates(_ pem: String) throws(DTLSError) -> [OpaquePointer] {
+    /// A memory BIO holding a copy of `pem`. (`BIO_new_mem_buf` would keep pointing at the bytes it was given,
+    /// and a Swift array passed as a pointer argument is only valid during that one call: the PEM reads that
+    /// followed sometimes saw freed memory and found no certificate.)
+    private static func memoryBIO(_ pem: String) throws(DTLSError) -> OpaquePointer {
+        guard let bio = BIO_new(BIO_s_mem()) else { throw .invalidConfiguration("BIO") }
         let bytes = Array(pem.utf8)
-        guard let bio = BIO_new_mem_buf(bytes, Int32(bytes.count)) else { throw .invalidConfiguration("BIO") }
+        guard bytes.isEmpty || BIO_write(bio, bytes, Int32(bytes.count)) == Int32(bytes.count) else {
+            BIO_free(bio)
+            throw .invalidConfiguration("BIO_write")
+        }
+        return bio
+    }
+
+    static func certificates(_ pem: String) throws(DTLSError) -> [OpaquePointer] {
+        let bio = try memoryBIO(pem)
         defer { BIO_free(bio) }
         var result: [OpaquePointer] = []
         while let cert = PEM_read_bio_X509(bio, nil, nil, nil) {
@@ -387,8 +399,7 @@ enum PEM {
     }
 
     static func privateKey(_ pem: String) throws(DTLSError) -> OpaquePointer {
-        let bytes = Array(pem.utf8)
-        guard let bio = BIO_new_mem_buf(bytes, Int32(bytes.count)) else { throw .invalidConfiguration("BIO") }
+        let bio = try memoryBIO(pem)
         defer { BIO_free(bio) }
         guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
             throw .invalidConfiguration("no PEM private key: \(OpenSSLError.drain())")
