@@ -36,6 +36,34 @@ enum CBORWriter {
         }
     }
 
+    /// A head appended straight to an array (one append for the initial byte and its argument): for encoders of a
+    /// single small item, which need no bound reserved first.
+    @inline(__always)
+    static func head(_ major: UInt8, _ value: UInt64, to out: inout [UInt8]) {
+        let m = major << 5
+        if value < 24 {
+            out.append(m | UInt8(truncatingIfNeeded: value))
+            return
+        }
+        let info: UInt8
+        let size: Int
+        if value <= 0xFF {
+            (info, size) = (24, 1)
+        } else if value <= 0xFFFF {
+            (info, size) = (25, 2)
+        } else if value <= 0xFFFF_FFFF {
+            (info, size) = (26, 4)
+        } else {
+            (info, size) = (27, 8)
+        }
+        var buffer: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            raw[0] = m | info
+            raw.storeBytes(of: (value << UInt64(64 - 8 * size)).bigEndian, toByteOffset: 1, as: UInt64.self)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<(1 + size)]))
+        }
+    }
+
     /// A signed integer (major type 0 or 1).
     @inline(__always)
     static func int(_ value: Int64, into out: inout ByteCursor) {
