@@ -98,6 +98,13 @@ public enum SenMLCBORCodec {
             out.append(0xA2)
         }
         out.append(0x00)
+        writeName(r, ri, into: &out)
+        writeValue(value, into: &out)
+    }
+
+    /// The text `r` or `r/ri` (a name below an instance's base name), at most 12 bytes.
+    @inline(__always)
+    private static func writeName(_ r: UInt16, _ ri: UInt16?, into out: inout ByteCursor) {
         if let ri {
             out.append(0x60 | UInt8(truncatingIfNeeded: 1 + LwM2MPathText.digitCount(r) + LwM2MPathText.digitCount(ri)))
             LwM2MPathText.appendDigits(r, into: &out)
@@ -107,7 +114,6 @@ public enum SenMLCBORCodec {
             out.append(0x60 | UInt8(truncatingIfNeeded: LwM2MPathText.digitCount(r)))
             LwM2MPathText.appendDigits(r, into: &out)
         }
-        writeValue(value, into: &out)
     }
 
     /// Appends the pack for `records` to `out`, in the given order (value-less records name paths, as in a
@@ -157,7 +163,11 @@ public enum SenMLCBORCodec {
             out.append(0x22)  // -3
             writeNumber(bt, into: &out)
         }
-        if f.writeName {
+        if f.writeName, let r = path.resourceID {
+            // A resource or resource instance below its instance's base name: `r` or `r/ri`.
+            out.append(0x00)
+            writeName(r, path.resourceInstanceID, into: &out)
+        } else if f.writeName {
             out.append(0x00)
             writeShortText(into: &out) { (c: inout ByteCursor) in
                 LwM2MPathText.append(
@@ -254,6 +264,8 @@ public enum SenMLCBORCodec {
         var baseParser = LwM2MPathTextParser()
         var baseOK = true
         var hasBaseName = false
+        // The base name's object and instance when it reads `/o/i/` (the form LwM2M writers use), else `nil`.
+        var baseInstance: (o: UInt16, i: UInt16)? = nil
         var baseTime: Double? = nil
         while true {
             if records < 0 {
@@ -279,10 +291,14 @@ public enum SenMLCBORCodec {
             var seen: UInt32 = 0
             var name: (start: Int, end: Int)? = nil
             var time: Double? = nil
-            var value: LwM2MValue? = nil
+            // The value, kept in plain locals until the record is complete: its label (0: none) and its payload.
+            var valueLabel: UInt8 = 0
+            var number = JSONReader.Number.integer(0)
+            var span = (start: 0, end: 0)
+            var flag = false
             while true {
-                guard reader.offset < end else { return false }
                 if pairs < 0 {
+                    guard reader.offset < end else { return false }
                     if input[reader.offset] == 0xFF {
                         reader.offset += 1
                         break
@@ -291,6 +307,7 @@ public enum SenMLCBORCodec {
                     if pairs == 0 { break }
                     pairs -= 1
                 }
+                guard reader.offset < end else { return false }
                 let label = input[reader.offset]
                 reader.offset += 1
                 // The bits of `SenMLResolver.Fields.see`: a label (or a second value) seen twice goes the slow way.
@@ -320,6 +337,14 @@ public enum SenMLCBORCodec {
                     }
                     baseParser = parser
                     hasBaseName = true
+                    baseInstance = nil
+                    k = bn.start
+                    if k < bn.end, input[k] == 0x2F, let o = identifier(input, &k, bn.end),
+                        k < bn.end, input[k] == 0x2F, let i = identifier(input, &k, bn.end), k + 1 == bn.end,
+                        input[k] == 0x2F
+                    {
+                        baseInstance = (o, i)
+                    }
                 case 0x00:  // n
                     guard let n = reader.fastString(3) else { return false }
                     name = n
@@ -331,41 +356,92 @@ public enum SenMLCBORCodec {
                     time = n.double
                 case 0x02:  // v
                     guard let n = reader.fastNumber() else { return false }
-                    switch n {
-                    case .integer(let i): value = .integer(i)
-                    case .unsigned(let u): value = .unsignedInteger(u)
-                    case .float(let d): value = .float(0 + d)  // as the resolver adds the (absent) base value
-                    }
-                case 0x03:  // vs
-                    guard let (s, e) = reader.fastString(3), let text = WireString.span(s, e).string(in: input) else {
-                        return false
-                    }
-                    value = .string(text)
+                    number = n
+                    valueLabel = label
                 case 0x04:  // vb
                     guard reader.offset < end, input[reader.offset] | 1 == 0xF5 else { return false }
-                    value = .boolean(input[reader.offset] == 0xF5)
+                    flag = input[reader.offset] == 0xF5
                     reader.offset += 1
-                default:  // 0x08, vd
-                    guard let (s, e) = reader.fastString(2) else { return false }
-                    value = .opaque([UInt8](UnsafeRawBufferPointer(rebasing: input[s..<e])))
+                    valueLabel = label
+                default:  // 0x03 vs, 0x08 vd
+                    guard let s = reader.fastString(label == 0x03 ? 3 : 2) else { return false }
+                    span = s
+                    valueLabel = label
                 }
             }
-            // The record's path: the base name's parser fed with the name (a bn in this record applies to it).
-            var parser = baseParser
-            guard baseOK, hasBaseName || name != nil else { return false }
-            if let name {
+            // The record's path: `/o/i/` and `r` or `r/ri` read directly; any other form through the base name's
+            // parser fed with the name (a bn in this record applies to it), as `SenMLResolver` does.
+            var resolved: LwM2MPath? = nil
+            if let base = baseInstance, let name {
                 var k = name.start
-                while k < name.end {
-                    guard parser.feed(input[k]) else { return false }
-                    k += 1
+                if let r = identifier(input, &k, name.end) {
+                    if k == name.end {
+                        resolved = LwM2MPath(objectID: base.o, instanceID: base.i, resourceID: r)
+                    } else if input[k] == 0x2F {
+                        k += 1
+                        if let ri = identifier(input, &k, name.end), k == name.end {
+                            resolved = LwM2MPath(
+                                objectID: base.o, instanceID: base.i, resourceID: r, resourceInstanceID: ri)
+                        }
+                    }
                 }
             }
-            guard let path = parser.finish() else { return false }
+            if resolved == nil {
+                var parser = baseParser
+                guard baseOK, hasBaseName || name != nil else { return false }
+                if let name {
+                    var k = name.start
+                    while k < name.end {
+                        guard parser.feed(input[k]) else { return false }
+                        k += 1
+                    }
+                }
+                resolved = parser.finish()
+            }
+            guard let path = resolved else { return false }
             var timestamp: Double? = nil
             if baseTime != nil || time != nil { timestamp = (baseTime ?? 0) + (time ?? 0) }
-            guard sink.add(path, value, timestamp: timestamp) else { return false }
+            let accepted: Bool
+            switch valueLabel {
+            case 0:
+                accepted = sink.add(path, nil, timestamp: timestamp)
+            case 0x02:
+                switch number {
+                case .integer(let i): accepted = sink.add(path, .integer(i), timestamp: timestamp)
+                case .unsigned(let u): accepted = sink.add(path, .unsignedInteger(u), timestamp: timestamp)
+                // `0 + d`: as the resolver adds the (absent) base value.
+                case .float(let d): accepted = sink.add(path, .float(0 + d), timestamp: timestamp)
+                }
+            case 0x03:
+                guard let text = WireString.span(span.start, span.end).string(in: input) else { return false }
+                accepted = sink.add(path, .string(text), timestamp: timestamp)
+            case 0x04:
+                accepted = sink.add(path, .boolean(flag), timestamp: timestamp)
+            default:
+                let data = [UInt8](UnsafeRawBufferPointer(rebasing: input[span.start..<span.end]))
+                accepted = sink.add(path, .opaque(data), timestamp: timestamp)
+            }
+            guard accepted else { return false }
         }
         return reader.offset == end
+    }
+
+    /// A decimal identifier at `k` (before `end`) as `LwM2MPathTextParser` accepts it: digits without a leading
+    /// zero, at most 65534; `k` moves past it. `nil` when there is none.
+    @inline(__always)
+    private static func identifier(_ input: UnsafeRawBufferPointer, _ k: inout Int, _ end: Int) -> UInt16? {
+        let start = k
+        var v: UInt32 = 0
+        while k < end, k - start < 5 {
+            let d = input[k] &- 0x30
+            guard d < 10 else { break }
+            v = v * 10 + UInt32(d)
+            k += 1
+        }
+        let digits = k - start
+        guard digits > 0, v <= 65534, digits == 1 || input[start] != 0x30 else { return nil }
+        if k < end, input[k] &- 0x30 < 10 { return nil }  // a sixth digit
+        return UInt16(v)
     }
 
     /// SenML CBOR's syntax for the shared pack reader: definite or indefinite lengths.
