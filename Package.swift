@@ -64,12 +64,12 @@ let package = Package(
             dependencies: ["CoAPCore", "COpenSSL", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
-        // Test support (no library depends on it): keys and certificates generated with openssl, and the runner
-        // for child processes (libcoap tools, the package's own executables) shared by every test target that
-        // starts one.
+        // Test support (no library depends on it): keys and certificates generated with openssl, the runner
+        // for child processes (libcoap tools, the package's own executables) and the queue of their output lines,
+        // and `driving` (runs a task on a virtual clock), shared by the test targets.
         .target(
             name: "LwM2MTestPKI",
-            dependencies: [nioCore, nioPosix],
+            dependencies: ["CoAPCore", nioCore, nioPosix],
             path: "Tests/LwM2MTestPKI",
             swiftSettings: swiftSettings
         ),
@@ -144,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "lwm2m-server",
             dependencies: [
-                "ServerKit", "CoAPCore", "DTLSTransport", "LwM2MModel", "Codecs", argumentParser, logging, nioCore,
+                "ServerKit", "CoAPCore", "LwM2MCommandSupport", "LwM2MModel", "Codecs", argumentParser, logging, nioCore,
             ],
             swiftSettings: swiftSettings
         ),
@@ -162,6 +162,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // MARK: Executable support (not a product): the command-line options and their assembly shared by the
+        // executables (the security options of lwm2m-server and lwm2m-bootstrap).
+        .target(
+            name: "LwM2MCommandSupport",
+            dependencies: ["CoAPCore", "DTLSTransport", "LwM2MModel", argumentParser, logging],
+            swiftSettings: swiftSettings
+        ),
         // MARK: Bootstrap server
         .target(
             name: "BootstrapKit",
@@ -176,7 +183,7 @@ let package = Package(
         .executableTarget(
             name: "lwm2m-bootstrap",
             dependencies: [
-                "BootstrapKit", "CoAPCore", "DTLSTransport", "LwM2MModel", argumentParser, logging, nioCore, nioPosix,
+                "BootstrapKit", "CoAPCore", "LwM2MCommandSupport", "LwM2MModel", argumentParser, logging, nioCore, nioPosix,
             ],
             swiftSettings: swiftSettings
         ),

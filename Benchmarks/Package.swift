@@ -55,6 +55,8 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [benchmarkPlugin]
         ),
+        // Helpers shared by the benchmark executables (resident memory).
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "CHeapInfo", path: "Benchmarks/CHeapInfo", linkerSettings: [.linkedLibrary("crypto")]),
         .executableTarget(
             name: "DTLSBenchmarks",
@@ -84,6 +86,7 @@ let package = Package(
             name: "ServerBenchmarks",
             dependencies: [
                 benchmark,
+                "BenchmarkSupport",
                 .product(name: "ServerKit", package: root),
                 .product(name: "CoAPCore", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -97,6 +100,7 @@ let package = Package(
             name: "ClientBenchmarks",
             dependencies: [
                 benchmark,
+                "BenchmarkSupport",
                 .product(name: "ClientKit", package: root),
                 .product(name: "ServerKit", package: root),
                 .product(name: "CoAPCore", package: root),

@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include "prf_provider.h"
 
 static inline long lwm2m_DTLS_set_link_mtu(SSL *ssl, long mtu) { return DTLS_set_link_mtu(ssl, mtu); }
 static inline long lwm2m_DTLSv1_get_timeout(SSL *ssl, struct timeval *tv) { return DTLSv1_get_timeout(ssl, tv); }

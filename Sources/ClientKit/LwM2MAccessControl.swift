@@ -58,7 +58,8 @@ public struct LwM2MAccessRights: OptionSet, Hashable, Sendable, CustomStringConv
 ///   a server with neither an entry, nor ownership, nor a default entry has no rights;
 /// - Create on an object needs the C bit in the Access Control instance for (object, 65535);
 /// - the creating server becomes the owner of the new instance's Access Control instance; deleting an
-///   instance removes its Access Control instance;
+///   instance removes its Access Control instance; removing a server account removes that server's ACL
+///   entries and what it owned (``removeServerAccount(shortServerID:from:)``);
 /// - Access Control instances are readable by every server and writable only by their owner; servers cannot
 ///   create or delete them;
 /// - the Security object (0) is never reachable through the Device Management interface;
@@ -272,6 +273,52 @@ public struct LwM2MAccessControl: Sendable {
         }
         try tree.setInstances(.resource(Self.objectID, x, 2), acl.mapValues { .integer(Int64($0.rawValue)) })
         return x
+    }
+
+    // MARK: - Removing a server account
+
+    /// Cleans up Access Control after the server account with Short Server ID `ssid` was removed (its Server
+    /// instance /1/x deleted by a server's Delete or by Bootstrap-Delete), following the Access Control object's
+    /// rules (Core TS 7.3 and the object 2 definition: an ACL resource instance ID is the Short Server ID of a
+    /// server; only the Access Control Owner manages an instance; an object instance whose owner is gone is an
+    /// orphan the client removes):
+    /// - every ACL entry of that server (/2/x/2/ssid) is removed;
+    /// - every Access Control instance that server owned (/2/x/3 = ssid) is deleted together with the object
+    ///   instance it governs, except the Device object's instance, which a client always keeps, and another
+    ///   server's Server instance (their Access Control instances stay, so that a server later bootstrapped with
+    ///   the same Short Server ID manages them again).
+    ///
+    /// Nothing happens while another Server instance still carries `ssid`. Returns the deleted instance paths.
+    @discardableResult
+    public static func removeServerAccount(shortServerID ssid: UInt16, from tree: LwM2MObjectTree)
+        throws(LwM2MClientError) -> [LwM2MPath]
+    {
+        guard ssid != 0, ssid != 65535, tree.definition(of: objectID) != nil else { return [] }
+        if tree.instanceIDs(of: 1).contains(where: {
+            LwM2MServerAccount.integer(tree.value(at: .resource(1, $0, 0))) == Int64(ssid)
+        }) {
+            return []
+        }
+        let control = LwM2MAccessControl(tree: tree, shortServerID: ssid)
+        var deleted: [LwM2MPath] = []
+        for x in tree.instanceIDs(of: objectID) {
+            var acl = control.acl(ofControlInstance: x)
+            if acl.removeValue(forKey: ssid) != nil {
+                try tree.setInstances(.resource(objectID, x, 2), acl.mapValues { .integer(Int64($0.rawValue)) })
+            }
+            guard control.owner(ofControlInstance: x) == ssid,
+                  let target = LwM2MServerAccount.integer(tree.value(at: .resource(objectID, x, 0))).flatMap({ UInt16(exactly: $0) }),
+                  let instance = LwM2MServerAccount.integer(tree.value(at: .resource(objectID, x, 1))).flatMap({ UInt16(exactly: $0) })
+            else { continue }
+            if target == 3 || target == 1, tree.contains(.instance(target, instance)) { continue }
+            if tree.contains(.instance(target, instance)) {
+                try tree.deleteInstance(target, instance)
+                deleted.append(.instance(target, instance))
+            }
+            try tree.deleteInstance(objectID, x)
+            deleted.append(.instance(objectID, x))
+        }
+        return deleted
     }
 
     static func denied(_ reason: String, _ path: LwM2MPath) -> LwM2MClientError {

@@ -46,7 +46,7 @@ public actor LwM2MBootstrapClient {
     private var machine: LwM2MClientBootstrapStateMachine
     private var bootstrapServer: SocketAddress?
     private var installed = false
-    private var timer = LwM2MDeadlineTimer()
+    private var timer = CoAPDeadlineTimer()
     private var waiters: [CheckedContinuation<Bool, Never>] = []
     private var triggerHandler: (@Sendable () async -> Void)?
     private var completionHandler: (@Sendable (Bool) async -> Void)?

@@ -84,7 +84,7 @@ public actor LwM2MClient {
     private var observations: [UInt64: Observation] = [:]
     private var nextObservation: UInt64 = 0
     private var attributes: [LwM2MPath: LwM2MNotificationAttributes] = [:]
-    private var timer = LwM2MDeadlineTimer()
+    private var timer = CoAPDeadlineTimer()
     private var isPaused = false
     private var structureVersion: UInt64
     /// Queue mode: an Update sent to wake up is in flight; Sends and notifications wait for its answer.
@@ -513,8 +513,12 @@ public actor LwM2MClient {
             if o == 0 || (o == 1 && tree.value(at: .resource(1, i, 0)) == .integer(Int64(configuration.shortServerID))) {
                 throw LwM2MClientError(code: .unauthorized, reason: "the server cannot delete its own account", path: path)
             }
+            let removedServer = o == 1 ? LwM2MServerAccount.integer(tree.value(at: .resource(1, i, 0))) : nil
             try tree.deleteInstance(o, i)
             try accessControl.didDelete(objectID: o, instanceID: i)
+            if let ssid = removedServer.flatMap({ UInt16(exactly: $0) }) {
+                try LwM2MAccessControl.removeServerAccount(shortServerID: ssid, from: tree)
+            }
             return .response(.deleted)
         case .fetch:
             if message.observe == 0 { return try observeComposite(request) }

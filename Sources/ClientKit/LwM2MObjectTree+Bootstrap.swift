@@ -68,7 +68,9 @@ extension LwM2MObjectTree {
 
     /// Bootstrap-Delete of `/`, an object or an instance. The bootstrap-server account's Security instance and
     /// the Device object's instance are kept when `/` or their object is deleted; naming them directly is 4.00.
-    /// Deleting what does not exist succeeds (the operation's only error is 4.00). Returns the deleted paths.
+    /// Deleting what does not exist succeeds (the operation's only error is 4.00). A deleted instance's Access Control
+    /// instance goes with it, and a deleted Server instance's account is cleaned out of Access Control
+    /// (``LwM2MAccessControl/removeServerAccount(shortServerID:from:)``). Returns the deleted paths.
     @discardableResult
     public func bootstrapDelete(_ path: LwM2MPath) throws(LwM2MClientError) -> [LwM2MPath] {
         let bootstrapInstance = bootstrapSecurityInstance
@@ -90,10 +92,23 @@ extension LwM2MObjectTree {
         default:
             throw .badRequest("Bootstrap-Delete needs /, an object or an instance", path)
         }
+        // The Short Server IDs of the server accounts that go, for the Access Control clean-up afterwards.
+        let removedServers = targets.compactMap { o, i -> UInt16? in
+            guard o == 1 else { return nil }
+            return LwM2MServerAccount.integer(value(at: .resource(1, i, 0))).flatMap { UInt16(exactly: $0) }
+        }
         var deleted: [LwM2MPath] = []
-        for (o, i) in targets {
+        for (o, i) in targets where contains(.instance(o, i)) {
             try deleteInstance(o, i)
             deleted.append(.instance(o, i))
+            if o != LwM2MAccessControl.objectID,
+               let x = LwM2MAccessControl(tree: self, shortServerID: 0).controlInstance(objectID: o, instanceID: i) {
+                try deleteInstance(LwM2MAccessControl.objectID, x)
+                deleted.append(.instance(LwM2MAccessControl.objectID, x))
+            }
+        }
+        for ssid in removedServers {
+            deleted += try LwM2MAccessControl.removeServerAccount(shortServerID: ssid, from: self)
         }
         return deleted
     }

@@ -78,8 +78,7 @@ public actor CoAPEndpoint {
     /// Block1 reassembly and Block2 slicing for the server role (RFC 7959).
     nonisolated let blockwiseServer: CoAPBlockwiseServer
     private var middlewares: [any CoAPServerMiddleware] = []
-    private var timerTask: Task<Void, Never>?
-    private var timerDeadline: NIODeadline?
+    private var timer = CoAPDeadlineTimer()
     private var handlerTasks: [UInt64: Task<Void, Never>] = [:]
     private var nextHandlerTask: UInt64 = 0
     var isClosed = false
@@ -456,24 +455,13 @@ public actor CoAPEndpoint {
     func rescheduleTimer() {
         let deadlines = [layer.nextDeadline, blockwiseServer.nextExpiry]
         guard !isClosed, let next = deadlines.compactMap({ $0 }).min() else { return }
-        if let current = timerDeadline, current <= next, timerTask != nil { return }
-        timerTask?.cancel()
-        timerDeadline = next
-        let clock = self.clock
-        timerTask = Task { [weak self] in
-            do {
-                try await clock.sleep(until: next)
-            } catch {
-                return
-            }
-            await self?.fireTimers(scheduledFor: next)
+        timer.schedule(noLaterThan: next, on: clock) { [weak self] deadline in
+            await self?.fireTimers(scheduledFor: deadline)
         }
     }
 
     private func fireTimers(scheduledFor deadline: NIODeadline) {
-        guard timerDeadline == deadline else { return }
-        timerDeadline = nil
-        timerTask = nil
+        guard timer.claim(deadline) else { return }
         let actions = layer.advance(to: clock.now)
         blockwiseServer.expire(now: clock.now)
         perform(actions, peerIdentity: nil)
@@ -497,8 +485,7 @@ public actor CoAPEndpoint {
         }
         guard !isClosed else { return }
         isClosed = true
-        timerTask?.cancel()
-        timerTask = nil
+        timer.cancel()
         let error = CoAPExchangeError.closed("the endpoint closed")
         for (_, waiter) in waiters {
             switch waiter {

@@ -57,7 +57,9 @@ public enum CoAPMessageLayerAction: Sendable {
 ///
 /// It implements Confirmable retransmission with exponential back-off, Non-confirmable messages,
 /// piggybacked and separate responses, Reset, ping, message ID and token generation, deduplication per
-/// peer and message ID (replaying the cached answer for EXCHANGE_LIFETIME), NSTART per peer with a queue,
+/// peer and message ID (replaying the cached answer for EXCHANGE_LIFETIME), NSTART per peer with a queue
+/// (RFC 7252 4.7: Confirmables and requests; a Non-confirmable notification or separate response is not an
+/// outstanding interaction and is paced on its own, one per peer per ACK_TIMEOUT, RFC 7641 4.5.1),
 /// 4.02 for unrecognised critical options, RST for malformed Confirmables. Every inbound datagram it
 /// rejects or does not deliver also yields a `.discarded(CoAPDiscard)` action (peer, reason, decoding error,
 /// option, answer) for the driver to log. Lookups are hash maps and timers a binary heap, so it scales to many
@@ -151,8 +153,23 @@ public struct CoAPMessageLayer {
     }
 
     struct PeerState {
+        /// Outstanding interactions (RFC 7252 4.7), at most NSTART, and the exchanges waiting for one.
         var outstanding = 0
         var queue = Deque<CoAPExchangeID>()
+        /// Whether a paced NON (a notification or separate response) is within its ACK_TIMEOUT, and the ones
+        /// waiting for it.
+        var nonInFlight = false
+        var nonQueue = Deque<CoAPExchangeID>()
+
+        var isIdle: Bool { outstanding == 0 && queue.isEmpty && !nonInFlight && nonQueue.isEmpty }
+    }
+
+    /// Whether `outgoing` is a NON that is not a request: not an outstanding interaction (RFC 7252 4.7), so it
+    /// does not take an NSTART slot, but paced per peer (RFC 7641 4.5.1: without an RTT estimate, about one
+    /// NON notification per ACK_TIMEOUT).
+    private static func isPacedNonConfirmable(_ outgoing: Outgoing) -> Bool {
+        guard outgoing.message.type == .nonConfirmable, case .message = outgoing.kind else { return false }
+        return true
     }
 
     /// The configuration.
@@ -188,7 +205,10 @@ public struct CoAPMessageLayer {
     public var timerCount: Int { timers.count }
 
     /// Exchanges waiting for NSTART with their peer.
-    public func queuedCount(for peer: SocketAddress) -> Int { peers[peer]?.queue.count ?? 0 }
+    public func queuedCount(for peer: SocketAddress) -> Int {
+        guard let state = peers[peer] else { return 0 }
+        return state.queue.count + state.nonQueue.count
+    }
 
     // MARK: - Application calls
 
@@ -236,7 +256,9 @@ public struct CoAPMessageLayer {
 
     /// Sends a response-coded message outside a request exchange (a notification, or a separate response
     /// built by the caller) with the caller's token; CON unless `message.type` is `.nonConfirmable`.
-    /// `.delivered` reports the ACK (or, for NON, the end of its NSTART slot); `.failed` a RST or give-up.
+    /// `.delivered` reports the ACK (or, for NON, the end of its ACK_TIMEOUT pacing interval, during which a RST
+    /// still fails it); `.failed` a RST or give-up. A NON does not wait for, or hold, the peer's NSTART slot; NONs
+    /// to one peer go out one per ACK_TIMEOUT.
     public mutating func send(
         _ message: CoAPMessage, to peer: SocketAddress, id: CoAPExchangeID? = nil, now: NIODeadline
     ) -> (CoAPExchangeID, [CoAPMessageLayerAction]) {
@@ -380,7 +402,8 @@ public struct CoAPMessageLayer {
                 guard var outgoing = exchanges[id], outgoing.phase == .transmitting,
                       outgoing.retransmitDeadline == deadline else { continue }
                 if outgoing.message.type == .nonConfirmable {
-                    // A NON holds its NSTART slot for one ACK_TIMEOUT; then it is considered sent.
+                    // A NON holds its slot (NSTART for a request, the pacing slot otherwise) for one ACK_TIMEOUT;
+                    // then it is considered sent.
                     outgoing.retransmitDeadline = nil
                     byMessageID.removeValue(forKey: PeerMID(peer: outgoing.peer, messageID: outgoing.message.messageID))
                     if case .request = outgoing.kind {
@@ -672,8 +695,20 @@ public struct CoAPMessageLayer {
     }
 
     private mutating func startOrQueue(_ id: CoAPExchangeID, now: NIODeadline, into actions: inout [CoAPMessageLayerAction]) {
-        guard let peer = exchanges[id]?.peer else { return }
+        guard let outgoing = exchanges[id] else { return }
+        let peer = outgoing.peer
         var state = peers[peer] ?? PeerState()
+        if Self.isPacedNonConfirmable(outgoing) {
+            if state.nonInFlight {
+                state.nonQueue.append(id)
+                peers[peer] = state
+            } else {
+                state.nonInFlight = true
+                peers[peer] = state
+                transmit(id, now: now, into: &actions)
+            }
+            return
+        }
         if state.outstanding < configuration.parameters.nstart {
             state.outstanding += 1
             peers[peer] = state
@@ -712,15 +747,26 @@ public struct CoAPMessageLayer {
         exchanges[id] = outgoing
         let peer = outgoing.peer
         guard var state = peers[peer] else { return }
-        state.outstanding -= 1
-        while state.outstanding < configuration.parameters.nstart, let next = state.queue.popFirst() {
-            guard exchanges[next]?.phase == .queued else { continue }
-            state.outstanding += 1
-            peers[peer] = state
-            transmit(next, now: now, into: &actions)
-            state = peers[peer] ?? state
+        if Self.isPacedNonConfirmable(outgoing) {
+            state.nonInFlight = false
+            while !state.nonInFlight, let next = state.nonQueue.popFirst() {
+                guard exchanges[next]?.phase == .queued else { continue }
+                state.nonInFlight = true
+                peers[peer] = state
+                transmit(next, now: now, into: &actions)
+                state = peers[peer] ?? state
+            }
+        } else {
+            state.outstanding -= 1
+            while state.outstanding < configuration.parameters.nstart, let next = state.queue.popFirst() {
+                guard exchanges[next]?.phase == .queued else { continue }
+                state.outstanding += 1
+                peers[peer] = state
+                transmit(next, now: now, into: &actions)
+                state = peers[peer] ?? state
+            }
         }
-        if state.outstanding == 0 && state.queue.isEmpty {
+        if state.isIdle {
             peers.removeValue(forKey: peer)
         } else {
             peers[peer] = state

@@ -69,6 +69,13 @@ public final class DTLSServerEngine {
     public let configuration: DTLSConfiguration
     private let context: OpenSSLDTLSContext
     private var listener: OpenSSLDTLSConnection
+    /// Connections of associations that ended cleanly, kept for the next listener (at most
+    /// ``spareConnectionLimit``): reusing one saves OpenSSL's `SSL_new` and `SSL_free` per handshake.
+    private var spareConnections: [OpenSSLDTLSConnection] = []
+    /// Ended connections waiting for reuse (for tests).
+    var spareConnectionCount: Int { spareConnections.count }
+    /// How many ended connections are kept for reuse (each holds OpenSSL's read and write buffers, about 25 KB).
+    static let spareConnectionLimit = 8
     private var peers: [SocketAddress: Peer] = [:]
     private var handshaking: Set<SocketAddress> = []
     private var nextIdleScan: NIODeadline?
@@ -245,7 +252,7 @@ public final class DTLSServerEngine {
             }
             let connection = listener
             do {
-                listener = try OpenSSLDTLSConnection(context: context, mtu: 1232)
+                listener = try spareConnections.popLast() ?? OpenSSLDTLSConnection(context: context, mtu: 1232)
             } catch {
                 logger.error("cannot create a DTLS listener: \(error)")
             }
@@ -306,6 +313,7 @@ public final class DTLSServerEngine {
             peer.connection.shutdown()
             emitOutbound(peer, into: &output)
             remove(peer)
+            recycle(peer)
             output.append(.closed(address))
         case .failed(let code, let reason):
             fail(peer, DTLSError(code: code, reason: reason, peer: address), into: &output)
@@ -320,7 +328,17 @@ public final class DTLSServerEngine {
         peer.connection.shutdown()
         emitOutbound(peer, into: &output)
         remove(peer)
+        recycle(peer)
         output.append(.closed(peer.address))
+    }
+
+    /// Keeps the connection of an association that ended cleanly (established, close_notify sent) for reuse.
+    /// Failed handshakes are never reused: their connection goes with the peer.
+    private func recycle(_ peer: Peer) {
+        guard peer.established, spareConnections.count < DTLSServerEngine.spareConnectionLimit,
+            peer.connection.prepareForReuse(mtu: 1232)
+        else { return }
+        spareConnections.append(peer.connection)
     }
 
     private func fail(_ peer: Peer, _ error: DTLSError, into output: inout [Output]) {

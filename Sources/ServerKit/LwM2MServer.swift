@@ -63,8 +63,7 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
     private let seenPeers: AsyncStream<SocketAddress>
     private let seenPeersSink: AsyncStream<SocketAddress>.Continuation
     private var seenPeersTask: Task<Void, Never>?
-    private var timerTask: Task<Void, Never>?
-    private var timerDeadline: NIODeadline?
+    private var timer = CoAPDeadlineTimer()
     private var started = false
     private var closed = false
 
@@ -126,7 +125,7 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
     public func close() async {
         guard !closed else { return }
         closed = true
-        timerTask?.cancel()
+        timer.cancel()
         seenPeersSink.finish()
         seenPeersTask?.cancel()
         for (_, task) in observers { task.cancel() }
@@ -202,20 +201,11 @@ public actor LwM2MServer: LwM2MDownlinkOperations {
         guard !closed else { return }
         let next = [machine.nextExpiry, queue.nextDeadline].compactMap { $0 }.min()
         guard let next else { return }
-        if let current = timerDeadline, current <= next, timerTask != nil { return }
-        timerTask?.cancel()
-        timerDeadline = next
-        let clock = self.clock
-        timerTask = Task { [weak self] in
-            do { try await clock.sleep(until: next) } catch { return }
-            await self?.fireTimers(next)
-        }
+        timer.schedule(noLaterThan: next, on: clock) { [weak self] deadline in await self?.fireTimers(deadline) }
     }
 
     private func fireTimers(_ deadline: NIODeadline) {
-        guard timerDeadline == deadline else { return }
-        timerDeadline = nil
-        timerTask = nil
+        guard timer.claim(deadline) else { return }
         let now = clock.now
         for (_, waiter) in queue.expire(now: now) {
             waiter.resume(.failure(LwM2MServerError(code: .timeout, reason: "the sleeping client did not show up in time")))

@@ -1,8 +1,8 @@
 import ArgumentParser
 import BootstrapKit
 import CoAPCore
-import DTLSTransport
 import Foundation
+import LwM2MCommandSupport
 import LwM2MModel
 import Logging
 import NIOCore
@@ -29,27 +29,7 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
     @Option(name: .customLong("coap-port"), help: "The CoAP (UDP) port; 0 picks a free one; off: no plain CoAP.")
     var coapPort: ListenPort = .port(5783)
 
-    @Option(
-        name: .customLong("coaps-port"),
-        help: "The CoAPS (DTLS) port; default 5784 when security is configured; off: no CoAPS.")
-    var coapsPort: ListenPort?
-
-    @Option(name: .customLong("security"), help: "A JSON security file (endpoint credentials, see docs/BootstrapKit.md).")
-    var securityFile: String?
-
-    @Option(
-        name: .customLong("psk"),
-        help: ArgumentHelp("The PSK credentials of one endpoint; repeatable.", valueName: "endpoint:identity:hexkey"))
-    var psk: [String] = []
-
-    @Option(name: .customLong("cert"), help: "The bootstrap server's certificate chain (PEM) for certificate clients.")
-    var certificate: String?
-
-    @Option(name: .customLong("key"), help: "The private key of --cert (PEM).")
-    var privateKey: String?
-
-    @Option(name: .customLong("ca"), help: "The CA certificates (PEM) client certificates must chain to.")
-    var ca: String?
+    @OptionGroup var securityOptions: SecurityOptions<BootstrapSecurityFlavor>
 
     @Option(help: "A JSON bootstrap configuration file (see docs/BootstrapKit.md).")
     var config: String?
@@ -64,14 +44,7 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        if (certificate == nil) != (privateKey == nil) { throw ValidationError("give --cert and --key together") }
-        if ca != nil && certificate == nil { throw ValidationError("--ca needs --cert and --key") }
-        if case .port(let p)? = coapsPort, !hasSecurity {
-            throw ValidationError("--coaps-port \(p) needs --security, --psk or --cert")
-        }
-        if coapPort == .off && effectiveCoAPSPort == .off {
-            throw ValidationError("both --coap-port and --coaps-port are off")
-        }
+        try securityOptions.validate(coapPort: coapPort)
         if config == nil && serverURI == nil { throw ValidationError("give --config FILE or --server-uri URI") }
         if config != nil && serverURI != nil { throw ValidationError("give either --config or --server-uri, not both") }
         if let serverURI, !(serverURI.hasPrefix("coap://") || serverURI.hasPrefix("coaps://")) {
@@ -79,21 +52,6 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
         }
         if serverLifetime <= 0 { throw ValidationError("--server-lifetime must be positive") }
         if Logger.Level(rawValue: logLevel.lowercased()) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
-    }
-
-    private var hasSecurity: Bool { securityFile != nil || !psk.isEmpty || certificate != nil }
-    private var effectiveCoAPSPort: ListenPort { coapsPort ?? (hasSecurity ? .port(5784) : .off) }
-
-    /// The security store from --security and --psk (nil when neither is given).
-    private func securityStore() throws -> LwM2MInMemorySecurityStore? {
-        guard securityFile != nil || !psk.isEmpty else { return nil }
-        do {
-            let store = try (securityFile.map { try LwM2MSecurityFile.load(path: $0) } ?? LwM2MSecurityFile()).makeStore()
-            for argument in psk { try store.add(LwM2MSecurityInfo(pskArgument: argument)) }
-            return store
-        } catch {
-            throw ValidationError("\(securityFile ?? "--psk"): \(error)")
-        }
     }
 
     func run() async throws {
@@ -117,20 +75,9 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
                 default: .noSec(serverURI: serverURI ?? "", lifetime: serverLifetime))
         }
 
-        let security = try securityStore()
-        var transports: [any CoAPTransport] = []
-        if case .port(let port) = coapPort {
-            transports.append(try await CoAPUDPTransport.bind(host: host, port: port, logger: logger))
-        }
-        if case .port(let port) = effectiveCoAPSPort {
-            var dtls = DTLSConfiguration()
-            if let certificate, let privateKey {
-                dtls.certificates = try DTLSCertificateConfiguration.load(
-                    certificateFile: certificate, keyFile: privateKey, caFile: ca)
-            }
-            if let security { dtls.pskStore = DTLSClosurePSKStore { security.pskKey(identity: $0) } }
-            transports.append(try await DTLSServerTransport.bind(host: host, port: port, configuration: dtls, logger: logger))
-        }
+        let security = try securityOptions.securityStore()
+        let transports = try await securityOptions.bindTransports(
+            host: host, coapPort: coapPort, security: security, udpLogger: logger, logger: logger)
         let transport = transports.count == 1 ? transports[0] : CoAPCompositeTransport(transports)
         let endpoint = CoAPEndpoint(transport: transport, logger: logger)
         let server = LwM2MBootstrapServer(endpoint: endpoint, store: store, security: security, logger: logger)
@@ -146,25 +93,10 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
     }
 }
 
-/// A port to listen on, or `off`.
-enum ListenPort: ExpressibleByArgument, Equatable {
-    case port(Int)
-    case off
-
-    init?(argument: String) {
-        if argument == "off" {
-            self = .off
-        } else if let port = Int(argument), (0...65535).contains(port) {
-            self = .port(port)
-        } else {
-            return nil
-        }
-    }
-
-    var defaultValueDescription: String {
-        switch self {
-        case .port(let port): return "\(port)"
-        case .off: return "off"
-        }
-    }
+/// The bootstrap server's wording and default port for the shared security options.
+enum BootstrapSecurityFlavor: SecurityOptionsFlavor {
+    static let defaultCoAPSPort = 5784
+    static let coapsPortHelp = "The CoAPS (DTLS) port; default 5784 when security is configured; off: no CoAPS."
+    static let securityFileHelp = "A JSON security file (endpoint credentials, see docs/BootstrapKit.md)."
+    static let certificateHelp = "The bootstrap server's certificate chain (PEM) for certificate clients."
 }

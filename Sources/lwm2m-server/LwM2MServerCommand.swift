@@ -1,9 +1,9 @@
 import ArgumentParser
 import CoAPCore
 import Codecs
-import DTLSTransport
 import Dispatch
 import Foundation
+import LwM2MCommandSupport
 import LwM2MModel
 import Logging
 import NIOCore
@@ -39,27 +39,7 @@ struct LwM2MServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("coap-port"), help: "The UDP port for CoAP (0 picks a free one; off: no plain CoAP).")
     var coapPort: ListenPort = .port(5683)
 
-    @Option(
-        name: .customLong("coaps-port"),
-        help: "The UDP port for CoAPS (DTLS); default 5684 when security is configured; off: no CoAPS.")
-    var coapsPort: ListenPort?
-
-    @Option(name: .customLong("security"), help: "A JSON security file (endpoint credentials, see docs/ServerKit.md).")
-    var securityFile: String?
-
-    @Option(
-        name: .customLong("psk"),
-        help: ArgumentHelp("The PSK credentials of one endpoint; repeatable.", valueName: "endpoint:identity:hexkey"))
-    var psk: [String] = []
-
-    @Option(name: .customLong("cert"), help: "The server's certificate chain (PEM) for certificate clients.")
-    var certificate: String?
-
-    @Option(name: .customLong("key"), help: "The private key of --cert (PEM).")
-    var privateKey: String?
-
-    @Option(name: .customLong("ca"), help: "The CA certificates (PEM) client certificates must chain to.")
-    var ca: String?
+    @OptionGroup var securityOptions: SecurityOptions<ServerSecurityFlavor>
 
     @Option(name: .customLong("models"), help: "A directory of object definitions (OMA DDF XML) to load; repeatable.")
     var models: [String] = []
@@ -74,28 +54,7 @@ struct LwM2MServerCommand: AsyncParsableCommand {
     var console = false
 
     func validate() throws {
-        if (certificate == nil) != (privateKey == nil) { throw ValidationError("give --cert and --key together") }
-        if ca != nil && certificate == nil { throw ValidationError("--ca needs --cert and --key") }
-        if case .port(let p)? = coapsPort, !hasSecurity {
-            throw ValidationError("--coaps-port \(p) needs --security, --psk or --cert")
-        }
-        if coapPort == .off && (coapsPort ?? (hasSecurity ? .port(5684) : .off)) == .off {
-            throw ValidationError("both --coap-port and --coaps-port are off")
-        }
-    }
-
-    private var hasSecurity: Bool { securityFile != nil || !psk.isEmpty || certificate != nil }
-
-    /// The security store from --security and --psk (nil when neither is given).
-    private func securityStore() throws -> LwM2MInMemorySecurityStore? {
-        guard securityFile != nil || !psk.isEmpty else { return nil }
-        do {
-            let store = try (securityFile.map { try LwM2MSecurityFile.load(path: $0) } ?? LwM2MSecurityFile()).makeStore()
-            for argument in psk { try store.add(LwM2MSecurityInfo(pskArgument: argument)) }
-            return store
-        } catch {
-            throw ValidationError("\(securityFile ?? "--psk"): \(error)")
-        }
+        try securityOptions.validate(coapPort: coapPort)
     }
 
     func run() async throws {
@@ -120,20 +79,9 @@ struct LwM2MServerCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        let security = try securityStore()
-        var transports: [any CoAPTransport] = []
-        if case .port(let port) = coapPort {
-            transports.append(try await CoAPUDPTransport.bind(host: host, port: port))
-        }
-        if case .port(let port) = coapsPort ?? (hasSecurity ? .port(5684) : .off) {
-            var dtls = DTLSConfiguration()
-            if let certificate, let privateKey {
-                dtls.certificates = try DTLSCertificateConfiguration.load(
-                    certificateFile: certificate, keyFile: privateKey, caFile: ca)
-            }
-            if let security { dtls.pskStore = DTLSClosurePSKStore { security.pskKey(identity: $0) } }
-            transports.append(try await DTLSServerTransport.bind(host: host, port: port, configuration: dtls, logger: logger))
-        }
+        let security = try securityOptions.securityStore()
+        let transports = try await securityOptions.bindTransports(
+            host: host, coapPort: coapPort, security: security, udpLogger: nil, logger: logger)
         var configuration = LwM2MServer.Configuration()
         configuration.registration.security = security
         let server = LwM2MServer(
@@ -195,27 +143,12 @@ struct LwM2MServerCommand: AsyncParsableCommand {
     }
 }
 
-/// A port to listen on, or `off`.
-enum ListenPort: ExpressibleByArgument, Equatable {
-    case port(Int)
-    case off
-
-    init?(argument: String) {
-        if argument == "off" {
-            self = .off
-        } else if let port = Int(argument), (0...65535).contains(port) {
-            self = .port(port)
-        } else {
-            return nil
-        }
-    }
-
-    var defaultValueDescription: String {
-        switch self {
-        case .port(let port): return "\(port)"
-        case .off: return "off"
-        }
-    }
+/// The server's wording and default port for the shared security options.
+enum ServerSecurityFlavor: SecurityOptionsFlavor {
+    static let defaultCoAPSPort = 5684
+    static let coapsPortHelp = "The UDP port for CoAPS (DTLS); default 5684 when security is configured; off: no CoAPS."
+    static let securityFileHelp = "A JSON security file (endpoint credentials, see docs/ServerKit.md)."
+    static let certificateHelp = "The server's certificate chain (PEM) for certificate clients."
 }
 
 /// Serialised JSON-lines output on standard output.

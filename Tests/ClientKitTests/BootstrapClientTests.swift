@@ -5,6 +5,7 @@ import LwM2MModel
 import NIOCore
 import Synchronization
 import Testing
+import LwM2MTestPKI
 
 // MARK: - State machine
 

@@ -4,28 +4,9 @@ import LwM2MModel
 import NIOCore
 import Synchronization
 import Testing
+import LwM2MTestPKI
 
 
-/// Runs `body` while advancing the virtual clock in `step`s (yielding between steps) until it finishes.
-func driving<T: Sendable>(
-    _ clock: CoAPVirtualClock, step: TimeAmount = .milliseconds(100), maxVirtual: TimeAmount = .seconds(3600),
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    let task = Task { try await body() }
-    let finished = Mutex(false)
-    let watcher = Task {
-        _ = try? await task.value
-        finished.withLock { $0 = true }
-    }
-    let limit = clock.now + maxVirtual
-    while !finished.withLock({ $0 }) && clock.now < limit {
-        for _ in 0..<20 { await Task.yield() }
-        clock.advance(by: step)
-    }
-    if !finished.withLock({ $0 }) { task.cancel() }
-    _ = await watcher.value
-    return try await task.value
-}
 
 /// A scripted LwM2M server on the simulated network: accepts Register/Update/De-register on `/rd`, records
 /// them, receives Send on `/dp` and notifications for its observations.

@@ -4,6 +4,7 @@ import DTLSTransport
 import LwM2MModel
 import NIOCore
 import Testing
+import LwM2MTestPKI
 
 @Suite("docs/ClientKit.md example")
 struct DocExampleTests {

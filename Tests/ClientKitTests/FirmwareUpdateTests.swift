@@ -4,6 +4,7 @@ import LwM2MModel
 import NIOCore
 import Synchronization
 import Testing
+import LwM2MTestPKI
 
 /// Records what the firmware callbacks saw.
 final class FirmwareProbe: Sendable {

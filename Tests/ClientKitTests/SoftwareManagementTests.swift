@@ -4,6 +4,7 @@ import LwM2MModel
 import NIOCore
 import Synchronization
 import Testing
+import LwM2MTestPKI
 
 @Suite("Software Management (object 9)")
 struct SoftwareManagementTests {

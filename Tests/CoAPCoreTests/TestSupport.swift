@@ -48,23 +48,3 @@ extension Array where Element == CoAPMessageLayerAction {
 }
 
 
-/// Runs `body` in a task and advances the virtual clock in `step`s (letting other tasks run between
-/// steps) until it finishes; returns its result.
-func driving<T: Sendable>(
-    _ clock: CoAPVirtualClock, step: TimeAmount = .milliseconds(100), maxVirtual: TimeAmount = .seconds(3600),
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    let task = Task { try await body() }
-    let finished = Mutex(false)
-    let watcher = Task {
-        _ = try? await task.value
-        finished.withLock { $0 = true }
-    }
-    let limit = clock.now + maxVirtual
-    while !finished.withLock({ $0 }) && clock.now < limit {
-        for _ in 0..<20 { await Task.yield() }
-        clock.advance(by: step)
-    }
-    _ = await watcher.value
-    return try await task.value
-}

@@ -6,6 +6,7 @@ import LwM2MModel
 import NIOCore
 import ServerKit
 import Testing
+import LwM2MTestPKI
 
 /// ClientKit's `LwM2MBootstrapClient` bootstrapped by BootstrapKit's `LwM2MBootstrapServer`, then registering
 /// with ServerKit's `LwM2MServer`, on the simulated network with a virtual clock.

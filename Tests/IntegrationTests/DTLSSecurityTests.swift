@@ -140,7 +140,7 @@ struct DTLSSecurityTests {
     func bootstrapProcess() async throws {
         try #require(ProcessRunner.exists(coapClient), "\(coapClientMissing)")
         let log = Pipe()
-        let logLines = JSONLines(log.fileHandleForReading)
+        let logLines = jsonLines(log.fileHandleForReading)
         let bootstrap = try ChildProcess(
             bootstrapBinary,
             ["--host", "127.0.0.1", "--coap-port", "0", "--coaps-port", "0", "--server-uri", "coap://127.0.0.1:5999"]

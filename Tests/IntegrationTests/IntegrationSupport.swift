@@ -9,28 +9,6 @@ import Synchronization
 import Testing
 
 
-/// Runs `body` while advancing the virtual clock in `step`s (yielding between steps) until it finishes or
-/// `maxVirtual` of virtual time has passed (then it is cancelled).
-func driving<T: Sendable>(
-    _ clock: CoAPVirtualClock, step: TimeAmount = .milliseconds(100), maxVirtual: TimeAmount = .seconds(600),
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    let task = Task { try await body() }
-    let finished = Mutex(false)
-    let watcher = Task {
-        _ = try? await task.value
-        finished.withLock { $0 = true }
-    }
-    let limit = clock.now + maxVirtual
-    while !finished.withLock({ $0 }) && clock.now < limit {
-        for _ in 0..<20 { await Task.yield() }
-        if finished.withLock({ $0 }) { break }
-        clock.advance(by: step)
-    }
-    if !finished.withLock({ $0 }) { task.cancel() }
-    _ = await watcher.value
-    return try await task.value
-}
 
 /// Waits in real time (the virtual clock does not move) until `condition` holds; throws `TimeoutError` after
 /// `seconds`. Tests use it to let the code under test catch up (arm a timer, deliver a datagram) before they move

@@ -6,6 +6,7 @@ import NIOCore
 import ServerKit
 import Synchronization
 import Testing
+import LwM2MTestPKI
 
 /// One device (`LwM2MClientRuntime`) registered with two `LwM2MServer`s on the simulated network.
 struct MultiServerBench {
@@ -199,6 +200,32 @@ struct MultiServerTests {
         } == nil)
         #expect(LwM2MAccessControl(tree: tree, shortServerID: 2).rights(objectID: 3303, instanceID: 0) == [.read, .write, .execute])
         #expect(try await bench.code { try await s2.execute(endpoint: ep, path: .resource(3303, 0, 5605)) } == nil)
+        await bench.runtime.close()
+    }
+
+    @Test("Delete of another server's account (/1/1) removes that server's ACL entries and the instances it owned")
+    func deleteOfAnAccount() async throws {
+        let bench = try await MultiServerBench()
+        let tree = bench.tree
+        // Everything owned by server 1; server 2 owns the sensor and may read the Device; server 1 may delete /1/1.
+        try LwM2MStandardObjects.installAccessControl(in: tree, owner: 1)
+        try LwM2MAccessControl.setRights(in: tree, objectID: 3303, instanceID: 0, owner: 2, acl: [1: .read])
+        try LwM2MAccessControl.setRights(in: tree, objectID: 3, instanceID: 0, owner: 1, acl: [2: .read])
+        try LwM2MAccessControl.setRights(in: tree, objectID: 1, instanceID: 1, owner: 2, acl: [1: .delete])
+        try await bench.registerAll()
+        let (s1, ep) = (bench.servers[0], bench.endpoint)
+
+        #expect(try await bench.code { try await s1.delete(endpoint: ep, path: .instance(1, 1)) } == nil)
+        #expect(tree.instanceIDs(of: 1) == [0])
+        #expect(tree.instanceIDs(of: 3303).isEmpty)
+        #expect(tree.instanceIDs(of: 3) == [0])
+        let ac = LwM2MAccessControl(tree: tree, shortServerID: 1)
+        #expect(ac.controlInstance(objectID: 1, instanceID: 1) == nil)
+        #expect(ac.controlInstance(objectID: 3303, instanceID: 0) == nil)
+        for x in tree.instanceIDs(of: 2) {
+            #expect(ac.owner(ofControlInstance: x) == 1)
+            #expect(ac.acl(ofControlInstance: x)[2] == nil)
+        }
         await bench.runtime.close()
     }
 

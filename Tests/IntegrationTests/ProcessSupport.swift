@@ -18,76 +18,10 @@ func executable(_ name: String) -> URL? { ProcessRunner.builtExecutable(name) }
 let serverBinary = executable("lwm2m-server")
 let clientBinary = executable("lwm2m-client")
 
-/// The JSON lines of a pipe (other lines as JSON strings), consumed in order; a reader skips the lines it is not
-/// waiting for.
-final class JSONLines: Sendable {
-    struct State {
-        var lines: [JSONValue] = []
-        var consumed = 0
-        var finished = false
-        var waiter: CheckedContinuation<Void, Never>?
-    }
-    let state = Mutex(State())
-
-    init(_ handle: FileHandle) {
-        Thread { [self] in
-            var pending = Data()
-            func wake(_ s: inout State) -> CheckedContinuation<Void, Never>? {
-                defer { s.waiter = nil }
-                return s.waiter
-            }
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
-                while let newline = pending.firstIndex(of: 0x0A) {
-                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                    pending.removeSubrange(pending.startIndex...newline)
-                    // A line that is not JSON (e.g. lwm2m-client's text output) is kept as a JSON string.
-                    let v = (try? JSONValue.parse(line)) ?? .string(line)
-                    self.state.withLock { s in
-                        s.lines.append(v)
-                        return wake(&s)
-                    }?.resume()
-                }
-            }
-            self.state.withLock { s in
-                s.finished = true
-                return wake(&s)
-            }?.resume()
-        }.start()
-    }
-
-    func next(where predicate: @Sendable (JSONValue) -> Bool) async -> JSONValue? {
-        while true {
-            let (found, finished): (JSONValue?, Bool) = state.withLock { s in
-                while s.consumed < s.lines.count {
-                    let v = s.lines[s.consumed]
-                    s.consumed += 1
-                    if predicate(v) { return (v, false) }
-                }
-                return (nil, s.finished)
-            }
-            if let found { return found }
-            if finished || Task.isCancelled { return nil }
-            // Cancellable, so that `withTimeout` can end a wait for a line that never comes (not hang).
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { s -> Bool in
-                        if s.consumed < s.lines.count || s.finished || Task.isCancelled { return true }
-                        s.waiter = c
-                        return false
-                    }
-                    if ready { c.resume() }
-                }
-            } onCancel: {
-                state.withLock { s in
-                    defer { s.waiter = nil }
-                    return s.waiter
-                }?.resume()
-            }
-        }
-    }
+/// The lines of a pipe as JSON values (a line that is not JSON, e.g. lwm2m-client's text output, as a JSON string),
+/// consumed in order; a reader skips the lines it is not waiting for.
+func jsonLines(_ handle: FileHandle) -> LineQueue<JSONValue> {
+    LineQueue(PipeLines(handle).lines) { (try? JSONValue.parse($0)) ?? .string($0) }
 }
 
 /// A UDP port that was free a moment ago.
@@ -102,7 +36,7 @@ final class ChildProcess: Sendable {
     let process: Process
     let input: Pipe
     /// The JSON lines the child writes to standard output (nil unless `jsonOutput`).
-    let output: JSONLines?
+    let output: LineQueue<JSONValue>?
 
     /// Starts `binary` with `arguments`; stderr goes to the null device unless `stderr` is given.
     init(_ binary: URL?, _ arguments: [String], jsonOutput: Bool = true, stderr: FileHandle? = nil) throws {
@@ -117,7 +51,7 @@ final class ChildProcess: Sendable {
         try process.run()
         self.process = process
         self.input = input
-        self.output = jsonOutput ? JSONLines(outPipe.fileHandleForReading) : nil
+        self.output = jsonOutput ? jsonLines(outPipe.fileHandleForReading) : nil
     }
 
     deinit { kill() }

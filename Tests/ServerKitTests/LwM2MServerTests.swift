@@ -118,7 +118,7 @@ struct LwM2MServerTests {
         _ = try await h.register()
         await h.client.close()  // the client vanishes
         let server = h.server
-        let error = try await driving(h.clock) { () async -> LwM2MServerError? in
+        let error = try await driving(h.clock, step: .milliseconds(500)) { () async -> LwM2MServerError? in
             do {
                 _ = try await server.read(endpoint: "dev1", path: .resource(3, 0, 9))
                 return nil

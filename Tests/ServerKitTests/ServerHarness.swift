@@ -143,23 +143,4 @@ struct ServerHarness {
     }
 }
 
-/// Runs `body` while advancing the virtual clock in steps until it finishes (bounded in virtual time).
-func driving<T: Sendable>(
-    _ clock: CoAPVirtualClock, step: TimeAmount = .milliseconds(500), maxVirtual: TimeAmount = .seconds(3600),
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    let task = Task { try await body() }
-    let finished = Mutex(false)
-    let watcher = Task {
-        _ = try? await task.value
-        finished.withLock { $0 = true }
-    }
-    let limit = clock.now + maxVirtual
-    while !finished.withLock({ $0 }) && clock.now < limit {
-        for _ in 0..<20 { await Task.yield() }
-        clock.advance(by: step)
-    }
-    _ = await watcher.value
-    return try await task.value
-}
 

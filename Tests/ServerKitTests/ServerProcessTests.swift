@@ -20,60 +20,6 @@ func runCoAPClient(_ arguments: [String]) async throws -> Int32 {
     try await ProcessRunner.run([coapClient!] + arguments, timeout: .seconds(60)).status
 }
 
-/// Consumes JSON lines in order, skipping the ones a caller is not waiting for; awaits new lines without polling.
-final class LineQueue: Sendable {
-    private struct State {
-        var lines: [JSONValue] = []
-        var consumed = 0
-        var finished = false
-        var waiter: CheckedContinuation<Void, Never>?
-    }
-    private let state = Mutex(State())
-
-    init(_ lines: AsyncStream<String>) {
-        Task { [self] in
-            for await line in lines {
-                guard let v = try? JSONValue.parse(line) else { continue }
-                let w = state.withLock { s in
-                    s.lines.append(v)
-                    defer { s.waiter = nil }
-                    return s.waiter
-                }
-                w?.resume()
-            }
-            let w = state.withLock { s in
-                s.finished = true
-                defer { s.waiter = nil }
-                return s.waiter
-            }
-            w?.resume()
-        }
-    }
-
-    func next(where predicate: @Sendable (JSONValue) -> Bool) async -> JSONValue? {
-        while true {
-            let (found, finished): (JSONValue?, Bool) = state.withLock { s in
-                while s.consumed < s.lines.count {
-                    let v = s.lines[s.consumed]
-                    s.consumed += 1
-                    if predicate(v) { return (v, false) }
-                }
-                return (nil, s.finished)
-            }
-            if let found { return found }
-            if finished { return nil }
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { s -> Bool in
-                    if s.consumed < s.lines.count || s.finished { return true }
-                    s.waiter = c
-                    return false
-                }
-                if ready { c.resume() }
-            }
-        }
-    }
-}
-
 @Suite("lwm2m-server as a process")
 struct ServerProcessTests {
     @Test(
@@ -92,7 +38,7 @@ struct ServerProcessTests {
         server.standardError = FileHandle.nullDevice
         try server.run()
         defer { if server.isRunning { server.terminate() } }
-        let output = LineQueue(PipeLines(stdout.fileHandleForReading).lines)
+        let output = LineQueue(PipeLines(stdout.fileHandleForReading).lines) { try? JSONValue.parse($0) }
         func nextLine(where predicate: @escaping @Sendable (JSONValue) -> Bool) async throws -> JSONValue {
             try await withTimeout(seconds: 30) {
                 guard let v = await output.next(where: predicate) else { throw TimeoutError() }

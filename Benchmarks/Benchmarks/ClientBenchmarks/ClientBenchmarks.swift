@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import ClientKit
 import CoAPCore
 import Codecs
@@ -68,22 +69,6 @@ final class World: Sendable {
         for client in clients { await client.close() }
         await server.close()
     }
-}
-
-/// Resident memory in bytes (Linux: the second field of /proc/self/statm, in pages), 0 elsewhere.
-func residentMemory() -> Int {
-    #if canImport(Glibc)
-    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(file) }
-    var buffer = [CChar](repeating: 0, count: 128)
-    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return 0 }
-    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    #else
-    return 0
-    #endif
 }
 
 let bytesPerClient = BenchmarkMetric.custom("resident bytes per registered client", useScalingFactor: false)

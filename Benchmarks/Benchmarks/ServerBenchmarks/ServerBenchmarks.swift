@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import CoAPCore
 import Logging
 import NIOCore
@@ -64,33 +65,6 @@ func populated(_ count: Int) -> (Machine, [String]) {
     }
     return (m, ids)
 }
-
-/// Resident memory in bytes (Linux: /proc/self/statm), 0 elsewhere.
-func residentBytes() -> Int {
-    #if canImport(Glibc)
-    guard let f = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(f) }
-    var size = 0
-    var resident = 0
-    guard fscanf_pair(f, &size, &resident) else { return 0 }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
-    #else
-    return 0
-    #endif
-}
-
-#if canImport(Glibc)
-private func fscanf_pair(_ f: UnsafeMutablePointer<FILE>, _ a: inout Int, _ b: inout Int) -> Bool {
-    var line = [CChar](repeating: 0, count: 256)
-    guard fgets(&line, 256, f) != nil else { return false }
-    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    let parts = text.split(separator: " ")
-    guard parts.count >= 2, let x = Int(parts[0]), let y = Int(parts[1]) else { return false }
-    a = x
-    b = y
-    return true
-}
-#endif
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
@@ -188,9 +162,9 @@ let benchmarks: @Sendable () -> Void = {
         let requests = (0..<count).map(register)
         let peers = (0..<count).map(peer)
         var m = newMachine()
-        let before = residentBytes()
+        let before = residentMemory()
         for k in 0..<count { blackHole(m.handle(requests[k], from: peers[k], now: now).response) }
-        let after = residentBytes()
+        let after = residentMemory()
         blackHole(m)
         benchmark.measurement(.custom("resident bytes per registration", useScalingFactor: false), (after - before) / count)
     }

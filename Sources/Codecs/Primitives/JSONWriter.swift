@@ -16,8 +16,24 @@ enum JSONWriter {
     /// A quoted, escaped string.
     @inline(__always)
     static func string(_ value: String, into out: inout ByteCursor) {
+        // Native strings lend their bytes without a copy; others are made contiguous first.
+        if value.utf8.withContiguousStorageIfAvailable({ utf8 in string(utf8, into: &out) }) != nil { return }
         var s = value
         s.withUTF8 { utf8 in string(utf8, into: &out) }
+    }
+
+    /// Whether any of the eight bytes of `word` must be escaped (below 0x20, `"` or `\`): the exact "has a byte
+    /// less than n" and "has a zero byte" word tests.
+    @inline(__always)
+    private static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let control = (word &- ones &* 0x20) & ~word
+        let quoteZero = (quote &- ones) & ~quote
+        let backslashZero = (backslash &- ones) & ~backslash
+        return (control | quoteZero | backslashZero) & highs != 0
     }
 
     /// A quoted, escaped string from UTF-8 bytes.
@@ -27,6 +43,11 @@ enum JSONWriter {
         var runStart = 0
         var k = 0
         let n = utf8.count
+        // Skip eight plain bytes at a time; the byte loop below takes the word that needs an escape and the tail.
+        if let p = utf8.baseAddress {
+            let raw = UnsafeRawPointer(p)
+            while k + 8 <= n && !needsEscape(raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)) { k += 8 }
+        }
         while k < n {
             let c = utf8[k]
             if c >= 0x20 && c != 0x22 && c != 0x5C {

@@ -33,6 +33,37 @@ struct LwM2MPathTextParser {
         return !failed
     }
 
+    /// Feeds `count` bytes from `bytes` (what `feed(_:)` does byte by byte, in one tight loop); returns `false` once
+    /// the text cannot be a path.
+    @inline(__always)
+    mutating func feed(_ bytes: UnsafePointer<UInt8>, count: Int) -> Bool {
+        if failed { return false }
+        var k = 0
+        if !started && count > 0 {
+            started = true
+            guard bytes[0] == 0x2F else {
+                failed = true
+                return false
+            }
+            k = 1
+        }
+        while k < count {
+            let b = bytes[k]
+            let d = b &- 0x30
+            if d < 10 {
+                if digits > 0 && current == 0 { break }  // leading zero
+                current = current &* 10 &+ UInt32(d)
+                digits += 1
+                if current > 65534 { break }
+            } else if b != 0x2F || digits == 0 || !push() {
+                break
+            }
+            k += 1
+        }
+        if k < count { failed = true }
+        return !failed
+    }
+
     @inline(__always)
     private mutating func push() -> Bool {
         let id = UInt16(current)
@@ -50,6 +81,7 @@ struct LwM2MPathTextParser {
     }
 
     /// The path, or `nil` when the text was not a path (the root `/` is not accepted as a record name).
+    @inline(__always)
     mutating func finish() -> LwM2MPath? {
         guard !failed, started, digits > 0, push() else { return nil }
         switch count {

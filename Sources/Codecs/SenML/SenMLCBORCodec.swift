@@ -68,7 +68,7 @@ public enum SenMLCBORCodec {
             writeNodeRecord(o, i, r.id, nil, v, &base, into: &out)
         case .multiple(let instances):
             for ri in instances {
-                if ri.id == 0xFFFF { _ = try LwM2MNodeWalk.child(path, ri.id) }  // reserved: the walk's error
+                if ri.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(path, ri.id) }  // the walk's error
                 out.require(nodeRecordBound(ri.value))
                 writeNodeRecord(o, i, r.id, ri.id, ri.value, &base, into: &out)
             }
@@ -326,19 +326,11 @@ public enum SenMLCBORCodec {
                 case 0x21:  // bn
                     guard let bn = reader.fastString(3) else { return false }
                     var parser = LwM2MPathTextParser()
-                    baseOK = true
-                    var k = bn.start
-                    while k < bn.end {
-                        if !parser.feed(input[k]) {
-                            baseOK = false
-                            break
-                        }
-                        k += 1
-                    }
+                    baseOK = parser.feed(pointer(input, bn.start), count: bn.end - bn.start)
                     baseParser = parser
                     hasBaseName = true
                     baseInstance = nil
-                    k = bn.start
+                    var k = bn.start
                     if k < bn.end, input[k] == 0x2F, let o = identifier(input, &k, bn.end),
                         k < bn.end, input[k] == 0x2F, let i = identifier(input, &k, bn.end), k + 1 == bn.end,
                         input[k] == 0x2F
@@ -390,11 +382,7 @@ public enum SenMLCBORCodec {
                 var parser = baseParser
                 guard baseOK, hasBaseName || name != nil else { return false }
                 if let name {
-                    var k = name.start
-                    while k < name.end {
-                        guard parser.feed(input[k]) else { return false }
-                        k += 1
-                    }
+                    guard parser.feed(pointer(input, name.start), count: name.end - name.start) else { return false }
                 }
                 resolved = parser.finish()
             }
@@ -424,6 +412,12 @@ public enum SenMLCBORCodec {
             guard accepted else { return false }
         }
         return reader.offset == end
+    }
+
+    /// The bytes of non-empty `input` from `offset` on.
+    @inline(__always)
+    private static func pointer(_ input: UnsafeRawBufferPointer, _ offset: Int) -> UnsafePointer<UInt8> {
+        UnsafePointer(input.baseAddress!.assumingMemoryBound(to: UInt8.self)) + offset
     }
 
     /// A decimal identifier at `k` (before `end`) as `LwM2MPathTextParser` accepts it: digits without a leading

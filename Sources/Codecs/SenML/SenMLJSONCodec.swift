@@ -14,18 +14,103 @@ public import LwM2MModel
 /// number with a fraction or exponent stays `.float`, `vs` stays `.string`; nothing is guessed.
 public enum SenMLJSONCodec {
     /// Appends the pack for `node` at `path` to `out`.
+    ///
+    /// Writes what `encode(records:into:)` writes for the node's records (base name `/o/i/` on the first record of
+    /// each instance, names `r` or `r/ri`, no time), walking the node directly.
     public static func encode(_ node: LwM2MNode, at path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
         try LwM2MNodeWalk.check(node, at: path)
-        let size = LwM2MNodeWalk.measure(node, recordBound)
+        let size = LwM2MNodeWalk.measure(node, nodeRecordBound)
         try out.appendBounded(2 + size.bound) { (c: inout ByteCursor) throws(LwM2MCodecError) in
-            var plan = SenMLRecordPlan()
             c.append(0x5B)
-            var first = true
-            try LwM2MNodeWalk.forEach(node, at: path) { (p, v) throws(LwM2MCodecError) in
-                c.require(recordBound(v))
-                try writeRecord(p, v, nil, plan: &plan, first: &first, into: &c)
+            var writer = NodeWriter()
+            switch node {
+            case .object(let o):
+                for i in o.instances {
+                    if i.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(path, i.id) }
+                    try writer.instance(i, object: o.id, into: &c)
+                }
+            case .objectInstance(let i):
+                try writer.instance(i, object: path.objectID!, into: &c)
+            case .resource(let r):
+                try writer.resource(r, object: path.objectID!, instance: path.instanceID!, into: &c)
+            case .resourceInstance(let ri):
+                try writer.record(
+                    path.objectID!, path.instanceID!, path.resourceID!, ri.id, ri.value, into: &c)
             }
             c.append(0x5D)
+        }
+    }
+
+    /// The most bytes one record of a node takes (no `bt`): `,{"bn":"/65534/65534/","n":"65534/65534",` (41), the
+    /// value label and a number or link (at most 36), `}`, and the value's string or bytes.
+    @inline(__always)
+    static func nodeRecordBound(_ value: LwM2MValue) -> Int {
+        80 + payloadBound(value)
+    }
+
+    /// Writes a node's records: the base name when the instance changes, the name, the value.
+    private struct NodeWriter {
+        private var first = true
+        private var baseInstance: UInt16? = nil
+
+        @inline(__always)
+        mutating func instance(
+            _ i: LwM2MObjectInstance, object o: UInt16, into c: inout ByteCursor
+        ) throws(LwM2MCodecError) {
+            for r in i.resources {
+                if r.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.instance(o, i.id), r.id) }
+                try resource(r, object: o, instance: i.id, into: &c)
+            }
+        }
+
+        @inline(__always)
+        mutating func resource(
+            _ r: LwM2MResource, object o: UInt16, instance i: UInt16, into c: inout ByteCursor
+        ) throws(LwM2MCodecError) {
+            switch r.content {
+            case .single(let v):
+                try record(o, i, r.id, nil, v, into: &c)
+            case .multiple(let instances):
+                for ri in instances {
+                    if ri.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.resource(o, i, r.id), ri.id) }
+                    try record(o, i, r.id, ri.id, ri.value, into: &c)
+                }
+            }
+        }
+
+        /// One record `{"bn":"/o/i/","n":"r/ri",<value>}` (`bn` only when the instance changed).
+        @inline(__always)
+        mutating func record(
+            _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ value: LwM2MValue, into c: inout ByteCursor
+        ) throws(LwM2MCodecError) {
+            c.require(nodeRecordBound(value))
+            if first {
+                first = false
+            } else {
+                c.append(0x2C)
+            }
+            if baseInstance != i {
+                baseInstance = i
+                c.append(#"{"bn":"/"#)
+                LwM2MPathText.appendDigits(o, into: &c)
+                c.append(0x2F)
+                LwM2MPathText.appendDigits(i, into: &c)
+                c.append(#"/","n":""#)
+            } else {
+                c.append(#"{"n":""#)
+            }
+            LwM2MPathText.appendDigits(r, into: &c)
+            if let ri {
+                c.append(0x2F)
+                LwM2MPathText.appendDigits(ri, into: &c)
+            }
+            c.append(#"","#)
+            if case .float(let d) = value, !d.isFinite {
+                let path = ri.map { LwM2MPath.resourceInstance(o, i, r, $0) } ?? .resource(o, i, r)
+                throw LwM2MCodecError(code: .notAcceptable, reason: "JSON cannot carry \(d)", path: path)
+            }
+            try writeValue(value, path: .root, into: &c)
+            c.append(0x7D)
         }
     }
 
@@ -148,7 +233,25 @@ public enum SenMLJSONCodec {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> LwM2MNode {
-        try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
+        // The fast reader first (straight into the node, else into records); the strict reader for anything it
+        // does not take, so errors are reported as they always were.
+        if var builder = LwM2MNodeBuilder(at: path, definitions: definitions) {
+            var fast = SenMLJSONFastReader(bytes)
+            switch fast.read(into: &builder) {
+            case .done:
+                if let node = builder.finish() { return node }
+            case .declined:
+                break
+            case .unsupported:
+                return try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
+            }
+        }
+        var fast = SenMLJSONFastReader(bytes)
+        var collector = LwM2MRecordCollector()
+        guard fast.read(into: &collector) == .done else {
+            return try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
+        }
+        return try LwM2MNode(records: collector.records, at: path, definitions: definitions)
     }
 
     /// Decodes every record of the pack, in order, with resolved paths and time stamps (values typed by
@@ -156,7 +259,12 @@ public enum SenMLJSONCodec {
     public static func decodeRecords(
         _ bytes: UnsafeRawBufferPointer, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> [LwM2MRecord] {
-        try SenMLPackReader.decodeRecords(Syntax(bytes), definitions: definitions)
+        var fast = SenMLJSONFastReader(bytes)
+        var collector = LwM2MRecordCollector()
+        guard fast.read(into: &collector) == .done else {
+            return try SenMLPackReader.decodeRecords(Syntax(bytes), definitions: definitions)
+        }
+        return try LwM2MRecord.typedRecords(collector.records, definitions: definitions)
     }
 
     private static func label(_ key: WireString, in input: UnsafeRawBufferPointer) -> SenMLResolver.Label {

@@ -146,6 +146,9 @@ enum LwM2MNodeWalk {
         }
     }
 
+    /// The reserved identifier 65535, which no level of a path may hold.
+    static let absent: UInt16 = 0xFFFF
+
     @inline(__always)
     static func child(_ path: LwM2MPath, _ id: UInt16) throws(LwM2MCodecError) -> LwM2MPath {
         guard let p = path.appending(id) else {

@@ -15,12 +15,27 @@ final class DatagramBIO {
     /// The largest datagram DTLS may write.
     var mtu: Int
     /// The peer's address in a canonical byte form (for cookies).
-    var peerKey: [UInt8] = []
+    var peerKey: [UInt8] = [] {
+        didSet { verifiedCookie = nil }
+    }
+    /// The last cookie verified for ``peerKey``. OpenSSL checks the cookie of the ClientHello twice (in
+    /// `DTLSv1_listen`, then again when the handshake processes the same ClientHello); the second check compares
+    /// with this instead of computing the HMAC again. Cleared whenever ``peerKey`` changes.
+    var verifiedCookie: (UInt64, UInt64)?
     /// Set when a read found no datagram (OpenSSL then reports WANT_READ).
     var readStarved = false
 
     init(mtu: Int) {
         self.mtu = mtu
+    }
+
+    /// Forgets everything about the previous peer (before the connection is reused for another one).
+    func reset(mtu: Int) {
+        self.mtu = mtu
+        inbound = nil
+        outbound.removeAll()
+        peerKey = []
+        readStarved = false
     }
 
     /// Creates the OpenSSL BIO bound to this object. The BIO holds an unretained pointer: the owner of this object

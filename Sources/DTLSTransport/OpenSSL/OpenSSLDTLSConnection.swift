@@ -48,6 +48,24 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
         SSL_free(ssl)  // frees the BIO, which only points at `bio` unretained
     }
 
+    /// Makes a server connection whose association ended cleanly (close_notify sent) usable for another peer, so
+    /// the server engine can keep a few instead of paying `SSL_free` + `SSL_new` (and their buffer allocations) per
+    /// handshake. `SSL_clear` resets the handshake and record state (OpenSSL's `DTLSv1_listen` runs it again anyway)
+    /// and keeps the BIO, the callbacks and the read and write buffers; the previous session is released (it stays
+    /// in the context's session cache) and the Swift side forgets the previous peer. Returns `false` when OpenSSL
+    /// refuses (then the connection must not be reused).
+    func prepareForReuse(mtu: Int) -> Bool {
+        guard context.isServer, SSL_clear(ssl) == 1, SSL_set_session(ssl, nil) == 1 else {
+            clearErrorQueue()
+            return false
+        }
+        pskIdentity = nil
+        lastAlert = nil
+        failureHint = nil
+        bio.reset(mtu: mtu)
+        return true
+    }
+
     static func from(_ ssl: OpaquePointer?) -> OpenSSLDTLSConnection? {
         guard let ssl, let data = lwm2m_SSL_get_app_data(ssl) else { return nil }
         return Unmanaged<OpenSSLDTLSConnection>.fromOpaque(data).takeUnretainedValue()

@@ -1,0 +1,429 @@
+#ifndef SWIFT_LWM2M_COPENSSL_PRF_PROVIDER_H
+#define SWIFT_LWM2M_COPENSSL_PRF_PROVIDER_H
+
+// A small OpenSSL 3 provider with one algorithm: the TLS 1.2 PRF (RFC 5246 section 5) with SHA-256, under the
+// name "TLS1-PRF" and the property "provider=lwm2m-prf".
+//
+// Why: OpenSSL 3.0's own TLS1-PRF goes through EVP_MAC for every HMAC it computes (a MAC context copy, init, final
+// and free per block, each through the provider layer, with cleanses and allocations), and libssl calls the PRF
+// eight times in a DTLS 1.2 server handshake. That machinery cost more than half of the server's instructions per
+// PSK handshake. This implementation computes the same bytes from precomputed HMAC pad states with the low-level
+// SHA-256 functions (the same block function OpenSSL uses), without allocating per block.
+//
+// The DTLS contexts of DTLSTransport live in their own OSSL_LIB_CTX that has this provider and the default
+// provider loaded, and ask for "?provider=lwm2m-prf" (a preference, not a requirement), so only libssl's PRF
+// fetch finds this algorithm; everything else comes from the default provider. Digests other than SHA-256 (not
+// used by the RFC 7925 cipher suites) are handed to the default provider's TLS1-PRF.
+
+#include <string.h>
+#include <strings.h>
+#include <openssl/core.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
+#include <openssl/sha.h>
+#include <openssl/ec.h>
+#include <openssl/bn.h>
+
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+#pragma clang diagnostic ignored "-Wunused-function"
+
+/// The largest seed accepted (label + randoms + session hash, or an exporter's label and context).
+#define LWM2M_PRF_MAX_SEED 1024
+
+typedef struct {
+    unsigned char *secret;
+    size_t secret_length;
+    unsigned char seed[LWM2M_PRF_MAX_SEED];
+    size_t seed_length;
+    /// The digest name when it is not SHA-256 (then the default provider derives), else empty.
+    char other_digest[64];
+    int has_digest;
+} lwm2m_prf_ctx;
+
+/// HMAC-SHA256 keyed state: SHA-256 after the inner and after the outer key pad.
+typedef struct {
+    SHA256_CTX inner;
+    SHA256_CTX outer;
+} lwm2m_hmac_sha256;
+
+static inline void lwm2m_hmac_sha256_init(lwm2m_hmac_sha256 *hmac, const unsigned char *key, size_t length) {
+    unsigned char block[SHA256_CBLOCK];
+    unsigned char pad[SHA256_CBLOCK];
+    memset(block, 0, sizeof(block));
+    if (length > SHA256_CBLOCK) {
+        SHA256(key, length, block);  // RFC 2104: longer keys are hashed first
+    } else if (length > 0) {
+        memcpy(block, key, length);
+    }
+    for (size_t i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x36;
+    SHA256_Init(&hmac->inner);
+    SHA256_Update(&hmac->inner, pad, SHA256_CBLOCK);
+    for (size_t i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x5c;
+    SHA256_Init(&hmac->outer);
+    SHA256_Update(&hmac->outer, pad, SHA256_CBLOCK);
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(pad, sizeof(pad));
+}
+
+/// Finishes an HMAC whose inner state `inner` has absorbed the message; writes 32 bytes to `out`.
+static inline void lwm2m_hmac_sha256_final(const lwm2m_hmac_sha256 *hmac, SHA256_CTX *inner, unsigned char *out) {
+    SHA256_CTX outer = hmac->outer;
+    SHA256_Final(out, inner);
+    SHA256_Update(&outer, out, SHA256_DIGEST_LENGTH);
+    SHA256_Final(out, &outer);
+    OPENSSL_cleanse(&outer, sizeof(outer));
+}
+
+/// P_SHA256(secret, seed) (RFC 5246 section 5): A(0) = seed, A(i) = HMAC(secret, A(i-1)),
+/// output = HMAC(secret, A(1) + seed) + HMAC(secret, A(2) + seed) + ...
+static inline void lwm2m_p_sha256(const unsigned char *secret, size_t secret_length, const unsigned char *seed,
+                                  size_t seed_length, unsigned char *out, size_t length) {
+    lwm2m_hmac_sha256 hmac;
+    unsigned char a[SHA256_DIGEST_LENGTH];
+    unsigned char block[SHA256_DIGEST_LENGTH];
+    SHA256_CTX state, next;
+    lwm2m_hmac_sha256_init(&hmac, secret, secret_length);
+    state = hmac.inner;
+    SHA256_Update(&state, seed, seed_length);
+    lwm2m_hmac_sha256_final(&hmac, &state, a);  // A(1)
+    while (length > 0) {
+        state = hmac.inner;
+        SHA256_Update(&state, a, sizeof(a));
+        next = state;  // HMAC(A(i)) shares the inner state up to here
+        SHA256_Update(&state, seed, seed_length);
+        size_t count = length < SHA256_DIGEST_LENGTH ? length : SHA256_DIGEST_LENGTH;
+        if (count == SHA256_DIGEST_LENGTH) {
+            lwm2m_hmac_sha256_final(&hmac, &state, out);
+        } else {
+            lwm2m_hmac_sha256_final(&hmac, &state, block);
+            memcpy(out, block, count);
+        }
+        out += count;
+        length -= count;
+        if (length > 0) lwm2m_hmac_sha256_final(&hmac, &next, a);  // A(i+1)
+    }
+    OPENSSL_cleanse(&hmac, sizeof(hmac));
+    OPENSSL_cleanse(&state, sizeof(state));
+    OPENSSL_cleanse(&next, sizeof(next));
+    OPENSSL_cleanse(a, sizeof(a));
+    OPENSSL_cleanse(block, sizeof(block));
+}
+
+static inline int lwm2m_prf_is_sha256(const char *name) {
+    return strcasecmp(name, "SHA256") == 0 || strcasecmp(name, "SHA2-256") == 0 || strcasecmp(name, "SHA-256") == 0;
+}
+
+static inline void *lwm2m_prf_newctx(void *provctx) {
+    (void)provctx;
+    return OPENSSL_zalloc(sizeof(lwm2m_prf_ctx));
+}
+
+static inline void lwm2m_prf_reset(void *vctx) {
+    lwm2m_prf_ctx *ctx = (lwm2m_prf_ctx *)vctx;
+    OPENSSL_clear_free(ctx->secret, ctx->secret_length);
+    OPENSSL_cleanse(ctx, sizeof(*ctx));
+}
+
+static inline void lwm2m_prf_freectx(void *vctx) {
+    if (vctx == NULL) return;
+    lwm2m_prf_reset(vctx);
+    OPENSSL_free(vctx);
+}
+
+static inline void *lwm2m_prf_dupctx(void *vctx) {
+    const lwm2m_prf_ctx *ctx = (const lwm2m_prf_ctx *)vctx;
+    lwm2m_prf_ctx *copy = (lwm2m_prf_ctx *)OPENSSL_malloc(sizeof(lwm2m_prf_ctx));
+    if (copy == NULL) return NULL;
+    memcpy(copy, ctx, sizeof(*ctx));
+    copy->secret = NULL;
+    if (ctx->secret != NULL) {
+        copy->secret = (unsigned char *)OPENSSL_memdup(ctx->secret, ctx->secret_length);
+        if (copy->secret == NULL) {
+            OPENSSL_cleanse(copy, sizeof(*copy));
+            OPENSSL_free(copy);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
+static inline int lwm2m_prf_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
+    lwm2m_prf_ctx *ctx = (lwm2m_prf_ctx *)vctx;
+    int seen_seed = 0;
+    if (params == NULL) return 1;
+    for (const OSSL_PARAM *p = params; p->key != NULL; p++) {
+        if (strcmp(p->key, OSSL_KDF_PARAM_DIGEST) == 0) {
+            if (p->data_type != OSSL_PARAM_UTF8_STRING || p->data == NULL) return 0;
+            // data_size need not count a terminating NUL: copy at most data_size bytes and terminate.
+            size_t length = strnlen((const char *)p->data, p->data_size);
+            if (length >= sizeof(ctx->other_digest)) return 0;
+            memcpy(ctx->other_digest, p->data, length);
+            ctx->other_digest[length] = 0;
+            if (lwm2m_prf_is_sha256(ctx->other_digest)) ctx->other_digest[0] = 0;
+            ctx->has_digest = 1;
+        } else if (strcmp(p->key, OSSL_KDF_PARAM_SECRET) == 0) {
+            if (p->data_type != OSSL_PARAM_OCTET_STRING || (p->data == NULL && p->data_size > 0)) return 0;
+            OPENSSL_clear_free(ctx->secret, ctx->secret_length);
+            ctx->secret = NULL;
+            ctx->secret_length = 0;
+            // One byte more so an empty secret still has a non-NULL buffer.
+            ctx->secret = (unsigned char *)OPENSSL_malloc(p->data_size + 1);
+            if (ctx->secret == NULL) return 0;
+            if (p->data_size > 0) memcpy(ctx->secret, p->data, p->data_size);
+            ctx->secret_length = p->data_size;
+        } else if (strcmp(p->key, OSSL_KDF_PARAM_SEED) == 0) {
+            // The seed parameters of one call concatenate (libssl passes label, randoms, ... as separate seeds).
+            if (p->data_type != OSSL_PARAM_OCTET_STRING || (p->data == NULL && p->data_size > 0)) return 0;
+            if (!seen_seed) {
+                ctx->seed_length = 0;
+                seen_seed = 1;
+            }
+            if (p->data_size == 0) continue;
+            if (p->data_size > LWM2M_PRF_MAX_SEED - ctx->seed_length) return 0;
+            memcpy(ctx->seed + ctx->seed_length, p->data, p->data_size);
+            ctx->seed_length += p->data_size;
+        }
+        // OSSL_KDF_PARAM_PROPERTIES and unknown parameters are ignored, as OpenSSL's providers do.
+    }
+    return 1;
+}
+
+/// Derives with the default provider's TLS1-PRF (for a digest other than SHA-256).
+static inline int lwm2m_prf_derive_with_default(lwm2m_prf_ctx *ctx, unsigned char *key, size_t keylen) {
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_TLS1_PRF, "provider=default");
+    if (kdf == NULL) return 0;
+    EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (kctx == NULL) return 0;
+    OSSL_PARAM params[4];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, ctx->other_digest, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, ctx->secret, ctx->secret_length);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, ctx->seed, ctx->seed_length);
+    params[3] = OSSL_PARAM_construct_end();
+    int result = EVP_KDF_derive(kctx, key, keylen, params);
+    EVP_KDF_CTX_free(kctx);
+    return result;
+}
+
+static inline int lwm2m_prf_derive(void *vctx, unsigned char *key, size_t keylen, const OSSL_PARAM params[]) {
+    lwm2m_prf_ctx *ctx = (lwm2m_prf_ctx *)vctx;
+    if (!lwm2m_prf_set_ctx_params(vctx, params)) return 0;
+    if (!ctx->has_digest || ctx->secret == NULL || ctx->seed_length == 0 || key == NULL || keylen == 0) return 0;
+    if (ctx->other_digest[0] != 0) return lwm2m_prf_derive_with_default(ctx, key, keylen);
+    lwm2m_p_sha256(ctx->secret, ctx->secret_length, ctx->seed, ctx->seed_length, key, keylen);
+    return 1;
+}
+
+static inline const OSSL_PARAM *lwm2m_prf_settable_ctx_params(void *vctx, void *provctx) {
+    (void)vctx;
+    (void)provctx;
+    static const OSSL_PARAM settable[] = {
+        OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_PROPERTIES, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_DIGEST, NULL, 0),
+        OSSL_PARAM_octet_string(OSSL_KDF_PARAM_SECRET, NULL, 0),
+        OSSL_PARAM_octet_string(OSSL_KDF_PARAM_SEED, NULL, 0),
+        OSSL_PARAM_END,
+    };
+    return settable;
+}
+
+static inline int lwm2m_prf_get_ctx_params(void *vctx, OSSL_PARAM params[]) {
+    (void)vctx;
+    OSSL_PARAM *p = OSSL_PARAM_locate(params, OSSL_KDF_PARAM_SIZE);
+    if (p != NULL) return OSSL_PARAM_set_size_t(p, SIZE_MAX);
+    return -2;  // nothing requested that this KDF knows
+}
+
+static inline const OSSL_PARAM *lwm2m_prf_gettable_ctx_params(void *vctx, void *provctx) {
+    (void)vctx;
+    (void)provctx;
+    static const OSSL_PARAM gettable[] = { OSSL_PARAM_size_t(OSSL_KDF_PARAM_SIZE, NULL), OSSL_PARAM_END };
+    return gettable;
+}
+
+// MARK: EC key management, ECDH and ECDSA: the default provider's, except the public key check
+//
+// libssl 3.0 hands the peer's ephemeral ECDH key to EVP_PKEY_derive_set_peer, which runs the full public key
+// validation: besides the on-curve check, a multiplication of the point by the group order (SP 800-56A
+// 5.6.2.3.3 step 4). That multiplication costs as much as the ECDH itself (a quarter of an ECDHE-ECDSA server
+// handshake) and proves nothing on a curve with cofactor 1 such as P-256, where every point on the curve other
+// than infinity has order n. This provider offers the default provider's own EC key management, ECDH and ECDSA
+// implementations (the same dispatch tables, run with the default provider's context) with one change: a full
+// check of a public key on a cofactor-1 curve runs the default provider's quick check (point not at infinity,
+// coordinates in range, on the curve), which is the complete validation there. Keeping key management, key
+// exchange and signatures in one provider means keys never need exporting between providers.
+
+#define LWM2M_MAX_DISPATCH 64
+
+typedef struct {
+    OSSL_DISPATCH ec_keymgmt_functions[LWM2M_MAX_DISPATCH];
+    OSSL_FUNC_keymgmt_validate_fn *default_ec_validate;
+    OSSL_ALGORITHM keymgmt_algorithms[2];
+    OSSL_ALGORITHM keyexch_algorithms[2];
+    OSSL_ALGORITHM signature_algorithms[2];
+    void *default_provider_context;
+    OSSL_PROVIDER *default_provider;
+} lwm2m_provider_state;
+
+/// The provider's tables, written once by lwm2m_make_dtls_library_context before the provider is loaded and
+/// only read afterwards. (A function-local static: Swift's importer emits those, not header-level statics.)
+static inline lwm2m_provider_state *lwm2m_state(void) {
+    static lwm2m_provider_state state;
+    return &state;
+}
+#define lwm2m_ec_keymgmt_functions (lwm2m_state()->ec_keymgmt_functions)
+#define lwm2m_default_ec_validate (lwm2m_state()->default_ec_validate)
+#define lwm2m_keymgmt_algorithms (lwm2m_state()->keymgmt_algorithms)
+#define lwm2m_keyexch_algorithms (lwm2m_state()->keyexch_algorithms)
+#define lwm2m_signature_algorithms (lwm2m_state()->signature_algorithms)
+#define lwm2m_default_provider_context (lwm2m_state()->default_provider_context)
+
+static inline int lwm2m_ec_validate(const void *keydata, int selection, int checktype) {
+    if (checktype == OSSL_KEYMGMT_VALIDATE_FULL_CHECK && (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0
+        && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0 && keydata != NULL) {
+        // The default provider's EC key data is an EC_KEY.
+        const EC_GROUP *group = EC_KEY_get0_group((const EC_KEY *)keydata);
+        const BIGNUM *cofactor = group != NULL ? EC_GROUP_get0_cofactor(group) : NULL;
+        if (cofactor != NULL && BN_is_one(cofactor)) checktype = OSSL_KEYMGMT_VALIDATE_QUICK_CHECK;
+    }
+    return lwm2m_default_ec_validate(keydata, selection, checktype);
+}
+
+/// Whether the first name in an algorithm's "NAME:ALIAS:..." list is `name`.
+static inline int lwm2m_first_name_is(const char *names, const char *name) {
+    size_t length = strlen(name);
+    return names != NULL && strncmp(names, name, length) == 0 && (names[length] == ':' || names[length] == 0);
+}
+
+/// Copies the default provider's algorithm `name` of `operation` into `into` (property "provider=lwm2m-prf").
+/// For EC key management the dispatch table is copied with the validate function replaced.
+static inline int lwm2m_adopt_default_algorithm(OSSL_PROVIDER *default_provider, int operation, const char *name,
+                                                OSSL_ALGORITHM *into) {
+    int no_cache = 0;
+    const OSSL_ALGORITHM *algorithms = OSSL_PROVIDER_query_operation(default_provider, operation, &no_cache);
+    int found = 0;
+    for (const OSSL_ALGORITHM *a = algorithms; a != NULL && a->algorithm_names != NULL; a++) {
+        if (!lwm2m_first_name_is(a->algorithm_names, name)) continue;
+        into[0] = *a;
+        into[0].property_definition = "provider=lwm2m-prf";
+        if (operation == OSSL_OP_KEYMGMT) {
+            size_t count = 0;
+            for (const OSSL_DISPATCH *f = a->implementation; f->function_id != 0; f++) {
+                if (count + 1 >= LWM2M_MAX_DISPATCH) return 0;
+                lwm2m_ec_keymgmt_functions[count] = *f;
+                if (f->function_id == OSSL_FUNC_KEYMGMT_VALIDATE) {
+                    lwm2m_default_ec_validate = (OSSL_FUNC_keymgmt_validate_fn *)f->function;
+                    lwm2m_ec_keymgmt_functions[count].function = (void (*)(void))lwm2m_ec_validate;
+                }
+                count++;
+            }
+            lwm2m_ec_keymgmt_functions[count].function_id = 0;
+            lwm2m_ec_keymgmt_functions[count].function = NULL;
+            if (lwm2m_default_ec_validate == NULL) return 0;
+            into[0].implementation = lwm2m_ec_keymgmt_functions;
+        }
+        into[1].algorithm_names = NULL;
+        into[1].property_definition = NULL;
+        into[1].implementation = NULL;
+        into[1].algorithm_description = NULL;
+        found = 1;
+        break;
+    }
+    // The default provider's tables are static; they stay valid after unquery.
+    if (algorithms != NULL) OSSL_PROVIDER_unquery_operation(default_provider, operation, algorithms);
+    return found;
+}
+
+static inline const OSSL_ALGORITHM *lwm2m_prf_query(void *provctx, int operation, int *no_cache) {
+    (void)provctx;
+    static const OSSL_DISPATCH functions[] = {
+        { OSSL_FUNC_KDF_NEWCTX, (void (*)(void))lwm2m_prf_newctx },
+        { OSSL_FUNC_KDF_DUPCTX, (void (*)(void))lwm2m_prf_dupctx },
+        { OSSL_FUNC_KDF_FREECTX, (void (*)(void))lwm2m_prf_freectx },
+        { OSSL_FUNC_KDF_RESET, (void (*)(void))lwm2m_prf_reset },
+        { OSSL_FUNC_KDF_DERIVE, (void (*)(void))lwm2m_prf_derive },
+        { OSSL_FUNC_KDF_SETTABLE_CTX_PARAMS, (void (*)(void))lwm2m_prf_settable_ctx_params },
+        { OSSL_FUNC_KDF_SET_CTX_PARAMS, (void (*)(void))lwm2m_prf_set_ctx_params },
+        { OSSL_FUNC_KDF_GETTABLE_CTX_PARAMS, (void (*)(void))lwm2m_prf_gettable_ctx_params },
+        { OSSL_FUNC_KDF_GET_CTX_PARAMS, (void (*)(void))lwm2m_prf_get_ctx_params },
+        { 0, NULL },
+    };
+    static const OSSL_ALGORITHM kdfs[] = {
+        { OSSL_KDF_NAME_TLS1_PRF, "provider=lwm2m-prf", functions, "TLS 1.2 PRF with SHA-256 (swift-lwm2m)" },
+        { NULL, NULL, NULL, NULL },
+    };
+    *no_cache = 0;
+    switch (operation) {
+    case OSSL_OP_KDF: return kdfs;
+    case OSSL_OP_KEYMGMT: return lwm2m_keymgmt_algorithms[0].algorithm_names != NULL ? lwm2m_keymgmt_algorithms : NULL;
+    case OSSL_OP_KEYEXCH: return lwm2m_keyexch_algorithms[0].algorithm_names != NULL ? lwm2m_keyexch_algorithms : NULL;
+    case OSSL_OP_SIGNATURE:
+        return lwm2m_signature_algorithms[0].algorithm_names != NULL ? lwm2m_signature_algorithms : NULL;
+    default: return NULL;
+    }
+}
+
+/// libssl only uses a TLS group (P-256) when the provider announcing it also serves its key management, which is
+/// this provider's for EC: announce the default provider's groups and signature algorithms as well.
+static inline int lwm2m_get_capabilities(void *provctx, const char *capability, OSSL_CALLBACK *cb, void *arg) {
+    (void)provctx;
+    OSSL_PROVIDER *default_provider = lwm2m_state()->default_provider;
+    if (default_provider == NULL || lwm2m_state()->keymgmt_algorithms[0].algorithm_names == NULL) return 1;
+    return OSSL_PROVIDER_get_capabilities(default_provider, capability, cb, arg);
+}
+
+static inline int lwm2m_prf_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+                                          const OSSL_DISPATCH **out, void **provctx) {
+    (void)handle;
+    (void)in;
+    static const OSSL_DISPATCH provider[] = {
+        { OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))lwm2m_prf_query },
+        { OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))lwm2m_get_capabilities },
+        { 0, NULL },
+    };
+    *out = provider;
+    // The adopted EC algorithms are the default provider's functions: they get its context. The PRF ignores it.
+    *provctx = lwm2m_default_provider_context;
+    return 1;
+}
+
+/// Makes the library context DTLSTransport's SSL_CTXs use: the default provider plus the provider above.
+/// Returns NULL when a step fails (the caller then uses OpenSSL's default context). Not thread-safe: call once.
+static inline OSSL_LIB_CTX *lwm2m_make_dtls_library_context(void) {
+    OSSL_LIB_CTX *libctx = OSSL_LIB_CTX_new();
+    if (libctx == NULL) return NULL;
+    OSSL_PROVIDER *default_provider = OSSL_PROVIDER_load(libctx, "default");
+    if (default_provider == NULL) {
+        OSSL_LIB_CTX_free(libctx);
+        return NULL;
+    }
+    lwm2m_default_provider_context = OSSL_PROVIDER_get0_provider_ctx(default_provider);
+    lwm2m_state()->default_provider = default_provider;
+    // All three or none: keys must live in the same provider as the operations that use them.
+    if (lwm2m_default_provider_context == NULL
+        || !lwm2m_adopt_default_algorithm(default_provider, OSSL_OP_KEYMGMT, "EC", lwm2m_keymgmt_algorithms)
+        || !lwm2m_adopt_default_algorithm(default_provider, OSSL_OP_KEYEXCH, "ECDH", lwm2m_keyexch_algorithms)
+        || !lwm2m_adopt_default_algorithm(default_provider, OSSL_OP_SIGNATURE, "ECDSA", lwm2m_signature_algorithms)) {
+        memset(lwm2m_keymgmt_algorithms, 0, sizeof(lwm2m_keymgmt_algorithms));
+        memset(lwm2m_keyexch_algorithms, 0, sizeof(lwm2m_keyexch_algorithms));
+        memset(lwm2m_signature_algorithms, 0, sizeof(lwm2m_signature_algorithms));
+    }
+    if (OSSL_PROVIDER_add_builtin(libctx, "lwm2m-prf", lwm2m_prf_provider_init) != 1
+        || OSSL_PROVIDER_load(libctx, "lwm2m-prf") == NULL) {
+        OSSL_LIB_CTX_free(libctx);
+        return NULL;
+    }
+    return libctx;
+}
+
+/// The property query for SSL_CTX_new_ex: prefer the PRF provider where it has the algorithm.
+static const char *const lwm2m_dtls_property_query = "?provider=lwm2m-prf";
+
+#pragma clang diagnostic pop
+
+#endif

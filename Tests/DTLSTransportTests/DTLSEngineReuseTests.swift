@@ -1,0 +1,86 @@
+@testable import DTLSTransport
+import CoAPCore
+import NIOCore
+import Testing
+
+@Suite("DTLS engine speed-ups keep behaviour")
+struct DTLSEngineReuseTests {
+    @Test("The PRF provider computes OpenSSL's TLS 1.2 PRF bytes for short, long and odd secrets and lengths")
+    func prfMatchesOpenSSL() throws {
+        var generator = SystemRandomNumberGenerator()
+        for secretLength in [1, 48, 60, 64, 65, 132, 300, 0] {
+            for length in [1, 12, 31, 32, 33, 40, 48, 64, 100, 200] {
+                let secret = (0..<secretLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let seed = (0..<64).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let ours = try #require(DTLSLibraryContext.tls12PRF(
+                    secret: secret, label: "key expansion", seed: seed, length: length, openSSLDefault: false))
+                let openSSL = try #require(DTLSLibraryContext.tls12PRF(
+                    secret: secret, label: "key expansion", seed: seed, length: length, openSSLDefault: true))
+                #expect(ours.provider == "lwm2m-prf")
+                #expect(openSSL.provider == "default")
+                #expect(ours.output == openSSL.output, "secret \(secretLength) bytes, output \(length) bytes")
+            }
+        }
+    }
+
+    @Test("A reused connection carries nothing of its previous peer: identity, data, resumption, a wrong key")
+    func reusedConnections() async throws {
+        let deviceA = BackToBack.address(41001)
+        let deviceB = BackToBack.address(41002)
+        let deviceC = BackToBack.address(41003)
+        let cacheA = DTLSClientSessionCache()
+        let pair = try BackToBack(server: pskServerConfiguration { $0.handshakeTimeout = .seconds(5) })
+
+        // A connects and closes: its connection is kept for reuse.
+        let firstA = try pair.addClient(at: deviceA, configuration: pskClientConfiguration(), cache: cacheA)
+        pair.start(deviceA)
+        await pair.run { pair.established(deviceA) }
+        pair.handleClient(deviceA, firstA.close())
+        pair.settle()
+        #expect(pair.server.liveConnections == 0)
+        #expect(pair.server.spareConnectionCount == 1)
+
+        // B (another identity): B's identity, a full handshake, data both ways.
+        try pair.addClient(at: deviceB, configuration: pskClientConfiguration(identity: "device-2"))
+        pair.start(deviceB)
+        await pair.run { pair.established(deviceB) }
+        // Accepting B made A's old connection the listener: the next peer (A again, below) runs on it.
+        #expect(pair.server.spareConnectionCount == 0)
+        #expect(pair.serverIdentity(deviceB) == .psk(identity: "device-2"))
+        #expect(pair.serverResumed(deviceB) == [false])
+        pair.clientSend(deviceB, "from B")
+        try pair.serverSend(deviceB, "to B")
+        pair.settle()
+        #expect(pair.serverPlaintexts(from: deviceB) == ["from B"])
+        #expect(pair.clientPlaintexts(deviceB) == ["to B"])
+        pair.handleClient(deviceB, pair.clients[deviceB]!.close())
+        pair.settle()
+
+        // A resumes on its own old, cleared connection (its session lives on in the server's cache), as device-1.
+        let secondA = try pair.addClient(at: deviceA, configuration: pskClientConfiguration(), cache: cacheA)
+        pair.start(deviceA)
+        await pair.run { pair.established(deviceA) }
+        #expect(secondA.lastHandshakeResumed)
+        #expect(pair.serverResumed(deviceA) == [false, true])
+        let identities = pair.serverOutputs.compactMap { output -> CoAPPeerIdentity? in
+            if case .established(let peer, let identity, _) = output, peer == deviceA { return identity }
+            return nil
+        }
+        #expect(identities == [.psk(identity: "device-1"), .psk(identity: "device-1")])
+
+        // A wrong key on a reused connection (B's old one) still fails; the next good handshake still works.
+        try pair.addClient(at: deviceC, configuration: pskClientConfiguration(identity: "device-2", key: Array("wrong".utf8)) {
+            $0.handshakeTimeout = .seconds(5)
+        })
+        pair.start(deviceC)
+        await pair.run { pair.serverFailure(deviceC) != nil && pair.clientFailure(deviceC) != nil }
+        #expect(pair.serverFailure(deviceC)?.code == .handshakeTimedOut)
+        #expect(!pair.server.isEstablished(deviceC))
+        try pair.addClient(at: deviceC, configuration: pskClientConfiguration(identity: "device-2"))
+        pair.start(deviceC)
+        await pair.run { pair.established(deviceC) }
+        #expect(pair.serverIdentity(deviceC) == .psk(identity: "device-2"))
+        #expect(pair.server.statistics.fullHandshakes == 3)
+        #expect(pair.server.statistics.resumedHandshakes == 1)
+    }
+}
