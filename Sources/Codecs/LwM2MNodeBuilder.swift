@@ -10,7 +10,9 @@ import LwM2MModel
 struct LwM2MNodeBuilder: LwM2MRecordSink {
     private let target: LwM2MPath
     private let targetDepth: Int
-    private let objectDefinition: LwM2MObjectDefinition?
+    /// The resource types of the target's object (latest version), `nil` when unknown: a slice of the
+    /// registry's index, not a copy of the object definition.
+    private var table: LwM2MResourceTypeTable?
     private var last: LwM2MPath? = nil
     private var capacity = 0
 
@@ -33,7 +35,7 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
         guard depth > 0 else { return nil }
         target = path
         targetDepth = depth
-        objectDefinition = definitions?.objectDefinition(path.objectID!, version: nil)
+        table = definitions?.resourceTypeTable(objectID: path.objectID!)
     }
 
     mutating func reserve(_ count: Int) {
@@ -46,7 +48,7 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
         if let last, !(last < path) { return false }
         last = path
         if targetDepth == 4 {
-            guard leaf == nil, let v = typed(value, objectDefinition?.typeAndMultiplicity(of: path.resourceID!)) else {
+            guard leaf == nil, let v = typed(value, table?.typeAndMultiplicity(of: path.resourceID!)) else {
                 return false
             }
             leaf = v
@@ -61,7 +63,7 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
         if rid != resourceID {
             closeResource()
             resourceID = rid
-            definition = objectDefinition?.typeAndMultiplicity(of: rid)
+            definition = table?.typeAndMultiplicity(of: rid)
         }
         guard let v = typed(value, definition) else { return false }
         if let ri = path.resourceInstanceID {

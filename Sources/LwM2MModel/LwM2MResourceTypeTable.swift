@@ -29,6 +29,14 @@ public struct LwM2MResourceTypeTable: Sendable {
     /// The type and multiplicity of resource `id`, or `nil` when it is unknown or executable (type `none`).
     @inlinable
     public mutating func info(_ id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
+        guard let entry = typeAndMultiplicity(of: id), entry.type != .none else { return nil }
+        return entry
+    }
+
+    /// The type and multiplicity of resource `id` as defined (executables answer type `none`), or `nil` when
+    /// the object has no such resource: what `LwM2MObjectDefinition.resource(_:)` tells, without the copy.
+    @inlinable
+    public mutating func typeAndMultiplicity(of id: UInt16) -> (type: LwM2MResourceType, isMultiple: Bool)? {
         // A short forward scan from the last hit (payloads list resources in ID order), then a binary search.
         let end = entries.endIndex
         var k = hint
@@ -46,7 +54,7 @@ public struct LwM2MResourceTypeTable: Sendable {
         }
         hint = k &+ 1
         let entry = entries[k]
-        return entry.type == .none ? nil : (entry.type, entry.isMultiple)
+        return (entry.type, entry.isMultiple)
     }
 }
 
