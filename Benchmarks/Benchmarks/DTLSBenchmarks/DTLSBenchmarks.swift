@@ -139,6 +139,26 @@ struct ServerThreadClock: Sendable {
     }
 }
 
+/// A DTLS server on loopback for a loopback row (`kind` names the flow), with what its clients need.
+func loopbackServer(_ kind: String, _ pki: PKI, _ serverLoop: any EventLoopGroup) async throws -> (
+    server: DTLSServerTransport, address: SocketAddress, client: DTLSConfiguration, cache: DTLSClientSessionCache?,
+    resumed: Bool
+) {
+    let certificates = kind.hasPrefix("ECDHE")
+    let serverConfiguration = certificates
+        ? DTLSConfiguration(certificates: DTLSCertificateConfiguration(
+            certificateChainPEM: pki.serverCertificate, privateKeyPEM: pki.serverKey, requirePeerCertificate: false))
+        : .server(psk: DTLSStaticPSKStore(["bench": pskKey]))
+    let server = try await DTLSServerTransport.bind(
+        host: "127.0.0.1", port: 0, configuration: serverConfiguration, group: serverLoop)
+    let address = try SocketAddress(ipAddress: "127.0.0.1", port: server.localAddress.port!)
+    let resumed = kind.contains("resumed")
+    let client = certificates
+        ? DTLSConfiguration(certificates: DTLSCertificateConfiguration(trustAnchorsPEM: pki.ca))
+        : DTLSConfiguration.client(pskIdentity: "bench", key: pskKey)
+    return (server, address, client, resumed ? DTLSClientSessionCache() : nil, resumed)
+}
+
 /// Bytes OpenSSL currently holds (counted since start-up, see `lwm2m_openssl_count_allocations`).
 func heapInUse() -> Int {
     Int(lwm2m_openssl_bytes_in_use())
@@ -216,20 +236,7 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("DTLS \(kind) handshake over loopback UDP (connect + close)",
                   configuration: .init(metrics: loopbackMetrics, warmupIterations: 5)) { benchmark in
             let serverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let certificates = kind.hasPrefix("ECDHE")
-            let serverConfiguration = certificates
-                ? DTLSConfiguration(certificates: DTLSCertificateConfiguration(
-                    certificateChainPEM: pki.serverCertificate, privateKeyPEM: pki.serverKey,
-                    requirePeerCertificate: false))
-                : .server(psk: DTLSStaticPSKStore(["bench": pskKey]))
-            let server = try await DTLSServerTransport.bind(
-                host: "127.0.0.1", port: 0, configuration: serverConfiguration, group: serverLoop)
-            let address = try SocketAddress(ipAddress: "127.0.0.1", port: server.localAddress.port!)
-            let resumed = kind.contains("resumed")
-            let cache = resumed ? DTLSClientSessionCache() : nil
-            let configuration = certificates
-                ? DTLSConfiguration(certificates: DTLSCertificateConfiguration(trustAnchorsPEM: pki.ca))
-                : DTLSConfiguration.client(pskIdentity: "bench", key: pskKey)
+            let (server, address, configuration, cache, resumed) = try await loopbackServer(kind, pki, serverLoop)
             await (try DTLSClientTransport.connect(to: address, configuration: configuration, sessionCache: cache)).close()
             let serverThread = try await serverLoop.next().submit { ServerThreadClock() }.get()
             func serverCPU() async throws -> Int64 { serverThread.nanoseconds() }
@@ -264,20 +271,7 @@ let benchmarks: @Sendable () -> Void = {
                   configuration: .init(metrics: concurrentMetrics, warmupIterations: 1, maxDuration: .seconds(3))) { benchmark in
             let serverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let clientLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let certificates = kind.hasPrefix("ECDHE")
-            let serverConfiguration = certificates
-                ? DTLSConfiguration(certificates: DTLSCertificateConfiguration(
-                    certificateChainPEM: pki.serverCertificate, privateKeyPEM: pki.serverKey,
-                    requirePeerCertificate: false))
-                : .server(psk: DTLSStaticPSKStore(["bench": pskKey]))
-            let server = try await DTLSServerTransport.bind(
-                host: "127.0.0.1", port: 0, configuration: serverConfiguration, group: serverLoop)
-            let address = try SocketAddress(ipAddress: "127.0.0.1", port: server.localAddress.port!)
-            let resumed = kind.contains("resumed")
-            let cache = resumed ? DTLSClientSessionCache() : nil
-            let configuration = certificates
-                ? DTLSConfiguration(certificates: DTLSCertificateConfiguration(trustAnchorsPEM: pki.ca))
-                : DTLSConfiguration.client(pskIdentity: "bench", key: pskKey)
+            let (server, address, configuration, cache, resumed) = try await loopbackServer(kind, pki, serverLoop)
             await (try DTLSClientTransport.connect(
                 to: address, configuration: configuration, sessionCache: cache, group: clientLoop)).close()
             let serverThread = try await serverLoop.next().submit { ServerThreadClock() }.get()
