@@ -13,7 +13,8 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
     /// The resource types of the target's object (latest version), `nil` when unknown: a slice of the
     /// registry's index, not a copy of the object definition.
     private var table: LwM2MResourceTypeTable?
-    private var last: LwM2MPath? = nil
+    /// The order key of the last record's path (0 before the first): see `add`.
+    private var lastKey: UInt64 = 0
     private var capacity = 0
 
     /// Finished instances (an object node).
@@ -45,8 +46,12 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
     @inline(__always)
     mutating func add(_ path: LwM2MPath, _ value: consuming LwM2MValue?, timestamp: Double?) -> Bool {
         guard let value, path.depth >= 3, lies(within: path) else { return false }
-        if let last, !(last < path) { return false }
-        last = path
+        // Paths here share the object and have a resource: instance, resource and resource instance (absent
+        // first) packed into one integer order the same way `LwM2MPath.<` does, without its per-level branches.
+        let ri = path.resourceInstanceID.map { UInt64($0) &+ 1 } ?? 0
+        let key = (UInt64(path.instanceID!) << 34 | UInt64(path.resourceID!) << 17 | ri) &+ 1
+        guard key > lastKey else { return false }
+        lastKey = key
         if targetDepth == 4 {
             guard leaf == nil, let v = typed(value, table?.typeAndMultiplicity(of: path.resourceID!)) else {
                 return false
