@@ -106,10 +106,13 @@ extension Array where Element == UInt8 {
             return
         }
         let bound = Swift.max(bound, 1)
+        var failure: E? = nil
+        #if canImport(Darwin)
+        // `Array.append(addingCapacity:)` needs a recent OS on Apple platforms: reserve by zero-filling the bound,
+        // write over it, then drop what was not written.
         let start = count
         append(contentsOf: repeatElement(0, count: bound))
         var written = 0
-        var failure: E? = nil
         withUnsafeMutableBufferPointer { buffer in
             var cursor = ByteCursor(base: buffer.baseAddress! + start, limit: bound)
             do throws(E) {
@@ -124,5 +127,22 @@ extension Array where Element == UInt8 {
             throw failure
         }
         removeLast(bound - written)
+        #else
+        // Write straight into the spare capacity (no zero fill of the bound); only the written bytes become
+        // elements, none when `body` throws.
+        append(addingCapacity: bound) { span in
+            span.withUnsafeMutableBufferPointer { buffer, initialized in
+                // The span starts empty with at least `bound` free elements.
+                var cursor = ByteCursor(base: buffer.baseAddress.unsafelyUnwrapped, limit: bound)
+                do throws(E) {
+                    try body(&cursor)
+                    initialized = cursor.count
+                } catch {
+                    failure = error
+                }
+            }
+        }
+        if let failure { throw failure }
+        #endif
     }
 }
