@@ -76,6 +76,16 @@ struct ByteCursor {
         count &+= size
     }
 
+    /// Appends `-` (when `negative`) and the decimal digits of `value` (at most 21 bytes), written in place from the
+    /// last digit back, without an intermediate buffer.
+    @inline(__always)
+    mutating func appendDecimal(_ value: UInt64, negative: Bool = false) {
+        let digits = LwM2MTextCodec.decimalDigitCount(value)
+        let total = negative ? digits &+ 1 : digits
+        LwM2MTextCodec.writeDecimal(value, negative: negative, total: total, to: base + count)
+        count &+= total
+    }
+
     /// Writes `byte` at `offset` (already written) again: for a byte whose value is known only later.
     @inline(__always)
     mutating func overwrite(at offset: Int, _ byte: UInt8) {

@@ -55,7 +55,7 @@ public enum SenMLJSONCodec {
 
         @inline(__always)
         mutating func instance(
-            _ i: LwM2MObjectInstance, object o: UInt16, into c: inout ByteCursor
+            _ i: borrowing LwM2MObjectInstance, object o: UInt16, into c: inout ByteCursor
         ) throws(LwM2MCodecError) {
             for r in i.resources {
                 if r.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.instance(o, i.id), r.id) }
@@ -65,7 +65,7 @@ public enum SenMLJSONCodec {
 
         @inline(__always)
         mutating func resource(
-            _ r: LwM2MResource, object o: UInt16, instance i: UInt16, into c: inout ByteCursor
+            _ r: borrowing LwM2MResource, object o: UInt16, instance i: UInt16, into c: inout ByteCursor
         ) throws(LwM2MCodecError) {
             switch r.content {
             case .single(let v):
@@ -81,7 +81,8 @@ public enum SenMLJSONCodec {
         /// One record `{"bn":"/o/i/","n":"r/ri",<value>}` (`bn` only when the instance changed).
         @inline(__always)
         mutating func record(
-            _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ value: LwM2MValue, into c: inout ByteCursor
+            _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ value: borrowing LwM2MValue,
+            into c: inout ByteCursor
         ) throws(LwM2MCodecError) {
             c.require(nodeRecordBound(value))
             if first {
@@ -105,11 +106,9 @@ public enum SenMLJSONCodec {
                 LwM2MPathText.appendDigits(ri, into: &c)
             }
             c.append(#"","#)
-            if case .float(let d) = value, !d.isFinite {
-                let path = ri.map { LwM2MPath.resourceInstance(o, i, r, $0) } ?? .resource(o, i, r)
-                throw LwM2MCodecError(code: .notAcceptable, reason: "JSON cannot carry \(d)", path: path)
-            }
-            try writeValue(value, path: .root, into: &c)
+            // The path is built only for an error (a non-finite float).
+            try writeValue(
+                value, path: ri.map { LwM2MPath.resourceInstance(o, i, r, $0) } ?? .resource(o, i, r), into: &c)
             c.append(0x7D)
         }
     }
@@ -201,7 +200,9 @@ public enum SenMLJSONCodec {
     }
 
     @inline(__always)
-    static func writeValue(_ value: LwM2MValue, path: LwM2MPath, into out: inout ByteCursor) throws(LwM2MCodecError) {
+    static func writeValue(
+        _ value: borrowing LwM2MValue, path: @autoclosure () -> LwM2MPath, into out: inout ByteCursor
+    ) throws(LwM2MCodecError) {
         switch value {
         case .string(let s), .coreLink(let s):
             JSONWriter.raw("\"vs\":", into: &out)
@@ -214,7 +215,7 @@ public enum SenMLJSONCodec {
             JSONWriter.uint(u, into: &out)
         case .float(let d):
             JSONWriter.raw("\"v\":", into: &out)
-            try writeNumber(d, integral: false, path: path, into: &out)
+            try writeNumber(d, integral: false, path: path(), into: &out)
         case .boolean(let b):
             JSONWriter.raw(b ? "\"vb\":true" : "\"vb\":false", into: &out)
         case .opaque(let bytes):
