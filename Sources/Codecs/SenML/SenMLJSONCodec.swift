@@ -57,9 +57,11 @@ public enum SenMLJSONCodec {
         mutating func instance(
             _ i: borrowing LwM2MObjectInstance, object o: UInt16, into c: inout ByteCursor
         ) throws(LwM2MCodecError) {
-            for r in i.resources {
-                if r.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.instance(o, i.id), r.id) }
-                try resource(r, object: o, instance: i.id, into: &c)
+            // Indexing (not a `for in` iterator) lets each resource be borrowed in place instead of copied.
+            for k in i.resources.indices {
+                let id = i.resources[k].id
+                if id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.instance(o, i.id), id) }
+                try resource(i.resources[k], object: o, instance: i.id, into: &c)
             }
         }
 
@@ -71,9 +73,10 @@ public enum SenMLJSONCodec {
             case .single(let v):
                 try record(o, i, r.id, nil, v, into: &c)
             case .multiple(let instances):
-                for ri in instances {
-                    if ri.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.resource(o, i, r.id), ri.id) }
-                    try record(o, i, r.id, ri.id, ri.value, into: &c)
+                for k in instances.indices {
+                    let id = instances[k].id
+                    if id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.resource(o, i, r.id), id) }
+                    try record(o, i, r.id, id, instances[k].value, into: &c)
                 }
             }
         }
