@@ -99,6 +99,8 @@ extension Array where Element == UInt8 {
     /// the array is left as it was.
     @inline(__always)
     mutating func appendBounded<E: Error>(_ bound: Int, _ body: (inout ByteCursor) throws(E) -> Void) throws(E) {
+        #if canImport(Darwin)
+        // (Elsewhere every item goes to the spare capacity below, which neither zero-fills nor resizes twice.)
         if bound <= 32 {
             // A short item (a single value): write on the stack and append once, without resizing twice.
             var stack: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -115,6 +117,7 @@ extension Array where Element == UInt8 {
             if let failure { throw failure }
             return
         }
+        #endif
         let bound = Swift.max(bound, 1)
         var failure: E? = nil
         #if canImport(Darwin)
