@@ -139,6 +139,26 @@ struct ServerThreadClock: Sendable {
     }
 }
 
+/// A DTLS server on loopback for a loopback row (`kind` names the flow), with what its clients need.
+func loopbackServer(_ kind: String, _ pki: PKI, _ serverLoop: any EventLoopGroup) async throws -> (
+    server: DTLSServerTransport, address: SocketAddress, client: DTLSConfiguration, cache: DTLSClientSessionCache?,
+    resumed: Bool
+) {
+    let certificates = kind.hasPrefix("ECDHE")
+    let serverConfiguration = certificates
+        ? DTLSConfiguration(certificates: DTLSCertificateConfiguration(
+            certificateChainPEM: pki.serverCertificate, privateKeyPEM: pki.serverKey, requirePeerCertificate: false))
+        : .server(psk: DTLSStaticPSKStore(["bench": pskKey]))
+    let server = try await DTLSServerTransport.bind(
+        host: "127.0.0.1", port: 0, configuration: serverConfiguration, group: serverLoop)
+    let address = try SocketAddress(ipAddress: "127.0.0.1", port: server.localAddress.port!)
+    let resumed = kind.contains("resumed")
+    let client = certificates
+        ? DTLSConfiguration(certificates: DTLSCertificateConfiguration(trustAnchorsPEM: pki.ca))
+        : DTLSConfiguration.client(pskIdentity: "bench", key: pskKey)
+    return (server, address, client, resumed ? DTLSClientSessionCache() : nil, resumed)
+}
+
 /// Bytes OpenSSL currently holds (counted since start-up, see `lwm2m_openssl_count_allocations`).
 func heapInUse() -> Int {
     Int(lwm2m_openssl_bytes_in_use())
@@ -216,20 +236,7 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("DTLS \(kind) handshake over loopback UDP (connect + close)",
                   configuration: .init(metrics: loopbackMetrics, warmupIterations: 5)) { benchmark in
             let serverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let certificates = kind.hasPrefix("ECDHE")
-            let serverConfiguration = certificates
-                ? DTLSConfiguration(certificates: DTLSCertificateConfiguration(
-                    certificateChainPEM: pki.serverCertificate, privateKeyPEM: pki.serverKey,
-                    requirePeerCertificate: false))
-                : .server(psk: DTLSStaticPSKStore(["bench": pskKey]))
-            let server = try await DTLSServerTransport.bind(
-                host: "127.0.0.1", port: 0, configuration: serverConfiguration, group: serverLoop)
-            let address = try SocketAddress(ipAddress: "127.0.0.1", port: server.localAddress.port!)
-            let resumed = kind.contains("resumed")
-            let cache = resumed ? DTLSClientSessionCache() : nil
-            let configuration = certificates
-                ? DTLSConfiguration(certificates: DTLSCertificateConfiguration(trustAnchorsPEM: pki.ca))
-                : DTLSConfiguration.client(pskIdentity: "bench", key: pskKey)
+            let (server, address, configuration, cache, resumed) = try await loopbackServer(kind, pki, serverLoop)
             await (try DTLSClientTransport.connect(to: address, configuration: configuration, sessionCache: cache)).close()
             let serverThread = try await serverLoop.next().submit { ServerThreadClock() }.get()
             func serverCPU() async throws -> Int64 { serverThread.nanoseconds() }
@@ -245,6 +252,59 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.measurement(serverMicros, Int(after - before) / benchmark.scaledIterations.count)
             await server.close()
             try await serverLoop.shutdownGracefully()
+        }
+    }
+
+    // The same flows with 16 clients handshaking at once (each does 4 connect + close in a row, 64 handshakes per
+    // sample), as a busy server sees them: one wake-up of the server thread reads several datagrams and its
+    // answers leave in one flush. The clients run on their own event loop thread, so only the server thread's
+    // run time is counted; every handshake must complete (and resume, for the resumed row) or the row traps.
+    // After the last client closed, a no-op task on the server loop waits until the server has handled every
+    // datagram already sent to it (its close_notify included); that wake-up is counted too.
+    let handshakesPerSecond = BenchmarkMetric.custom(
+        "handshakes per second", polarity: .prefersLarger, useScalingFactor: false)
+    let concurrentMetrics: [BenchmarkMetric] = [.wallClock, serverMicros, handshakesPerSecond]
+    let concurrentClients = 16
+    let handshakesPerClient = 4
+    for kind in ["PSK-AES128-CCM8 full", "PSK resumed", "ECDHE-ECDSA-AES128-CCM8 P-256 full"] {
+        Benchmark("DTLS \(kind) handshake over loopback UDP, \(concurrentClients) clients at once (connect + close)",
+                  configuration: .init(metrics: concurrentMetrics, warmupIterations: 1, maxDuration: .seconds(3))) { benchmark in
+            let serverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let clientLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let (server, address, configuration, cache, resumed) = try await loopbackServer(kind, pki, serverLoop)
+            await (try DTLSClientTransport.connect(
+                to: address, configuration: configuration, sessionCache: cache, group: clientLoop)).close()
+            let serverThread = try await serverLoop.next().submit { ServerThreadClock() }.get()
+            let before = serverThread.nanoseconds()
+            let start = ContinuousClock.now
+            benchmark.startMeasurement()
+            let completed = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<concurrentClients {
+                    group.addTask {
+                        var done = 0
+                        for _ in 0..<handshakesPerClient {
+                            let client = try await DTLSClientTransport.connect(
+                                to: address, configuration: configuration, sessionCache: cache, group: clientLoop)
+                            precondition(client.resumedSession == resumed)
+                            await client.close()
+                            done += 1
+                        }
+                        return done
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            try await serverLoop.next().submit {}.get()
+            benchmark.stopMeasurement()
+            let elapsed = ContinuousClock.now - start
+            let after = serverThread.nanoseconds()
+            precondition(completed == concurrentClients * handshakesPerClient)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            benchmark.measurement(serverMicros, Int(after - before) / completed)
+            benchmark.measurement(handshakesPerSecond, Int(Double(completed) / seconds))
+            await server.close()
+            try await serverLoop.shutdownGracefully()
+            try await clientLoop.shutdownGracefully()
         }
     }
 

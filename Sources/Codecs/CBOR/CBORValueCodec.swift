@@ -10,6 +10,24 @@ public import LwM2MModel
 public enum CBORValueCodec {
     /// Appends the encoding of `value` to `out`.
     public static func encode(_ value: LwM2MValue, into out: inout [UInt8]) {
+        // Numbers and booleans: one head straight into the array, without reserving a bound first.
+        switch value {
+        case .integer(let i), .time(let i):
+            if i >= 0 {
+                CBORWriter.head(CBORWriter.unsigned, UInt64(i), to: &out)
+            } else {
+                CBORWriter.head(CBORWriter.negative, UInt64(bitPattern: ~i), to: &out)
+            }
+            return
+        case .unsignedInteger(let u):
+            CBORWriter.head(CBORWriter.unsigned, u, to: &out)
+            return
+        case .boolean(let b):
+            out.append(b ? 0xF5 : 0xF4)
+            return
+        default:
+            break
+        }
         out.appendBounded(maxSize(value)) { (c: inout ByteCursor) in write(value, into: &c) }
     }
 
@@ -50,6 +68,42 @@ public enum CBORValueCodec {
         -> LwM2MValue
     {
         let start = reader.offset
+        let untyped = try readUntyped(&reader, start: start)
+        guard let type, type != .none else { return untyped }
+        if untyped.type == type { return untyped }
+        guard let typed = untyped.coerced(to: type) else {
+            throw LwM2MCodecError(
+                code: .typeMismatch, reason: "\(untyped.type.rawValue) value does not fit a \(type.rawValue) resource",
+                offset: start)
+        }
+        return typed
+    }
+
+    /// Reads one leaf value without typing it: the common items inline, the rest (tags, indefinite strings,
+    /// errors) through `CBORReader.next()`.
+    @inline(__always)
+    private static func readUntyped(_ reader: inout CBORReader, start: Int) throws(LwM2MCodecError) -> LwM2MValue {
+        if let n = reader.fastNumber() {
+            switch n {
+            case .integer(let i): return .integer(i)
+            case .unsigned(let u): return .unsignedInteger(u)
+            case .float(let d): return .float(d)
+            }
+        }
+        if let (s, e) = reader.fastString(3) {
+            if let text = WireString.span(s, e).string(in: reader.input) { return .string(text) }
+            reader.offset = start  // not UTF-8: reported below
+        } else if let (s, e) = reader.fastString(2) {
+            return .opaque([UInt8](UnsafeRawBufferPointer(rebasing: reader.input[s..<e])))
+        } else if start < reader.input.count, reader.input[start] | 1 == 0xF5 {
+            reader.offset = start + 1
+            return .boolean(reader.input[start] == 0xF5)
+        }
+        return try readItem(&reader, start: start)
+    }
+
+    /// Reads one leaf value through `CBORReader.next()` (any form the format allows).
+    private static func readItem(_ reader: inout CBORReader, start: Int) throws(LwM2MCodecError) -> LwM2MValue {
         var item = try reader.next()
         var epochTagged = false
         if case .tag(let tag) = item {
@@ -76,12 +130,6 @@ public enum CBORValueCodec {
         default:
             throw WireError.typeMismatch(start, "not an LwM2M value")
         }
-        guard let type, type != .none else { return untyped }
-        guard let typed = untyped.coerced(to: type) else {
-            throw LwM2MCodecError(
-                code: .typeMismatch, reason: "\(untyped.type.rawValue) value does not fit a \(type.rawValue) resource",
-                offset: start)
-        }
-        return typed
+        return untyped
     }
 }

@@ -199,34 +199,37 @@ public enum LwM2MCBORCodec {
             }
             let keyOffset = reader.offset
             var path = prefix
-            switch try reader.next() {
-            case .unsigned(let id):
+            if let id = reader.fastHead(0) {
+                // The common key: one identifier.
                 path = try extend(path, id, at: keyOffset)
-            case .array(let n):
-                var ids = 0
-                var left = n ?? 0
-                while true {
-                    if n == nil {
-                        if try reader.readBreak() { break }
-                    } else {
-                        if left == 0 { break }
-                        left -= 1
-                    }
+            } else if let n = reader.fastContainer(4) {
+                // An array of identifiers with a definite count.
+                guard n > 0 else { throw WireError.malformed(keyOffset, "empty path key") }
+                for _ in 0..<n {
                     let idOffset = reader.offset
-                    guard case .unsigned(let id) = try reader.next() else {
-                        throw WireError.malformed(idOffset, "a path component is an unsigned integer")
+                    if let id = reader.fastHead(0) {
+                        path = try extend(path, id, at: idOffset)
+                    } else {
+                        guard case .unsigned(let id) = try reader.next() else {
+                            throw WireError.malformed(idOffset, "a path component is an unsigned integer")
+                        }
+                        path = try extend(path, id, at: idOffset)
                     }
-                    path = try extend(path, id, at: idOffset)
-                    ids += 1
                 }
-                guard ids > 0 else { throw WireError.malformed(keyOffset, "empty path key") }
-            default:
-                throw WireError.malformed(keyOffset, "a key is an identifier or an array of identifiers")
+            } else {
+                try readKey(&reader, at: keyOffset, into: &path)
             }
             let valueOffset = reader.offset
             guard valueOffset < reader.input.count else { throw WireError.truncated(valueOffset) }
-            if reader.input[valueOffset] >> 5 == 5 {
+            // A nested map: its pair count (`nil` inside when indefinite), else `nil` for a value.
+            var nested: Int?? = nil
+            if let n = reader.fastContainer(5) {
+                nested = .some(n)
+            } else if reader.input[valueOffset] >> 5 == 5 {
                 guard case .map(let inner) = try reader.next() else { throw WireError.malformed(valueOffset, "map") }
+                nested = .some(inner)
+            }
+            if let inner = nested {
                 guard path.depth < 4 else {
                     throw LwM2MCodecError(
                         code: .invalidPath, reason: "nothing lies below a resource instance", offset: valueOffset,
@@ -245,6 +248,36 @@ public enum LwM2MCBORCodec {
             }
         }
         return true
+    }
+
+    /// Reads a key in any form `next()` accepts (the forms the fast path in `readMap` leaves) onto `path`.
+    private static func readKey(
+        _ reader: inout CBORReader, at keyOffset: Int, into path: inout LwM2MPath
+    ) throws(LwM2MCodecError) {
+        switch try reader.next() {
+        case .unsigned(let id):
+            path = try extend(path, id, at: keyOffset)
+        case .array(let n):
+            var ids = 0
+            var left = n ?? 0
+            while true {
+                if n == nil {
+                    if try reader.readBreak() { break }
+                } else {
+                    if left == 0 { break }
+                    left -= 1
+                }
+                let idOffset = reader.offset
+                guard case .unsigned(let id) = try reader.next() else {
+                    throw WireError.malformed(idOffset, "a path component is an unsigned integer")
+                }
+                path = try extend(path, id, at: idOffset)
+                ids += 1
+            }
+            guard ids > 0 else { throw WireError.malformed(keyOffset, "empty path key") }
+        default:
+            throw WireError.malformed(keyOffset, "a key is an identifier or an array of identifiers")
+        }
     }
 
     @inline(__always)

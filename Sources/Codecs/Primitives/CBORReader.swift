@@ -200,3 +200,105 @@ struct CBORReader {
         return negative ? -magnitude : magnitude
     }
 }
+
+// MARK: - Fast paths
+
+extension CBORReader {
+    /// The argument of a head of major type `major` with a definite argument (additional information below 28), or
+    /// `nil` without consuming anything for any other item (the caller then reads it through `next()`, which
+    /// reports the error at the same offset as always). Allocation-free: the decoders' common case.
+    @inline(__always)
+    mutating func fastHead(_ major: UInt8) -> UInt64? {
+        guard offset < input.count else { return nil }
+        let b = input[offset]
+        guard b >> 5 == major else { return nil }
+        let info = b & 0x1F
+        if info < 24 {
+            offset &+= 1
+            return UInt64(info)
+        }
+        guard info < 28 else { return nil }
+        let size = 1 << Int(info - 24)
+        guard input.count - offset > size else { return nil }
+        var v: UInt64 = 0
+        for k in 1...size { v = v << 8 | UInt64(input[offset + k]) }
+        offset &+= 1 + size
+        return v
+    }
+
+    /// A definite-length string of major type `major` (2 bytes, 3 text) that fits the input: its range of the input;
+    /// `nil` without consuming anything otherwise.
+    @inline(__always)
+    mutating func fastString(_ major: UInt8) -> (start: Int, end: Int)? {
+        let start = offset
+        guard let length = fastHead(major) else { return nil }
+        guard length <= UInt64(input.count - offset) else {
+            offset = start
+            return nil
+        }
+        let s = offset
+        offset = s + Int(length)
+        return (s, offset)
+    }
+
+    /// The count of a definite-length array (`major` 4) or map (5) that passes `next()`'s checks; `nil` without
+    /// consuming anything otherwise.
+    @inline(__always)
+    mutating func fastContainer(_ major: UInt8) -> Int? {
+        let start = offset
+        guard let count = fastHead(major) else { return nil }
+        let minimum = major == 4 ? count : count &* 2
+        guard count <= UInt64(Int32.max), minimum <= UInt64(input.count - offset) else {
+            offset = start
+            return nil
+        }
+        return Int(count)
+    }
+
+    /// An integer in the 64-bit range or a float of any width; `nil` without consuming anything for any other item
+    /// (including negative integers below `Int64.min`).
+    @inline(__always)
+    mutating func fastNumber() -> JSONReader.Number? {
+        guard offset < input.count else { return nil }
+        let b = input[offset]
+        if b < 0x18 {
+            offset &+= 1
+            return .integer(Int64(b))
+        }
+        switch b >> 5 {
+        case 0:
+            guard let u = fastHead(0) else { return nil }
+            return u <= UInt64(Int64.max) ? .integer(Int64(u)) : .unsigned(u)
+        case 1:
+            let start = offset
+            guard let n = fastHead(1) else { return nil }
+            guard n <= UInt64(Int64.max) else {
+                offset = start
+                return nil
+            }
+            return .integer(-1 - Int64(n))
+        case 7:
+            let left = input.count - offset
+            switch b {
+            case 0xF9 where left > 2:
+                let bits = UInt16(input[offset + 1]) << 8 | UInt16(input[offset + 2])
+                offset &+= 3
+                return .float(Self.double(fromHalf: bits))
+            case 0xFA where left > 4:
+                var bits: UInt32 = 0
+                for k in 1...4 { bits = bits << 8 | UInt32(input[offset + k]) }
+                offset &+= 5
+                return .float(Double(Float(bitPattern: bits)))
+            case 0xFB where left > 8:
+                var bits: UInt64 = 0
+                for k in 1...8 { bits = bits << 8 | UInt64(input[offset + k]) }
+                offset &+= 9
+                return .float(Double(bitPattern: bits))
+            default:
+                return nil
+            }
+        default:
+            return nil
+        }
+    }
+}

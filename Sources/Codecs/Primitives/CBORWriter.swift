@@ -36,6 +36,34 @@ enum CBORWriter {
         }
     }
 
+    /// A head appended straight to an array (one append for the initial byte and its argument): for encoders of a
+    /// single small item, which need no bound reserved first.
+    @inline(__always)
+    static func head(_ major: UInt8, _ value: UInt64, to out: inout [UInt8]) {
+        let m = major << 5
+        if value < 24 {
+            out.append(m | UInt8(truncatingIfNeeded: value))
+            return
+        }
+        let info: UInt8
+        let size: Int
+        if value <= 0xFF {
+            (info, size) = (24, 1)
+        } else if value <= 0xFFFF {
+            (info, size) = (25, 2)
+        } else if value <= 0xFFFF_FFFF {
+            (info, size) = (26, 4)
+        } else {
+            (info, size) = (27, 8)
+        }
+        var buffer: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            raw[0] = m | info
+            raw.storeBytes(of: (value << UInt64(64 - 8 * size)).bigEndian, toByteOffset: 1, as: UInt64.self)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<(1 + size)]))
+        }
+    }
+
     /// A signed integer (major type 0 or 1).
     @inline(__always)
     static func int(_ value: Int64, into out: inout ByteCursor) {
@@ -108,6 +136,12 @@ enum CBORWriter {
             out.appendBigEndian(0x7E00, size: 2)
             return
         }
+        // Most values that fit half precision are found from the double's bits, without converting to Float.
+        if let half = halfBits(exactly: value) {
+            out.append(0xF9)
+            out.appendBigEndian(UInt64(half), size: 2)
+            return
+        }
         let single = Float(value)
         if Double(single) == value {
             if let half = halfBits(exactly: single) {
@@ -121,6 +155,21 @@ enum CBORWriter {
         }
         out.append(0xFB)
         out.appendBigEndian(value.bitPattern, size: 8)
+    }
+
+    /// The IEEE 754 binary16 bits of the normal, zero or infinite `value` when half precision holds it exactly and
+    /// normal (or zero, or infinite), else `nil` (half-precision subnormals are left to `halfBits(exactly: Float)`).
+    @inline(__always)
+    static func halfBits(exactly value: Double) -> UInt16? {
+        let bits = value.bitPattern
+        let sign = UInt16(truncatingIfNeeded: bits >> 48) & 0x8000
+        let exponent = Int((bits >> 52) & 0x7FF)
+        let mantissa = bits & 0xF_FFFF_FFFF_FFFF
+        if exponent == 0 && mantissa == 0 { return sign }
+        if exponent == 0x7FF { return mantissa == 0 ? sign | 0x7C00 : nil }
+        let unbiased = exponent - 1023
+        guard unbiased >= -14 && unbiased <= 15, mantissa & 0x3FF_FFFF_FFFF == 0 else { return nil }
+        return sign | UInt16(unbiased + 15) << 10 | UInt16(truncatingIfNeeded: mantissa >> 42)
     }
 
     /// The IEEE 754 binary16 bits of `value` when it is exactly representable in half precision, else `nil`.

@@ -10,14 +10,109 @@ public enum SenMLCBORCodec {
     /// Appends the pack for `node` at `path` to `out`.
     public static func encode(_ node: LwM2MNode, at path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
         try LwM2MNodeWalk.check(node, at: path)
-        let size = LwM2MNodeWalk.measure(node, recordBound)
+        let size = LwM2MNodeWalk.measure(node, nodeRecordBound)
         try out.appendBounded(CBORWriter.maxHeadSize + size.bound) { (c: inout ByteCursor) throws(LwM2MCodecError) in
-            var plan = SenMLRecordPlan()
             CBORWriter.arrayHeader(size.count, into: &c)
-            try LwM2MNodeWalk.forEach(node, at: path) { (p, v) throws(LwM2MCodecError) in
-                c.require(recordBound(v))
-                writeRecord(p, v, nil, plan: &plan, into: &c)
+            // Every record names a resource or resource instance below its instance: what `SenMLRecordPlan` writes
+            // for such records (a base name `/o/i/` when the instance changes, then `n` = `r` or `r/ri`), without
+            // building each record's path.
+            var base = NodeBase()
+            switch node {
+            case .object(let o):
+                for i in o.instances {
+                    let ip = try LwM2MNodeWalk.child(path, i.id)
+                    for r in i.resources { try writeResource(r, ip, &base, into: &c) }
+                }
+            case .objectInstance(let i):
+                for r in i.resources { try writeResource(r, path, &base, into: &c) }
+            case .resource(let r):
+                try writeContent(r, path, &base, into: &c)
+            case .resourceInstance(let ri):
+                c.require(nodeRecordBound(ri.value))
+                writeNodeRecord(path.objectID!, path.instanceID!, path.resourceID!, ri.id, ri.value, &base, into: &c)
             }
+        }
+    }
+
+    /// The instance whose base name was written last (`UInt32.max`: none yet).
+    private struct NodeBase {
+        var object: UInt32 = .max
+        var instance: UInt32 = .max
+    }
+
+    /// The most bytes one record of a node takes: map head 1, `bn` 2 + 13 (`/65534/65534/`), `n` 2 + 11
+    /// (`65534/65534`), the value label 4 (`"vlo"`) and the value.
+    @inline(__always)
+    private static func nodeRecordBound(_ value: LwM2MValue) -> Int {
+        33 + CBORValueCodec.maxSize(value)
+    }
+
+    /// Writes the records of resource `r` of the instance at `instancePath`.
+    @inline(__always)
+    private static func writeResource(
+        _ r: LwM2MResource, _ instancePath: LwM2MPath, _ base: inout NodeBase, into out: inout ByteCursor
+    ) throws(LwM2MCodecError) {
+        try writeContent(r, try LwM2MNodeWalk.child(instancePath, r.id), &base, into: &out)
+    }
+
+    /// Writes the records of resource `r` at `path` (a resource path).
+    @inline(__always)
+    private static func writeContent(
+        _ r: LwM2MResource, _ path: LwM2MPath, _ base: inout NodeBase, into out: inout ByteCursor
+    ) throws(LwM2MCodecError) {
+        let o = path.objectID!
+        let i = path.instanceID!
+        switch r.content {
+        case .single(let v):
+            out.require(nodeRecordBound(v))
+            writeNodeRecord(o, i, r.id, nil, v, &base, into: &out)
+        case .multiple(let instances):
+            for ri in instances {
+                if ri.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(path, ri.id) }  // the walk's error
+                out.require(nodeRecordBound(ri.value))
+                writeNodeRecord(o, i, r.id, ri.id, ri.value, &base, into: &out)
+            }
+        }
+    }
+
+    /// One record of a node: `{-2: "/o/i/", 0: "r/ri", label: value}`, the base name only when the instance
+    /// changed.
+    @inline(__always)
+    private static func writeNodeRecord(
+        _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ value: LwM2MValue, _ base: inout NodeBase,
+        into out: inout ByteCursor
+    ) {
+        let writeBase = UInt32(o) != base.object || UInt32(i) != base.instance
+        if writeBase {
+            base.object = UInt32(o)
+            base.instance = UInt32(i)
+            out.append(0xA3)
+            out.append(0x21)  // -2
+            out.append(0x60 | UInt8(truncatingIfNeeded: 3 + LwM2MPathText.digitCount(o) + LwM2MPathText.digitCount(i)))
+            out.append(0x2F)
+            LwM2MPathText.appendDigits(o, into: &out)
+            out.append(0x2F)
+            LwM2MPathText.appendDigits(i, into: &out)
+            out.append(0x2F)
+        } else {
+            out.append(0xA2)
+        }
+        out.append(0x00)
+        writeName(r, ri, into: &out)
+        writeValue(value, into: &out)
+    }
+
+    /// The text `r` or `r/ri` (a name below an instance's base name), at most 12 bytes.
+    @inline(__always)
+    private static func writeName(_ r: UInt16, _ ri: UInt16?, into out: inout ByteCursor) {
+        if let ri {
+            out.append(0x60 | UInt8(truncatingIfNeeded: 1 + LwM2MPathText.digitCount(r) + LwM2MPathText.digitCount(ri)))
+            LwM2MPathText.appendDigits(r, into: &out)
+            out.append(0x2F)
+            LwM2MPathText.appendDigits(ri, into: &out)
+        } else {
+            out.append(0x60 | UInt8(truncatingIfNeeded: LwM2MPathText.digitCount(r)))
+            LwM2MPathText.appendDigits(r, into: &out)
         }
     }
 
@@ -68,7 +163,11 @@ public enum SenMLCBORCodec {
             out.append(0x22)  // -3
             writeNumber(bt, into: &out)
         }
-        if f.writeName {
+        if f.writeName, let r = path.resourceID {
+            // A resource or resource instance below its instance's base name: `r` or `r/ri`.
+            out.append(0x00)
+            writeName(r, path.resourceInstanceID, into: &out)
+        } else if f.writeName {
             out.append(0x00)
             writeShortText(into: &out) { (c: inout ByteCursor) in
                 LwM2MPathText.append(
@@ -117,7 +216,12 @@ public enum SenMLCBORCodec {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> LwM2MNode {
-        try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
+        if var builder = LwM2MNodeBuilder(at: path, definitions: definitions), readFast(bytes, into: &builder),
+            let node = builder.finish()
+        {
+            return node
+        }
+        return try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
     }
 
     /// Decodes every record of the pack, in order, with resolved paths and time stamps (values typed by
@@ -125,7 +229,213 @@ public enum SenMLCBORCodec {
     public static func decodeRecords(
         _ bytes: UnsafeRawBufferPointer, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> [LwM2MRecord] {
-        try SenMLPackReader.decodeRecords(Syntax(bytes), definitions: definitions)
+        var collector = LwM2MRecordCollector()
+        if readFast(bytes, into: &collector) {
+            return try LwM2MRecord.typedRecords(collector.records, definitions: definitions)
+        }
+        return try SenMLPackReader.decodeRecords(Syntax(bytes), definitions: definitions)
+    }
+
+    /// The decoders' fast path: reads a pack in the form LwM2M writers use (labels bn, bt, n, t, v, vs, vb, vd as
+    /// one-byte integers, definite-length strings, any array and map lengths) straight from the bytes, with the
+    /// fields of a record in plain locals and paths parsed from the text bytes. It returns `false` for anything
+    /// else (another label, an indefinite-length string, any error, a record the sink refuses) and the caller then
+    /// decodes through `SenMLPackReader`, which gives the same result or reports the error: so this path only
+    /// has to accept a subset of what that reader accepts, and produce the same records for it.
+    private static func readFast<Sink: LwM2MRecordSink>(
+        _ bytes: UnsafeRawBufferPointer, into sink: inout Sink
+    ) -> Bool {
+        var reader = CBORReader(bytes)
+        let input = bytes
+        let end = input.count
+        // The pack: a definite-length array, or an indefinite one (records left `-1`).
+        var records: Int
+        if let count = reader.fastContainer(4) {
+            records = count
+            sink.reserve(count)
+        } else if end > 0, input[0] == 0x9F {
+            reader.offset = 1
+            records = -1
+            sink.reserve(min(end / 12, 1024))
+        } else {
+            return false
+        }
+        // The resolution state (RFC 8428 section 4.6): the path parser after the current base name, the base time.
+        var baseParser = LwM2MPathTextParser()
+        var baseOK = true
+        var hasBaseName = false
+        // The base name's object and instance when it reads `/o/i/` (the form LwM2M writers use), else `nil`.
+        var baseInstance: (o: UInt16, i: UInt16)? = nil
+        var baseTime: Double? = nil
+        while true {
+            if records < 0 {
+                guard reader.offset < end else { return false }
+                if input[reader.offset] == 0xFF {
+                    reader.offset += 1
+                    break
+                }
+            } else {
+                if records == 0 { break }
+                records -= 1
+            }
+            // The record: a map with a definite length, or an indefinite one (pairs left `-1`).
+            var pairs: Int
+            if let count = reader.fastContainer(5) {
+                pairs = count
+            } else if reader.offset < end, input[reader.offset] == 0xBF {
+                reader.offset += 1
+                pairs = -1
+            } else {
+                return false
+            }
+            var seen: UInt32 = 0
+            var name: (start: Int, end: Int)? = nil
+            var time: Double? = nil
+            // The value, kept in plain locals until the record is complete: its label (0: none) and its payload.
+            var valueLabel: UInt8 = 0
+            var number = JSONReader.Number.integer(0)
+            var span = (start: 0, end: 0)
+            var flag = false
+            while true {
+                if pairs < 0 {
+                    guard reader.offset < end else { return false }
+                    if input[reader.offset] == 0xFF {
+                        reader.offset += 1
+                        break
+                    }
+                } else {
+                    if pairs == 0 { break }
+                    pairs -= 1
+                }
+                guard reader.offset < end else { return false }
+                let label = input[reader.offset]
+                reader.offset += 1
+                // The bits of `SenMLResolver.Fields.see`: a label (or a second value) seen twice goes the slow way.
+                let bit: UInt32
+                switch label {
+                case 0x02, 0x03, 0x04, 0x08: bit = 1
+                case 0x21: bit = 2
+                case 0x22: bit = 4
+                case 0x00: bit = 16
+                case 0x06: bit = 32
+                default: return false
+                }
+                guard seen & bit == 0 else { return false }
+                seen |= bit
+                switch label {
+                case 0x21:  // bn
+                    guard let bn = reader.fastString(3) else { return false }
+                    var parser = LwM2MPathTextParser()
+                    baseOK = parser.feed(pointer(input, bn.start), count: bn.end - bn.start)
+                    baseParser = parser
+                    hasBaseName = true
+                    baseInstance = nil
+                    var k = bn.start
+                    if k < bn.end, input[k] == 0x2F, let o = identifier(input, &k, bn.end),
+                        k < bn.end, input[k] == 0x2F, let i = identifier(input, &k, bn.end), k + 1 == bn.end,
+                        input[k] == 0x2F
+                    {
+                        baseInstance = (o, i)
+                    }
+                case 0x00:  // n
+                    guard let n = reader.fastString(3) else { return false }
+                    name = n
+                case 0x22:  // bt
+                    guard let n = reader.fastNumber() else { return false }
+                    baseTime = n.double
+                case 0x06:  // t
+                    guard let n = reader.fastNumber() else { return false }
+                    time = n.double
+                case 0x02:  // v
+                    guard let n = reader.fastNumber() else { return false }
+                    number = n
+                    valueLabel = label
+                case 0x04:  // vb
+                    guard reader.offset < end, input[reader.offset] | 1 == 0xF5 else { return false }
+                    flag = input[reader.offset] == 0xF5
+                    reader.offset += 1
+                    valueLabel = label
+                default:  // 0x03 vs, 0x08 vd
+                    guard let s = reader.fastString(label == 0x03 ? 3 : 2) else { return false }
+                    span = s
+                    valueLabel = label
+                }
+            }
+            // The record's path: `/o/i/` and `r` or `r/ri` read directly; any other form through the base name's
+            // parser fed with the name (a bn in this record applies to it), as `SenMLResolver` does.
+            var resolved: LwM2MPath? = nil
+            if let base = baseInstance, let name {
+                var k = name.start
+                if let r = identifier(input, &k, name.end) {
+                    if k == name.end {
+                        resolved = LwM2MPath(objectID: base.o, instanceID: base.i, resourceID: r)
+                    } else if input[k] == 0x2F {
+                        k += 1
+                        if let ri = identifier(input, &k, name.end), k == name.end {
+                            resolved = LwM2MPath(
+                                objectID: base.o, instanceID: base.i, resourceID: r, resourceInstanceID: ri)
+                        }
+                    }
+                }
+            }
+            if resolved == nil {
+                var parser = baseParser
+                guard baseOK, hasBaseName || name != nil else { return false }
+                if let name {
+                    guard parser.feed(pointer(input, name.start), count: name.end - name.start) else { return false }
+                }
+                resolved = parser.finish()
+            }
+            guard let path = resolved else { return false }
+            var timestamp: Double? = nil
+            if baseTime != nil || time != nil { timestamp = (baseTime ?? 0) + (time ?? 0) }
+            let accepted: Bool
+            switch valueLabel {
+            case 0:
+                accepted = sink.add(path, nil, timestamp: timestamp)
+            case 0x02:
+                switch number {
+                case .integer(let i): accepted = sink.add(path, .integer(i), timestamp: timestamp)
+                case .unsigned(let u): accepted = sink.add(path, .unsignedInteger(u), timestamp: timestamp)
+                // `0 + d`: as the resolver adds the (absent) base value.
+                case .float(let d): accepted = sink.add(path, .float(0 + d), timestamp: timestamp)
+                }
+            case 0x03:
+                guard let text = WireString.span(span.start, span.end).string(in: input) else { return false }
+                accepted = sink.add(path, .string(text), timestamp: timestamp)
+            case 0x04:
+                accepted = sink.add(path, .boolean(flag), timestamp: timestamp)
+            default:
+                let data = [UInt8](UnsafeRawBufferPointer(rebasing: input[span.start..<span.end]))
+                accepted = sink.add(path, .opaque(data), timestamp: timestamp)
+            }
+            guard accepted else { return false }
+        }
+        return reader.offset == end
+    }
+
+    /// The bytes of non-empty `input` from `offset` on.
+    @inline(__always)
+    private static func pointer(_ input: UnsafeRawBufferPointer, _ offset: Int) -> UnsafePointer<UInt8> {
+        UnsafePointer(input.baseAddress!.assumingMemoryBound(to: UInt8.self)) + offset
+    }
+
+    /// A decimal identifier at `k` (before `end`) as `LwM2MPathTextParser` accepts it: digits without a leading
+    /// zero, at most 65534; `k` moves past it. `nil` when there is none.
+    @inline(__always)
+    private static func identifier(_ input: UnsafeRawBufferPointer, _ k: inout Int, _ end: Int) -> UInt16? {
+        let start = k
+        var v: UInt32 = 0
+        while k < end, k - start < 5 {
+            let d = input[k] &- 0x30
+            guard d < 10 else { break }
+            v = v * 10 + UInt32(d)
+            k += 1
+        }
+        let digits = k - start
+        guard digits > 0, v <= 65534, digits == 1 || input[start] != 0x30 else { return nil }
+        if k < end, input[k] &- 0x30 < 10 { return nil }  // a sixth digit
+        return UInt16(v)
     }
 
     /// SenML CBOR's syntax for the shared pack reader: definite or indefinite lengths.
@@ -249,6 +559,7 @@ public enum SenMLCBORCodec {
                     return .integer(-1 - Int64(b - 0x20))
                 }
             }
+            if let n = reader.fastNumber() { return n }
             return try SenMLCBORCodec.number(&reader)
         }
 
