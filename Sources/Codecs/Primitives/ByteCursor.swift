@@ -76,6 +76,16 @@ struct ByteCursor {
         count &+= size
     }
 
+    /// Appends `-` (when `negative`) and the decimal digits of `value` (at most 21 bytes), written in place from the
+    /// last digit back, without an intermediate buffer.
+    @inline(__always)
+    mutating func appendDecimal(_ value: UInt64, negative: Bool = false) {
+        let digits = LwM2MTextCodec.decimalDigitCount(value)
+        let total = negative ? digits &+ 1 : digits
+        LwM2MTextCodec.writeDecimal(value, negative: negative, total: total, to: base + count)
+        count &+= total
+    }
+
     /// Writes `byte` at `offset` (already written) again: for a byte whose value is known only later.
     @inline(__always)
     mutating func overwrite(at offset: Int, _ byte: UInt8) {
@@ -89,6 +99,8 @@ extension Array where Element == UInt8 {
     /// the array is left as it was.
     @inline(__always)
     mutating func appendBounded<E: Error>(_ bound: Int, _ body: (inout ByteCursor) throws(E) -> Void) throws(E) {
+        #if canImport(Darwin)
+        // (Elsewhere every item goes to the spare capacity below, which neither zero-fills nor resizes twice.)
         if bound <= 32 {
             // A short item (a single value): write on the stack and append once, without resizing twice.
             var stack: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -105,11 +117,15 @@ extension Array where Element == UInt8 {
             if let failure { throw failure }
             return
         }
+        #endif
         let bound = Swift.max(bound, 1)
+        var failure: E? = nil
+        #if canImport(Darwin)
+        // `Array.append(addingCapacity:)` needs a recent OS on Apple platforms: reserve by zero-filling the bound,
+        // write over it, then drop what was not written.
         let start = count
         append(contentsOf: repeatElement(0, count: bound))
         var written = 0
-        var failure: E? = nil
         withUnsafeMutableBufferPointer { buffer in
             var cursor = ByteCursor(base: buffer.baseAddress! + start, limit: bound)
             do throws(E) {
@@ -124,5 +140,22 @@ extension Array where Element == UInt8 {
             throw failure
         }
         removeLast(bound - written)
+        #else
+        // Write straight into the spare capacity (no zero fill of the bound); only the written bytes become
+        // elements, none when `body` throws.
+        append(addingCapacity: bound) { span in
+            span.withUnsafeMutableBufferPointer { buffer, initialized in
+                // The span starts empty with at least `bound` free elements.
+                var cursor = ByteCursor(base: buffer.baseAddress.unsafelyUnwrapped, limit: bound)
+                do throws(E) {
+                    try body(&cursor)
+                    initialized = cursor.count
+                } catch {
+                    failure = error
+                }
+            }
+        }
+        if let failure { throw failure }
+        #endif
     }
 }

@@ -83,33 +83,13 @@ enum JSONWriter {
     /// An unsigned decimal number.
     @inline(__always)
     static func uint(_ value: UInt64, into out: inout ByteCursor) {
-        if value < 10 {
-            out.append(0x30 + UInt8(value))
-            return
-        }
-        // At most 20 digits, written backwards into a small stack buffer.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var v = value
-            var k = 24
-            while v > 0 {
-                k -= 1
-                buffer[k] = 0x30 + UInt8(v % 10)
-                v /= 10
-            }
-            out.append(UnsafeRawBufferPointer(rebasing: buffer[k..<24]))
-        }
+        out.appendDecimal(value)
     }
 
     /// A signed decimal number.
     @inline(__always)
     static func int(_ value: Int64, into out: inout ByteCursor) {
-        if value < 0 {
-            out.append(0x2D)
-            uint(value.magnitude, into: &out)
-        } else {
-            uint(UInt64(value), into: &out)
-        }
+        out.appendDecimal(value.magnitude, negative: value < 0)
     }
 
     /// A finite double in its shortest round-trip form (`25.5`, `1e+20`); integral values keep a `.0`.

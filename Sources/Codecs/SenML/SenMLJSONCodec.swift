@@ -55,25 +55,28 @@ public enum SenMLJSONCodec {
 
         @inline(__always)
         mutating func instance(
-            _ i: LwM2MObjectInstance, object o: UInt16, into c: inout ByteCursor
+            _ i: borrowing LwM2MObjectInstance, object o: UInt16, into c: inout ByteCursor
         ) throws(LwM2MCodecError) {
-            for r in i.resources {
-                if r.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.instance(o, i.id), r.id) }
-                try resource(r, object: o, instance: i.id, into: &c)
+            // Indexing (not a `for in` iterator) lets each resource be borrowed in place instead of copied.
+            for k in i.resources.indices {
+                let id = i.resources[k].id
+                if id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.instance(o, i.id), id) }
+                try resource(i.resources[k], object: o, instance: i.id, into: &c)
             }
         }
 
         @inline(__always)
         mutating func resource(
-            _ r: LwM2MResource, object o: UInt16, instance i: UInt16, into c: inout ByteCursor
+            _ r: borrowing LwM2MResource, object o: UInt16, instance i: UInt16, into c: inout ByteCursor
         ) throws(LwM2MCodecError) {
             switch r.content {
             case .single(let v):
                 try record(o, i, r.id, nil, v, into: &c)
             case .multiple(let instances):
-                for ri in instances {
-                    if ri.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.resource(o, i, r.id), ri.id) }
-                    try record(o, i, r.id, ri.id, ri.value, into: &c)
+                for k in instances.indices {
+                    let id = instances[k].id
+                    if id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.resource(o, i, r.id), id) }
+                    try record(o, i, r.id, id, instances[k].value, into: &c)
                 }
             }
         }
@@ -81,7 +84,8 @@ public enum SenMLJSONCodec {
         /// One record `{"bn":"/o/i/","n":"r/ri",<value>}` (`bn` only when the instance changed).
         @inline(__always)
         mutating func record(
-            _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ value: LwM2MValue, into c: inout ByteCursor
+            _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ value: borrowing LwM2MValue,
+            into c: inout ByteCursor
         ) throws(LwM2MCodecError) {
             c.require(nodeRecordBound(value))
             if first {
@@ -105,11 +109,9 @@ public enum SenMLJSONCodec {
                 LwM2MPathText.appendDigits(ri, into: &c)
             }
             c.append(#"","#)
-            if case .float(let d) = value, !d.isFinite {
-                let path = ri.map { LwM2MPath.resourceInstance(o, i, r, $0) } ?? .resource(o, i, r)
-                throw LwM2MCodecError(code: .notAcceptable, reason: "JSON cannot carry \(d)", path: path)
-            }
-            try writeValue(value, path: .root, into: &c)
+            // The path is built only for an error (a non-finite float).
+            try writeValue(
+                value, path: ri.map { LwM2MPath.resourceInstance(o, i, r, $0) } ?? .resource(o, i, r), into: &c)
             c.append(0x7D)
         }
     }
@@ -201,7 +203,9 @@ public enum SenMLJSONCodec {
     }
 
     @inline(__always)
-    static func writeValue(_ value: LwM2MValue, path: LwM2MPath, into out: inout ByteCursor) throws(LwM2MCodecError) {
+    static func writeValue(
+        _ value: borrowing LwM2MValue, path: @autoclosure () -> LwM2MPath, into out: inout ByteCursor
+    ) throws(LwM2MCodecError) {
         switch value {
         case .string(let s), .coreLink(let s):
             JSONWriter.raw("\"vs\":", into: &out)
@@ -214,7 +218,7 @@ public enum SenMLJSONCodec {
             JSONWriter.uint(u, into: &out)
         case .float(let d):
             JSONWriter.raw("\"v\":", into: &out)
-            try writeNumber(d, integral: false, path: path, into: &out)
+            try writeNumber(d, integral: false, path: path(), into: &out)
         case .boolean(let b):
             JSONWriter.raw(b ? "\"vb\":true" : "\"vb\":false", into: &out)
         case .opaque(let bytes):
