@@ -2,7 +2,7 @@ import Codecs
 import LwM2MModel
 import Testing
 
-/// The example of docs/Codecs-TLV.md, kept compiling and true.
+/// The example of docs/Codecs-speed.md, kept compiling and true.
 @Suite("TLV doc example")
 struct TLVDocExampleTests {
     @Test func exampleRoundTripsTheDeviceInstance() throws {

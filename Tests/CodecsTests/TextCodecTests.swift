@@ -111,7 +111,7 @@ struct TextCodecTests {
         #expect(String(decoding: out, as: UTF8.self) == "x=-1009")
     }
 
-    /// The example of docs/Codecs-text.md, kept compiling and true.
+    /// The example of docs/Codecs-speed.md, kept compiling and true.
     @Test func documentationExample() throws {
         let registry = LwM2MRegistry([
             LwM2MObjectDefinition(id: 3, name: "Device", isMultiple: false, isMandatory: true, resources: [
