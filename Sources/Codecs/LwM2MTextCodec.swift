@@ -36,12 +36,8 @@ public enum LwM2MTextCodec {
     @usableFromInline
     static func encodeOther(_ value: LwM2MValue, into out: inout [UInt8]) throws(LwM2MCodecError) {
         switch value {
-        case .integer(let v), .time(let v):
-            appendDecimal(v, into: &out)
-        case .unsignedInteger(let v):
-            appendDecimal(v, into: &out)
-        case .boolean(let b):
-            out.append(b ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+        case .integer, .time, .unsignedInteger, .boolean:
+            try encode(value, into: &out)  // written inline there; never reaches this function again
         case .string(let s), .coreLink(let s):
             appendUTF8(s, into: &out)
         case .float(let d):
