@@ -69,7 +69,9 @@ let package = Package(
         // and `driving` (runs a task on a virtual clock), shared by the test targets.
         .target(
             name: "LwM2MTestPKI",
-            dependencies: ["CoAPCore", nioCore, nioPosix],
+            dependencies: [
+                "CoAPCore", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Tests/LwM2MTestPKI",
             swiftSettings: swiftSettings
         ),

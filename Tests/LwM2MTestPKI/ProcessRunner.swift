@@ -1,5 +1,6 @@
 public import Foundation
 import NIOCore
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// What a command-line peer run by ``ProcessRunner/run(_:timeout:)`` left: exit status and output.
@@ -49,14 +50,21 @@ public enum ProcessRunner {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
-    /// A UDP port on `host` that was free a moment ago (bound to port 0, then released).
+    /// A UDP port on `host` that was free a moment ago (bound to port 0, then released), and never handed out
+    /// before in this test process: the kernel may give a just-released port again, and two servers told the same
+    /// port both bind it (our transports set SO_REUSEADDR), so datagrams for one reach the other.
     public static func freeUDPPort(host: String = "127.0.0.1") async throws -> Int {
-        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: host, port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
+        while true {
+            let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: host, port: 0).get()
+            let port = channel.localAddress!.port!
+            try await channel.close()
+            if handedOutPorts.withLockedValue({ $0.insert(port).inserted }) { return port }
+        }
     }
+
+    /// Every port ``freeUDPPort(host:)`` returned in this process.
+    private static let handedOutPorts = NIOLockedValueBox<Set<Int>>([])
 
     /// Runs `arguments` (looked up on PATH) and waits for it to exit, killing it after `timeout`.
     public static func run(_ arguments: [String], timeout: Duration = .seconds(20)) async throws -> ProcessResult {
