@@ -72,26 +72,29 @@ public struct LwM2MRegistry: LwM2MDefinitionProvider, Sendable {
             }
         }
         resourceIndex.replaceSubrange(first..<end, with: entries)
-        rebuildObjectRanges()
+        updateObjectRanges(objectID, start: first, removed: end - first, inserted: entries.count)
     }
 
-    /// Recomputes ``objectRanges`` from ``resourceIndex`` (after every change of the index).
-    mutating func rebuildObjectRanges() {
-        var ranges: [UInt64] = []
-        var k = 0
-        while k < resourceIndex.count {
-            let objectID = Int(resourceIndex[k].key >> 16)
-            var end = k + 1
-            while end < resourceIndex.count && Int(resourceIndex[end].key >> 16) == objectID { end += 1 }
-            if objectID < Self.directObjectLimit {
-                if ranges.count <= objectID {
-                    ranges.append(contentsOf: repeatElement(0, count: objectID + 1 - ranges.count))
-                }
-                ranges[objectID] = UInt64(k) << 32 | UInt64(end)
+    /// Keeps ``objectRanges`` in step with one ``reindex(_:)``: `objectID`'s entries, `removed` of them at
+    /// `start`, became `inserted`. Only the objects after it move (the index is sorted by object ID), so this
+    /// shifts their ranges instead of recomputing every range from the whole index on each `add`.
+    mutating func updateObjectRanges(_ objectID: UInt16, start: Int, removed: Int, inserted: Int) {
+        let o = Int(objectID)
+        let delta = inserted - removed
+        if delta != 0 && o + 1 < objectRanges.count {
+            // A range is `start << 32 | end`; 0 means "no entries", which never moves.
+            for k in (o + 1)..<objectRanges.count where objectRanges[k] != 0 {
+                let start = Int(objectRanges[k] >> 32) + delta
+                let end = Int(objectRanges[k] & 0xFFFF_FFFF) + delta
+                objectRanges[k] = UInt64(start) << 32 | UInt64(end)
             }
-            k = end
         }
-        objectRanges = ranges
+        guard o < Self.directObjectLimit else { return }
+        if objectRanges.count <= o {
+            guard inserted > 0 else { return }
+            objectRanges.append(contentsOf: repeatElement(0, count: o + 1 - objectRanges.count))
+        }
+        objectRanges[o] = inserted > 0 ? UInt64(start) << 32 | UInt64(start + inserted) : 0
     }
 
     /// The index range of `objectID`'s entries (empty when unknown).
