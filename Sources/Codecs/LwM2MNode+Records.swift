@@ -114,7 +114,7 @@ extension LwM2MNode {
                             code: .typeMismatch, reason: "\(first.path.parent!) is a single resource but has instances",
                             path: first.path)
                     }
-                    var instances: [LwM2MResourceInstance] = []
+                    var instances = LwM2MResourceInstances()
                     instances.reserveCapacity(end - index)
                     for r in records[index..<end] {
                         guard let ri = r.path.resourceInstanceID else {
@@ -122,7 +122,7 @@ extension LwM2MNode {
                                 code: .malformed, reason: "\(r.path) mixes a single value with resource instances",
                                 path: r.path)
                         }
-                        instances.append(LwM2MResourceInstance(id: ri, value: try typedValue(r, def)))
+                        instances.insert(LwM2MResourceInstance(id: ri, value: try typedValue(r, def)))
                     }
                     result.append(LwM2MResource(id: rid, content: .multiple(instances)))
                 }

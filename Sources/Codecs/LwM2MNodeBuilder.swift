@@ -26,7 +26,7 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
     private var resourceID: UInt16? = nil
     private var definition: (type: LwM2MResourceType, isMultiple: Bool)? = nil
     private var single: LwM2MValue? = nil
-    private var multiple: [LwM2MResourceInstance] = []
+    private var multiple = LwM2MResourceInstances()
     /// The value of a resource instance node.
     private var leaf: LwM2MValue? = nil
 
@@ -73,8 +73,7 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
         guard let v = typed(value, definition) else { return false }
         if let ri = path.resourceInstanceID {
             guard single == nil, definition?.isMultiple != false else { return false }
-            if multiple.capacity == 0 { multiple.reserveCapacity(4) }
-            multiple.append(LwM2MResourceInstance(id: ri, value: v))
+            multiple.insert(LwM2MResourceInstance(id: ri, value: v))  // in order: the key check above
         } else {
             // Path order puts a resource before its instances: this is the resource's first record.
             guard definition?.isMultiple != true else { return false }
@@ -127,7 +126,7 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
             single = nil
         } else {
             resources.append(LwM2MResource(id: rid, content: .multiple(multiple)))
-            multiple = []
+            multiple = LwM2MResourceInstances()
         }
         resourceID = nil
     }

@@ -193,16 +193,14 @@ public enum LwM2MTLVCodec {
 
     /// The encoded size of a multiple resource's instances, raising `longest` to the longest value.
     @inlinable
-    static func instancesSize(_ instances: [LwM2MResourceInstance], _ longest: inout Int) -> Int {
-        instances.withUnsafeBufferPointer { ris in
-            var total = 0
-            for k in 0..<ris.count {
-                let length = valueSize(ris[k].value)
-                longest = max(longest, length)
-                total &+= headerSize(id: ris[k].id, length: length)
-            }
-            return total
+    static func instancesSize(_ instances: LwM2MResourceInstances, _ longest: inout Int) -> Int {
+        var total = 0
+        for instance in instances {
+            let length = valueSize(instance.value)
+            longest = max(longest, length)
+            total &+= headerSize(id: instance.id, length: length)
         }
+        return total
     }
 
     /// Bytes needed for a signed integer: 1, 2, 4 or 8.
@@ -254,12 +252,10 @@ public enum LwM2MTLVCodec {
         case .single(let v):
             writeElement(kindResource, resource.id, v, &w)
         case .multiple(let instances):
-            instances.withUnsafeBufferPointer { ris in
-                var body = 0
-                for k in 0..<ris.count { body &+= headerSize(id: ris[k].id, length: valueSize(ris[k].value)) }
-                writeHeader(kindMultipleResource, resource.id, body, &w)
-                for k in 0..<ris.count { writeElement(kindResourceInstance, ris[k].id, ris[k].value, &w) }
-            }
+            var body = 0
+            for instance in instances { body &+= headerSize(id: instance.id, length: valueSize(instance.value)) }
+            writeHeader(kindMultipleResource, resource.id, body, &w)
+            for instance in instances { writeElement(kindResourceInstance, instance.id, instance.value, &w) }
         }
     }
 
@@ -703,12 +699,13 @@ struct TLVDecoder {
     @inlinable @inline(__always)
     mutating func decodeResourceInstances(
         from start: Int, to end: Int, type: LwM2MResourceType?, at resourcePath: LwM2MPath
-    ) throws(LwM2MCodecError) -> [LwM2MResourceInstance] {
-        var instances: [LwM2MResourceInstance] = []
-        // Every element takes at least 2 bytes (type and identifier), so a short body bounds its count without
-        // the counting walk (at most a few spare slots); longer bodies are counted for an exact allocation.
+    ) throws(LwM2MCodecError) -> LwM2MResourceInstances {
+        var instances = LwM2MResourceInstances()
+        // Up to two instances are stored inline. Every element takes at least 2 bytes (type and identifier), so a
+        // body of up to 9 bytes holds at most 4 (the capacity of a spilled array); longer bodies are counted for
+        // an exact allocation.
         let span = end &- start
-        instances.reserveCapacity(span <= 16 ? span &>> 1 : try count(from: start, to: end))
+        if span > 9 { instances.reserveCapacity(try count(from: start, to: end)) }
         var ordered = true
         var p = start
         var lastID = -1
@@ -717,17 +714,19 @@ struct TLVDecoder {
             guard h.kind == LwM2MTLVCodec.kindResourceInstance else {
                 throw error(.malformed, "expected a resource instance element in a multiple resource", p)
             }
-            if Int(h.id) <= lastID {
+            if Int(h.id) <= lastID || !ordered {
+                // Out of order (the cold path): `insert` puts the instance in place, so a repeated ID is looked up.
                 if Int(h.id) == lastID { throw duplicate("resource instance", h.id, p) }
+                if instances[id: h.id] != nil { throw duplicate("resource instance", h.id, start) }
                 ordered = false
             }
             lastID = Int(h.id)
             let value = if let type { try Self.decodeValue(h, type, in: bytes, path: path) } else { LwM2MValue.opaque(raw(h)) }
-            instances.append(LwM2MResourceInstance(id: h.id, value: value))
+            instances.insert(LwM2MResourceInstance(id: h.id, value: value))
             p = h.valueEnd
         }
         if type == nil { untyped.append(resourcePath) }
-        return ordered ? instances : try sortedUnique(instances, by: \.id, "resource instance", start)
+        return instances
     }
 
     /// The payload for a resource path: one resource element, or bare resource instances of a multiple resource.

@@ -23,8 +23,8 @@ public struct LwM2MResource: Hashable, Sendable {
     public enum Content: Hashable, Sendable {
         /// A single-instance resource's value.
         case single(LwM2MValue)
-        /// A multiple-instance resource's instances, ordered by ID with no duplicates.
-        case multiple([LwM2MResourceInstance])
+        /// A multiple-instance resource's instances, ordered by ID with no duplicates (up to two stored inline).
+        case multiple(LwM2MResourceInstances)
     }
 
     /// Creates a single-instance resource.
@@ -32,9 +32,15 @@ public struct LwM2MResource: Hashable, Sendable {
         LwM2MResource(id: id, content: .single(value))
     }
 
-    /// Creates a multiple-instance resource; instances are sorted by ID.
+    /// Creates a multiple-instance resource; instances are sorted by ID (of instances sharing an ID, the last one
+    /// is kept).
     @inlinable public static func multiple(_ id: UInt16, _ instances: [LwM2MResourceInstance]) -> LwM2MResource {
-        LwM2MResource(id: id, content: .multiple(isOrdered(instances, by: \.id) ? instances : instances.sorted { $0.id < $1.id }))
+        LwM2MResource(id: id, content: .multiple(LwM2MResourceInstances(instances)))
+    }
+
+    /// Creates a multiple-instance resource.
+    @inlinable public static func multiple(_ id: UInt16, _ instances: LwM2MResourceInstances) -> LwM2MResource {
+        LwM2MResource(id: id, content: .multiple(instances))
     }
 
     /// Creates a multiple-instance resource from `[instanceID: value]`.
@@ -55,7 +61,7 @@ public struct LwM2MResource: Hashable, Sendable {
     }
 
     /// The instances of a multiple resource, else `nil`.
-    @inlinable public var instances: [LwM2MResourceInstance]? {
+    @inlinable public var instances: LwM2MResourceInstances? {
         if case .multiple(let v) = content { return v }
         return nil
     }
