@@ -192,10 +192,11 @@ public enum LwM2MTLVCodec {
     }
 
     /// The encoded size of a multiple resource's instances, raising `longest` to the longest value.
-    @inlinable
+    @inlinable @inline(__always)
     static func instancesSize(_ instances: LwM2MResourceInstances, _ longest: inout Int) -> Int {
         var total = 0
-        for instance in instances {
+        for k in 0..<instances.count {
+            let instance = instances[k]
             let length = valueSize(instance.value)
             longest = max(longest, length)
             total &+= headerSize(id: instance.id, length: length)
@@ -252,10 +253,17 @@ public enum LwM2MTLVCodec {
         case .single(let v):
             writeElement(kindResource, resource.id, v, &w)
         case .multiple(let instances):
+            let n = instances.count
             var body = 0
-            for instance in instances { body &+= headerSize(id: instance.id, length: valueSize(instance.value)) }
+            for k in 0..<n {
+                let instance = instances[k]
+                body &+= headerSize(id: instance.id, length: valueSize(instance.value))
+            }
             writeHeader(kindMultipleResource, resource.id, body, &w)
-            for instance in instances { writeElement(kindResourceInstance, instance.id, instance.value, &w) }
+            for k in 0..<n {
+                let instance = instances[k]
+                writeElement(kindResourceInstance, instance.id, instance.value, &w)
+            }
         }
     }
 

@@ -7,25 +7,66 @@ struct LwM2MResourceInstancesTests {
         LwM2MResourceInstance(id: id, value: .integer(value))
     }
 
-    /// Instances 0..<n with values that need a reference (strings), so copies and releases are exercised.
+    /// Instances 0..<n with values that need a reference (strings, never inline), so copies and releases are
+    /// exercised.
     private func strings(_ n: Int) -> [LwM2MResourceInstance] {
         (0..<n).map { LwM2MResourceInstance(id: UInt16($0), value: .string("value number \($0) of a longer text")) }
     }
 
-    @Test(arguments: 0...6)
-    func insertingInOrderKeepsEveryInstanceAcrossTheSpill(n: Int) {
+    /// Instances 0..<n with small integer values (inline up to two).
+    private func integers(_ n: Int) -> [LwM2MResourceInstance] {
+        (0..<n).map { LwM2MResourceInstance(id: UInt16($0), value: .integer(Int64($0) * 1000 - 1)) }
+    }
+
+    @Test(arguments: 0...6, [false, true])
+    func insertingInOrderKeepsEveryInstanceAcrossTheSpill(n: Int, stringValues: Bool) {
+        let elements = stringValues ? strings(n) : integers(n)
         var built = LwM2MResourceInstances()
-        for (k, element) in strings(n).enumerated() {
+        for (k, element) in elements.enumerated() {
             built.insert(element)
             #expect(built.count == k + 1)
-            #expect(Array(built) == Array(strings(k + 1)))
+            #expect(Array(built) == Array(elements.prefix(k + 1)))
         }
         #expect(built.isEmpty == (n == 0))
-        #expect(Array(built) == strings(n))
+        #expect(Array(built) == elements)
         #expect(built.indices == 0..<n)
-        #expect(built == LwM2MResourceInstances(strings(n)))
-        for element in strings(n) { #expect(built[id: element.id] == element.value) }
+        #expect(built == LwM2MResourceInstances(elements))
+        for element in elements { #expect(built[id: element.id] == element.value) }
         #expect(built[id: UInt16(n)] == nil)
+        #expect(built.withUnsafeBufferPointer { Array($0) } == elements)
+    }
+
+    /// Values at the edges of what fits inline come back exactly, inline or spilled, in either slot.
+    @Test(arguments: [
+        LwM2MValue.integer(Int64(Int32.max)), .integer(Int64(Int32.min)), .integer(Int64(Int32.max) + 1),
+        .integer(Int64.min), .time(-1), .time(Int64(UInt32.max)), .unsignedInteger(UInt64(UInt32.max)),
+        .unsignedInteger(UInt64(UInt32.max) + 1), .float(0.5), .float(-0.0), .float(0.1), .float(.infinity),
+        .float(Double(Float.greatestFiniteMagnitude) * 2), .float(.nan), .boolean(true), .boolean(false),
+        .objectLink(LwM2MObjectLink(objectID: 65535, instanceID: 1)), .opaque([1, 2]), .coreLink("</3/0>"),
+        .string(""),
+    ])
+    func valuesComeBackExactly(value: LwM2MValue) {
+        for neighbour in [LwM2MValue.integer(-7), .string("wide")] {
+            var values = LwM2MResourceInstances()
+            values.insert(LwM2MResourceInstance(id: 4, value: value))
+            values.insert(LwM2MResourceInstance(id: 2, value: neighbour))  // moves the first one to slot 1
+            #expect(values[id: 4].map(\.type) == value.type)
+            if case .float(let d) = value {
+                guard case .float(let back) = values[id: 4] else {
+                    Issue.record("not a float")
+                    return
+                }
+                #expect(back.bitPattern == d.bitPattern)
+            } else {
+                #expect(values[id: 4] == value)
+            }
+            #expect(values[id: 2] == neighbour)
+            #expect(values.map(\.id) == [2, 4])
+        }
+    }
+
+    @Test func resourcesStayFourWordsLong() {
+        #expect(MemoryLayout<LwM2MResource>.stride == 32)
     }
 
     @Test func insertingOutOfOrderSortsAndReplacesTheSameID() {
@@ -58,9 +99,9 @@ struct LwM2MResourceInstancesTests {
             == [instance(0, 1), instance(1, 5)])
     }
 
-    @Test(arguments: 0...5)
-    func equalityAndHashingIgnoreTheStorage(n: Int) {
-        let elements = strings(n)
+    @Test(arguments: 0...5, [false, true])
+    func equalityAndHashingIgnoreTheStorage(n: Int, stringValues: Bool) {
+        let elements = stringValues ? strings(n) : integers(n)
         let inline = LwM2MResourceInstances(elements)
         // The same elements in an array from the start (reserving room for more spills at once).
         var spilled = LwM2MResourceInstances()

@@ -65,7 +65,9 @@ public enum LwM2MCBORCodec {
             return CBORValueCodec.maxSize(v)
         case .multiple(let instances):
             var n = CBORWriter.maxHeadSize
-            for ri in instances { n += CBORWriter.maxHeadSize + CBORValueCodec.maxSize(ri.value) }
+            instances.withUnsafeBufferPointer { ris in
+                for ri in ris { n += CBORWriter.maxHeadSize + CBORValueCodec.maxSize(ri.value) }
+            }
             return n
         }
     }
@@ -85,10 +87,12 @@ public enum LwM2MCBORCodec {
         case .single(let v):
             CBORValueCodec.write(v, into: &out)
         case .multiple(let instances):
-            CBORWriter.mapHeader(instances.count, into: &out)
-            for ri in instances {
-                CBORWriter.uint(UInt64(ri.id), into: &out)
-                CBORValueCodec.write(ri.value, into: &out)
+            instances.withUnsafeBufferPointer { ris in
+                CBORWriter.mapHeader(ris.count, into: &out)
+                for ri in ris {
+                    CBORWriter.uint(UInt64(ri.id), into: &out)
+                    CBORValueCodec.write(ri.value, into: &out)
+                }
             }
         }
     }

@@ -67,10 +67,12 @@ public enum SenMLCBORCodec {
             out.require(nodeRecordBound(v))
             writeNodeRecord(o, i, r.id, nil, v, &base, into: &out)
         case .multiple(let instances):
-            for ri in instances {
-                if ri.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(path, ri.id) }  // the walk's error
-                out.require(nodeRecordBound(ri.value))
-                writeNodeRecord(o, i, r.id, ri.id, ri.value, &base, into: &out)
+            try instances.withUnsafeBufferPointer { (ris) throws(LwM2MCodecError) in
+                for ri in ris {
+                    if ri.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(path, ri.id) }  // the walk's error
+                    out.require(nodeRecordBound(ri.value))
+                    writeNodeRecord(o, i, r.id, ri.id, ri.value, &base, into: &out)
+                }
             }
         }
     }

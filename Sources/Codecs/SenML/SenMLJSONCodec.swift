@@ -73,10 +73,12 @@ public enum SenMLJSONCodec {
             case .single(let v):
                 try record(o, i, r.id, nil, v, into: &c)
             case .multiple(let instances):
-                for k in instances.indices {
-                    let id = instances[k].id
-                    if id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.resource(o, i, r.id), id) }
-                    try record(o, i, r.id, id, instances[k].value, into: &c)
+                try instances.withUnsafeBufferPointer { (ris) throws(LwM2MCodecError) in
+                    for k in ris.indices {
+                        let id = ris[k].id
+                        if id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.resource(o, i, r.id), id) }
+                        try record(o, i, r.id, id, ris[k].value, into: &c)
+                    }
                 }
             }
         }
