@@ -18,5 +18,11 @@ struct DocExampleTests {
         try attributes.validate(level: path.level, resource: registry.resourceDefinition(objectID: 3, resourceID: 9),
                                 forWriteAttributes: true)
         #expect(attributes.linkFormat == ";pmin=10;pmax=60;gt=20.5")
+
+        var sources: LwM2MResourceInstances = [LwM2MResourceInstance(id: 1, value: .integer(5))]
+        sources.insert(LwM2MResourceInstance(id: 0, value: .integer(1)))  // kept in ID order, still inline
+        let powerSources = LwM2MResource.multiple(6, sources)
+        #expect(powerSources.instances?.map(\.id) == [0, 1] && sources[id: 1] == .integer(5))
+        #expect(powerSources == .multiple(6, [1: .integer(5), 0: .integer(1)]))
     }
 }
