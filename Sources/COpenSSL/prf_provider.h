@@ -35,9 +35,14 @@
 /// The largest seed accepted (label + randoms + session hash, or an exporter's label and context).
 #define LWM2M_PRF_MAX_SEED 1024
 
+/// Secrets up to this length (master secrets, PSK and ECDHE premaster secrets) live in the context itself.
+#define LWM2M_PRF_INLINE_SECRET 64
+
 typedef struct {
+    /// The secret: `inline_secret` or, when longer, an allocation of its own; NULL until set.
     unsigned char *secret;
     size_t secret_length;
+    unsigned char inline_secret[LWM2M_PRF_INLINE_SECRET];
     unsigned char seed[LWM2M_PRF_MAX_SEED];
     size_t seed_length;
     /// The digest name when it is not SHA-256 (then the default provider derives), else empty.
@@ -70,63 +75,137 @@ static inline void lwm2m_hmac_sha256_init(lwm2m_hmac_sha256 *hmac, const unsigne
     OPENSSL_cleanse(pad, sizeof(pad));
 }
 
-/// Finishes an HMAC whose inner state `inner` has absorbed the message; writes 32 bytes to `out`.
-static inline void lwm2m_hmac_sha256_final(const lwm2m_hmac_sha256 *hmac, SHA256_CTX *inner, unsigned char *out) {
-    SHA256_CTX outer = hmac->outer;
+/// Finishes an HMAC whose inner state `inner` has absorbed the message; writes 32 bytes to `out`. `outer` is
+/// scratch space for the outer hash (the caller wipes it).
+static inline void lwm2m_hmac_sha256_final(const lwm2m_hmac_sha256 *hmac, SHA256_CTX *inner, SHA256_CTX *outer,
+                                           unsigned char *out) {
+    *outer = hmac->outer;
     SHA256_Final(out, inner);
-    SHA256_Update(&outer, out, SHA256_DIGEST_LENGTH);
-    SHA256_Final(out, &outer);
-    OPENSSL_cleanse(&outer, sizeof(outer));
+    SHA256_Update(outer, out, SHA256_DIGEST_LENGTH);
+    SHA256_Final(out, outer);
+}
+
+/// Recently used PRF secrets of this thread with their HMAC pad states.
+///
+/// libssl derives the key block and both Finished messages from the same 48-byte master secret, one PRF call (and
+/// one new KDF context) each, so their HMAC pad states (two SHA-256 compressions per call) are kept here between
+/// the calls. An entry is wiped after `LWM2M_PRF_CACHE_USES` uses (a handshake uses its master secret three times)
+/// or when a newer secret takes its slot; each thread has its own entries.
+#define LWM2M_PRF_CACHE_ENTRIES 4
+#define LWM2M_PRF_CACHE_USES 3
+#define LWM2M_PRF_CACHED_SECRET 48
+
+typedef struct {
+    /// How many more times the entry may be used; 0 marks an empty slot.
+    unsigned uses_left;
+    unsigned char secret[LWM2M_PRF_CACHED_SECRET];
+    lwm2m_hmac_sha256 hmac;
+} lwm2m_prf_cache_entry;
+
+typedef struct {
+    lwm2m_prf_cache_entry entries[LWM2M_PRF_CACHE_ENTRIES];
+    unsigned next;
+} lwm2m_prf_cache;
+
+/// This thread's cache (a function-local static: Swift's importer emits those, not header-level statics).
+static inline lwm2m_prf_cache *lwm2m_prf_thread_cache(void) {
+    static _Thread_local lwm2m_prf_cache cache;
+    return &cache;
+}
+
+/// The keyed HMAC state of `secret`: from this thread's cache when it holds the secret, else computed (and cached
+/// when the secret has a master secret's length).
+static inline void lwm2m_prf_hmac_for(const unsigned char *secret, size_t secret_length, lwm2m_hmac_sha256 *hmac) {
+    if (secret_length != LWM2M_PRF_CACHED_SECRET) {
+        lwm2m_hmac_sha256_init(hmac, secret, secret_length);
+        return;
+    }
+    lwm2m_prf_cache *cache = lwm2m_prf_thread_cache();
+    for (unsigned i = 0; i < LWM2M_PRF_CACHE_ENTRIES; i++) {
+        lwm2m_prf_cache_entry *entry = &cache->entries[i];
+        if (entry->uses_left == 0 || CRYPTO_memcmp(entry->secret, secret, LWM2M_PRF_CACHED_SECRET) != 0) continue;
+        *hmac = entry->hmac;
+        if (--entry->uses_left == 0) OPENSSL_cleanse(entry, sizeof(*entry));
+        return;
+    }
+    lwm2m_hmac_sha256_init(hmac, secret, secret_length);
+    lwm2m_prf_cache_entry *entry = &cache->entries[cache->next];
+    cache->next = (cache->next + 1) % LWM2M_PRF_CACHE_ENTRIES;
+    memcpy(entry->secret, secret, LWM2M_PRF_CACHED_SECRET);
+    entry->hmac = *hmac;
+    entry->uses_left = LWM2M_PRF_CACHE_USES - 1;
 }
 
 /// P_SHA256(secret, seed) (RFC 5246 section 5): A(0) = seed, A(i) = HMAC(secret, A(i-1)),
 /// output = HMAC(secret, A(1) + seed) + HMAC(secret, A(2) + seed) + ...
 static inline void lwm2m_p_sha256(const unsigned char *secret, size_t secret_length, const unsigned char *seed,
                                   size_t seed_length, unsigned char *out, size_t length) {
-    lwm2m_hmac_sha256 hmac;
-    unsigned char a[SHA256_DIGEST_LENGTH];
-    unsigned char block[SHA256_DIGEST_LENGTH];
-    SHA256_CTX state, next;
-    lwm2m_hmac_sha256_init(&hmac, secret, secret_length);
-    state = hmac.inner;
-    SHA256_Update(&state, seed, seed_length);
-    lwm2m_hmac_sha256_final(&hmac, &state, a);  // A(1)
+    // Everything secret-derived lives in one struct, wiped once at the end.
+    struct {
+        lwm2m_hmac_sha256 hmac;
+        SHA256_CTX state, next, outer;
+        unsigned char a[SHA256_DIGEST_LENGTH];
+        unsigned char block[SHA256_DIGEST_LENGTH];
+    } work;
+    lwm2m_prf_hmac_for(secret, secret_length, &work.hmac);
+    work.state = work.hmac.inner;
+    SHA256_Update(&work.state, seed, seed_length);
+    lwm2m_hmac_sha256_final(&work.hmac, &work.state, &work.outer, work.a);  // A(1)
     while (length > 0) {
-        state = hmac.inner;
-        SHA256_Update(&state, a, sizeof(a));
-        next = state;  // HMAC(A(i)) shares the inner state up to here
-        SHA256_Update(&state, seed, seed_length);
+        work.state = work.hmac.inner;
+        SHA256_Update(&work.state, work.a, sizeof(work.a));
+        work.next = work.state;  // HMAC(A(i)) shares the inner state up to here
+        SHA256_Update(&work.state, seed, seed_length);
         size_t count = length < SHA256_DIGEST_LENGTH ? length : SHA256_DIGEST_LENGTH;
         if (count == SHA256_DIGEST_LENGTH) {
-            lwm2m_hmac_sha256_final(&hmac, &state, out);
+            lwm2m_hmac_sha256_final(&work.hmac, &work.state, &work.outer, out);
         } else {
-            lwm2m_hmac_sha256_final(&hmac, &state, block);
-            memcpy(out, block, count);
+            lwm2m_hmac_sha256_final(&work.hmac, &work.state, &work.outer, work.block);
+            memcpy(out, work.block, count);
         }
         out += count;
         length -= count;
-        if (length > 0) lwm2m_hmac_sha256_final(&hmac, &next, a);  // A(i+1)
+        if (length > 0) lwm2m_hmac_sha256_final(&work.hmac, &work.next, &work.outer, work.a);  // A(i+1)
     }
-    OPENSSL_cleanse(&hmac, sizeof(hmac));
-    OPENSSL_cleanse(&state, sizeof(state));
-    OPENSSL_cleanse(&next, sizeof(next));
-    OPENSSL_cleanse(a, sizeof(a));
-    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(&work, sizeof(work));
 }
 
 static inline int lwm2m_prf_is_sha256(const char *name) {
     return strcasecmp(name, "SHA256") == 0 || strcasecmp(name, "SHA2-256") == 0 || strcasecmp(name, "SHA-256") == 0;
 }
 
+/// Wipes and releases the context's secret.
+static inline void lwm2m_prf_forget_secret(lwm2m_prf_ctx *ctx) {
+    if (ctx->secret == ctx->inline_secret) {
+        OPENSSL_cleanse(ctx->inline_secret, ctx->secret_length);
+    } else {
+        OPENSSL_clear_free(ctx->secret, ctx->secret_length);
+    }
+    ctx->secret = NULL;
+    ctx->secret_length = 0;
+}
+
 static inline void *lwm2m_prf_newctx(void *provctx) {
     (void)provctx;
-    return OPENSSL_zalloc(sizeof(lwm2m_prf_ctx));
+    // Not zero-filled: the seed buffer is only read up to seed_length.
+    lwm2m_prf_ctx *ctx = (lwm2m_prf_ctx *)OPENSSL_malloc(sizeof(lwm2m_prf_ctx));
+    if (ctx == NULL) return NULL;
+    ctx->secret = NULL;
+    ctx->secret_length = 0;
+    ctx->seed_length = 0;
+    memset(ctx->other_digest, 0, sizeof(ctx->other_digest));
+    ctx->has_digest = 0;
+    return ctx;
 }
 
 static inline void lwm2m_prf_reset(void *vctx) {
     lwm2m_prf_ctx *ctx = (lwm2m_prf_ctx *)vctx;
-    OPENSSL_clear_free(ctx->secret, ctx->secret_length);
-    OPENSSL_cleanse(ctx, sizeof(*ctx));
+    lwm2m_prf_forget_secret(ctx);
+    // Only the seed bytes in use were ever written (set_ctx_params wipes a seed it replaces).
+    OPENSSL_cleanse(ctx->seed, ctx->seed_length);
+    ctx->seed_length = 0;
+    memset(ctx->other_digest, 0, sizeof(ctx->other_digest));
+    ctx->has_digest = 0;
 }
 
 static inline void lwm2m_prf_freectx(void *vctx) {
@@ -141,7 +220,9 @@ static inline void *lwm2m_prf_dupctx(void *vctx) {
     if (copy == NULL) return NULL;
     memcpy(copy, ctx, sizeof(*ctx));
     copy->secret = NULL;
-    if (ctx->secret != NULL) {
+    if (ctx->secret == ctx->inline_secret) {
+        copy->secret = copy->inline_secret;
+    } else if (ctx->secret != NULL) {
         copy->secret = (unsigned char *)OPENSSL_memdup(ctx->secret, ctx->secret_length);
         if (copy->secret == NULL) {
             OPENSSL_cleanse(copy, sizeof(*copy));
@@ -152,12 +233,23 @@ static inline void *lwm2m_prf_dupctx(void *vctx) {
     return copy;
 }
 
+/// Which parameter `key` names: 1 the digest, 2 the secret, 3 a seed, 0 another one. Tests the first letters before
+/// one strcmp (libssl passes seven or eight parameters per PRF call).
+static inline int lwm2m_prf_parameter(const char *key) {
+    if (key[0] == 'd') return strcmp(key, OSSL_KDF_PARAM_DIGEST) == 0 ? 1 : 0;
+    if (key[0] != 's' || key[1] != 'e') return 0;
+    if (key[2] == 'c') return strcmp(key, OSSL_KDF_PARAM_SECRET) == 0 ? 2 : 0;
+    if (key[2] == 'e') return strcmp(key, OSSL_KDF_PARAM_SEED) == 0 ? 3 : 0;
+    return 0;
+}
+
 static inline int lwm2m_prf_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
     lwm2m_prf_ctx *ctx = (lwm2m_prf_ctx *)vctx;
     int seen_seed = 0;
     if (params == NULL) return 1;
     for (const OSSL_PARAM *p = params; p->key != NULL; p++) {
-        if (strcmp(p->key, OSSL_KDF_PARAM_DIGEST) == 0) {
+        int parameter = lwm2m_prf_parameter(p->key);
+        if (parameter == 1) {
             if (p->data_type != OSSL_PARAM_UTF8_STRING || p->data == NULL) return 0;
             // data_size need not count a terminating NUL: copy at most data_size bytes and terminate.
             size_t length = strnlen((const char *)p->data, p->data_size);
@@ -166,20 +258,22 @@ static inline int lwm2m_prf_set_ctx_params(void *vctx, const OSSL_PARAM params[]
             ctx->other_digest[length] = 0;
             if (lwm2m_prf_is_sha256(ctx->other_digest)) ctx->other_digest[0] = 0;
             ctx->has_digest = 1;
-        } else if (strcmp(p->key, OSSL_KDF_PARAM_SECRET) == 0) {
+        } else if (parameter == 2) {
             if (p->data_type != OSSL_PARAM_OCTET_STRING || (p->data == NULL && p->data_size > 0)) return 0;
-            OPENSSL_clear_free(ctx->secret, ctx->secret_length);
-            ctx->secret = NULL;
-            ctx->secret_length = 0;
-            // One byte more so an empty secret still has a non-NULL buffer.
-            ctx->secret = (unsigned char *)OPENSSL_malloc(p->data_size + 1);
-            if (ctx->secret == NULL) return 0;
+            lwm2m_prf_forget_secret(ctx);
+            if (p->data_size <= LWM2M_PRF_INLINE_SECRET) {
+                ctx->secret = ctx->inline_secret;  // also non-NULL for an empty secret
+            } else {
+                ctx->secret = (unsigned char *)OPENSSL_malloc(p->data_size);
+                if (ctx->secret == NULL) return 0;
+            }
             if (p->data_size > 0) memcpy(ctx->secret, p->data, p->data_size);
             ctx->secret_length = p->data_size;
-        } else if (strcmp(p->key, OSSL_KDF_PARAM_SEED) == 0) {
+        } else if (parameter == 3) {
             // The seed parameters of one call concatenate (libssl passes label, randoms, ... as separate seeds).
             if (p->data_type != OSSL_PARAM_OCTET_STRING || (p->data == NULL && p->data_size > 0)) return 0;
             if (!seen_seed) {
+                OPENSSL_cleanse(ctx->seed, ctx->seed_length);
                 ctx->seed_length = 0;
                 seen_seed = 1;
             }

@@ -23,6 +23,33 @@ struct DTLSEngineReuseTests {
         }
     }
 
+    @Test("The PRF provider's cached master-secret pad states give OpenSSL's bytes, reused, interleaved and evicted")
+    func prfCacheMatchesOpenSSL() throws {
+        var generator = SystemRandomNumberGenerator()
+        func random(_ count: Int) -> [UInt8] {
+            (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        }
+        // Six 48-byte secrets (more than the cache holds) and secrets one byte apart, used in an interleaved order
+        // and more often than an entry may be: hits, misses, evictions and wiped entries all meet OpenSSL's bytes.
+        var secrets = (0..<6).map { _ in random(48) }
+        var nearlyFirst = secrets[0]
+        nearlyFirst[47] ^= 1
+        secrets.append(nearlyFirst)
+        let order = [0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 0, 1, 6, 6, 6, 6, 2, 2, 2, 2, 2, 0, 5, 4, 3, 2, 1, 0]
+        for (step, index) in order.enumerated() {
+            let labels = ["key expansion", "client finished", "server finished", "EXPORTER-test"]
+            let label = labels[step % labels.count]
+            let seed = random([32, 64, 13, 100][step % 4])
+            let length = [40, 12, 12, 48, 100][step % 5]
+            let ours = try #require(DTLSLibraryContext.tls12PRF(
+                secret: secrets[index], label: label, seed: seed, length: length, openSSLDefault: false))
+            let openSSL = try #require(DTLSLibraryContext.tls12PRF(
+                secret: secrets[index], label: label, seed: seed, length: length, openSSLDefault: true))
+            #expect(ours.provider == "lwm2m-prf")
+            #expect(ours.output == openSSL.output, "step \(step), secret \(index)")
+        }
+    }
+
     @Test("A reused connection carries nothing of its previous peer: identity, data, resumption, a wrong key")
     func reusedConnections() async throws {
         let deviceA = BackToBack.address(41001)
