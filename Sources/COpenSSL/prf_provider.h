@@ -26,6 +26,9 @@
 #include <openssl/provider.h>
 #include <openssl/sha.h>
 #include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/bn.h>
 
 #pragma clang diagnostic push
@@ -357,6 +360,15 @@ static inline const OSSL_PARAM *lwm2m_prf_gettable_ctx_params(void *vctx, void *
 typedef struct {
     OSSL_DISPATCH ec_keymgmt_functions[LWM2M_MAX_DISPATCH];
     OSSL_FUNC_keymgmt_validate_fn *default_ec_validate;
+    /// The default provider's EC key generation functions (wrapped below), all set or all NULL.
+    OSSL_FUNC_keymgmt_gen_init_fn *default_gen_init;
+    OSSL_FUNC_keymgmt_gen_set_template_fn *default_gen_set_template;
+    OSSL_FUNC_keymgmt_gen_set_params_fn *default_gen_set_params;
+    OSSL_FUNC_keymgmt_gen_settable_params_fn *default_gen_settable_params;
+    OSSL_FUNC_keymgmt_gen_fn *default_gen;
+    OSSL_FUNC_keymgmt_gen_cleanup_fn *default_gen_cleanup;
+    /// A P-256 key (the default provider's key data, an EC_KEY) whose group every P-256 key generation copies.
+    EC_KEY *p256_template;
     OSSL_ALGORITHM keymgmt_algorithms[2];
     OSSL_ALGORITHM keyexch_algorithms[2];
     OSSL_ALGORITHM signature_algorithms[2];
@@ -388,6 +400,154 @@ static inline int lwm2m_ec_validate(const void *keydata, int selection, int chec
     return lwm2m_default_ec_validate(keydata, selection, checktype);
 }
 
+// MARK: EC key generation with a ready P-256 group
+//
+// libssl makes every ephemeral ECDHE key (and the peer's key shell) through EVP_PKEY_keygen with the group name
+// "P-256". The default provider then builds the curve from its name for each key: big numbers from the curve
+// table, Montgomery contexts for the field and the order, the generator (about 140k instructions, 7% of an
+// ECDHE-ECDSA server handshake). The wrappers below keep the default provider's generation context and, when the
+// only group setting was the name of P-256, hand it a template key before generating, so the default code copies
+// the group built once (EC_GROUP_dup) instead of building it again. Everything else (the key generation itself,
+// encoding, point format, cofactor mode, group checks) is the default provider's code, unchanged.
+
+typedef struct {
+    /// The default provider's generation context.
+    void *inner;
+    /// Whether a group name set was P-256's.
+    int p256_named;
+    /// Whether anything else shaped the group: another name, explicit curve parameters, a caller's template.
+    int other_group;
+} lwm2m_ec_gen_ctx;
+
+/// Whether a group `name` is P-256 as OpenSSL 3.0 reads names: its NIST name (case-sensitive) or its short name
+/// (case-insensitive).
+static inline int lwm2m_is_p256_name(const char *name, size_t length) {
+    return (length == 5 && strncmp(name, "P-256", 5) == 0)
+        || (length == 10 && strncasecmp(name, "prime256v1", 10) == 0);
+}
+
+/// Notes what `params` say about the group. Only the group name, the named-curve encoding, the point format, the
+/// cofactor mode and the group check leave the group a named one; any other parameter counts as shaping it.
+static inline void lwm2m_ec_gen_observe(lwm2m_ec_gen_ctx *ctx, const OSSL_PARAM params[]) {
+    if (params == NULL) return;
+    for (const OSSL_PARAM *p = params; p->key != NULL; p++) {
+        if (strcmp(p->key, OSSL_PKEY_PARAM_GROUP_NAME) == 0) {
+            if (p->data_type == OSSL_PARAM_UTF8_STRING && p->data != NULL
+                && lwm2m_is_p256_name((const char *)p->data, strnlen((const char *)p->data, p->data_size))) {
+                ctx->p256_named = 1;
+            } else {
+                ctx->other_group = 1;
+            }
+        } else if (strcmp(p->key, OSSL_PKEY_PARAM_EC_ENCODING) == 0) {
+            if (p->data_type != OSSL_PARAM_UTF8_STRING || p->data == NULL
+                || strncmp((const char *)p->data, OSSL_PKEY_EC_ENCODING_GROUP, p->data_size) != 0) {
+                ctx->other_group = 1;
+            }
+        } else if (strcmp(p->key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT) != 0
+                   && strcmp(p->key, OSSL_PKEY_PARAM_USE_COFACTOR_ECDH) != 0
+                   && strcmp(p->key, OSSL_PKEY_PARAM_EC_GROUP_CHECK_TYPE) != 0) {
+            ctx->other_group = 1;
+        }
+    }
+}
+
+static inline int lwm2m_ec_gen_set_params(void *vctx, const OSSL_PARAM params[]) {
+    lwm2m_ec_gen_ctx *ctx = (lwm2m_ec_gen_ctx *)vctx;
+    if (ctx == NULL) return 0;
+    lwm2m_ec_gen_observe(ctx, params);
+    return lwm2m_state()->default_gen_set_params(ctx->inner, params);
+}
+
+static inline void lwm2m_ec_gen_cleanup(void *vctx) {
+    lwm2m_ec_gen_ctx *ctx = (lwm2m_ec_gen_ctx *)vctx;
+    if (ctx == NULL) return;
+    lwm2m_state()->default_gen_cleanup(ctx->inner);
+    OPENSSL_free(ctx);
+}
+
+static inline void *lwm2m_ec_gen_init(void *provctx, int selection, const OSSL_PARAM params[]) {
+    lwm2m_ec_gen_ctx *ctx = (lwm2m_ec_gen_ctx *)OPENSSL_zalloc(sizeof(lwm2m_ec_gen_ctx));
+    if (ctx == NULL) return NULL;
+    // The default gen_init applies `params` through its gen_set_params: the same as doing it in two steps.
+    ctx->inner = lwm2m_state()->default_gen_init(provctx, selection, NULL);
+    if (ctx->inner == NULL || !lwm2m_ec_gen_set_params(ctx, params)) {
+        lwm2m_ec_gen_cleanup(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static inline int lwm2m_ec_gen_set_template(void *vctx, void *templ) {
+    lwm2m_ec_gen_ctx *ctx = (lwm2m_ec_gen_ctx *)vctx;
+    if (ctx == NULL) return 0;
+    ctx->other_group = 1;
+    return lwm2m_state()->default_gen_set_template(ctx->inner, templ);
+}
+
+static inline const OSSL_PARAM *lwm2m_ec_gen_settable_params(void *vctx, void *provctx) {
+    lwm2m_ec_gen_ctx *ctx = (lwm2m_ec_gen_ctx *)vctx;
+    return lwm2m_state()->default_gen_settable_params(ctx != NULL ? ctx->inner : NULL, provctx);
+}
+
+static inline void *lwm2m_ec_gen(void *vctx, OSSL_CALLBACK *cb, void *cbarg) {
+    lwm2m_ec_gen_ctx *ctx = (lwm2m_ec_gen_ctx *)vctx;
+    if (ctx == NULL) return NULL;
+    if (ctx->p256_named && !ctx->other_group && lwm2m_state()->p256_template != NULL) {
+        // Copies the ready group into the context; if that fails, the default code builds it from the name.
+        if (lwm2m_state()->default_gen_set_template(ctx->inner, lwm2m_state()->p256_template) != 1) ERR_clear_error();
+    }
+    return lwm2m_state()->default_gen(ctx->inner, cb, cbarg);
+}
+
+/// Whether every function of an EC key management table is one OpenSSL 3.0 defines: the generation wrappers
+/// above must see every function that takes a generation context.
+static inline int lwm2m_keymgmt_functions_known(const OSSL_DISPATCH *functions) {
+    for (const OSSL_DISPATCH *f = functions; f->function_id != 0; f++) {
+        switch (f->function_id) {
+        case OSSL_FUNC_KEYMGMT_NEW: case OSSL_FUNC_KEYMGMT_GEN_INIT: case OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE:
+        case OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS: case OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS: case OSSL_FUNC_KEYMGMT_GEN:
+        case OSSL_FUNC_KEYMGMT_GEN_CLEANUP: case OSSL_FUNC_KEYMGMT_LOAD: case OSSL_FUNC_KEYMGMT_FREE:
+        case OSSL_FUNC_KEYMGMT_GET_PARAMS: case OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS: case OSSL_FUNC_KEYMGMT_SET_PARAMS:
+        case OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS: case OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME: case OSSL_FUNC_KEYMGMT_HAS:
+        case OSSL_FUNC_KEYMGMT_VALIDATE: case OSSL_FUNC_KEYMGMT_MATCH: case OSSL_FUNC_KEYMGMT_IMPORT:
+        case OSSL_FUNC_KEYMGMT_IMPORT_TYPES: case OSSL_FUNC_KEYMGMT_EXPORT: case OSSL_FUNC_KEYMGMT_EXPORT_TYPES:
+        case OSSL_FUNC_KEYMGMT_DUP:
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/// The wrapper for a generation function of the default EC key management (`function` its address), or NULL
+/// when `function_id` is not a generation function. Records the default one.
+static inline void (*lwm2m_ec_gen_wrapper(int function_id, void (*function)(void)))(void) {
+    lwm2m_provider_state *state = lwm2m_state();
+    switch (function_id) {
+    case OSSL_FUNC_KEYMGMT_GEN_INIT:
+        state->default_gen_init = (OSSL_FUNC_keymgmt_gen_init_fn *)function;
+        return (void (*)(void))lwm2m_ec_gen_init;
+    case OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE:
+        state->default_gen_set_template = (OSSL_FUNC_keymgmt_gen_set_template_fn *)function;
+        return (void (*)(void))lwm2m_ec_gen_set_template;
+    case OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS:
+        state->default_gen_set_params = (OSSL_FUNC_keymgmt_gen_set_params_fn *)function;
+        return (void (*)(void))lwm2m_ec_gen_set_params;
+    case OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS:
+        state->default_gen_settable_params = (OSSL_FUNC_keymgmt_gen_settable_params_fn *)function;
+        return (void (*)(void))lwm2m_ec_gen_settable_params;
+    case OSSL_FUNC_KEYMGMT_GEN:
+        state->default_gen = (OSSL_FUNC_keymgmt_gen_fn *)function;
+        return (void (*)(void))lwm2m_ec_gen;
+    case OSSL_FUNC_KEYMGMT_GEN_CLEANUP:
+        state->default_gen_cleanup = (OSSL_FUNC_keymgmt_gen_cleanup_fn *)function;
+        return (void (*)(void))lwm2m_ec_gen_cleanup;
+    default:
+        return NULL;
+    }
+}
+
 /// Whether the first name in an algorithm's "NAME:ALIAS:..." list is `name`.
 static inline int lwm2m_first_name_is(const char *names, const char *name) {
     size_t length = strlen(name);
@@ -407,6 +567,9 @@ static inline int lwm2m_adopt_default_algorithm(OSSL_PROVIDER *default_provider,
         into[0].property_definition = "provider=lwm2m-prf";
         if (operation == OSSL_OP_KEYMGMT) {
             size_t count = 0;
+            // The generation functions are wrapped only when all six are there and no function unknown to
+            // OpenSSL 3.0 could receive a wrapped generation context.
+            int wrap_gen = lwm2m_keymgmt_functions_known(a->implementation);
             for (const OSSL_DISPATCH *f = a->implementation; f->function_id != 0; f++) {
                 if (count + 1 >= LWM2M_MAX_DISPATCH) return 0;
                 lwm2m_ec_keymgmt_functions[count] = *f;
@@ -414,7 +577,20 @@ static inline int lwm2m_adopt_default_algorithm(OSSL_PROVIDER *default_provider,
                     lwm2m_default_ec_validate = (OSSL_FUNC_keymgmt_validate_fn *)f->function;
                     lwm2m_ec_keymgmt_functions[count].function = (void (*)(void))lwm2m_ec_validate;
                 }
+                void (*wrapper)(void) = wrap_gen ? lwm2m_ec_gen_wrapper(f->function_id, f->function) : NULL;
+                if (wrapper != NULL) lwm2m_ec_keymgmt_functions[count].function = wrapper;
                 count++;
+            }
+            lwm2m_provider_state *state = lwm2m_state();
+            if (wrap_gen && (state->default_gen_init == NULL || state->default_gen_set_template == NULL
+                             || state->default_gen_set_params == NULL || state->default_gen_settable_params == NULL
+                             || state->default_gen == NULL || state->default_gen_cleanup == NULL)) {
+                // Not all six: serve the default functions as they are.
+                size_t index = 0;
+                for (const OSSL_DISPATCH *f = a->implementation; f->function_id != 0; f++, index++) {
+                    if (f->function_id != OSSL_FUNC_KEYMGMT_VALIDATE) lwm2m_ec_keymgmt_functions[index] = *f;
+                }
+                state->default_gen = NULL;  // marks the generation functions as not wrapped
             }
             lwm2m_ec_keymgmt_functions[count].function_id = 0;
             lwm2m_ec_keymgmt_functions[count].function = NULL;
@@ -507,12 +683,82 @@ static inline OSSL_LIB_CTX *lwm2m_make_dtls_library_context(void) {
         memset(lwm2m_keyexch_algorithms, 0, sizeof(lwm2m_keyexch_algorithms));
         memset(lwm2m_signature_algorithms, 0, sizeof(lwm2m_signature_algorithms));
     }
+    if (lwm2m_keymgmt_algorithms[0].algorithm_names != NULL && lwm2m_state()->default_gen != NULL) {
+        // Made with the library context the default provider's key generation uses (its provider context's).
+        lwm2m_state()->p256_template = EC_KEY_new_by_curve_name_ex(libctx, NULL, NID_X9_62_prime256v1);
+    }
     if (OSSL_PROVIDER_add_builtin(libctx, "lwm2m-prf", lwm2m_prf_provider_init) != 1
         || OSSL_PROVIDER_load(libctx, "lwm2m-prf") == NULL) {
         OSSL_LIB_CTX_free(libctx);
         return NULL;
     }
     return libctx;
+}
+
+/// For tests: an EC key of `group` generated the way libssl makes ephemeral keys.
+static inline EVP_PKEY *lwm2m_generate_ec_key(OSSL_LIB_CTX *libctx, const char *propq, const char *group) {
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(libctx, "EC", propq);
+    if (pctx == NULL) return NULL;
+    if (EVP_PKEY_keygen_init(pctx) <= 0 || EVP_PKEY_CTX_set_group_name(pctx, group) <= 0
+        || EVP_PKEY_keygen(pctx, &pkey) <= 0) {
+        pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(pctx);
+    return pkey;
+}
+
+/// For tests: the ECDH shared secret of `own` (private) and `peer` (public) in `libctx`; its length, or 0.
+static inline size_t lwm2m_ecdh(OSSL_LIB_CTX *libctx, const char *propq, EVP_PKEY *own, EVP_PKEY *peer,
+                                unsigned char *out, size_t capacity) {
+    size_t length = capacity;
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(libctx, own, propq);
+    if (pctx == NULL) return 0;
+    if (EVP_PKEY_derive_init(pctx) <= 0 || EVP_PKEY_derive_set_peer(pctx, peer) <= 0
+        || EVP_PKEY_derive(pctx, out, &length) <= 0) {
+        length = 0;
+    }
+    EVP_PKEY_CTX_free(pctx);
+    return length;
+}
+
+/// For tests: generates a key of `group` in `libctx` (the DTLS library context, through this provider) and one in
+/// OpenSSL's default context, and checks the first against the second: the same group name, the same encoded
+/// public key length and form, and the same ECDH secret computed both ways. Writes the name of the provider that
+/// made the first key to `provider` (`capacity` bytes). Returns 1 when everything holds, else the negative number
+/// of the step that failed.
+static inline int lwm2m_check_ec_key_generation(OSSL_LIB_CTX *libctx, const char *propq, const char *group,
+                                                char *provider, size_t capacity) {
+    int result = 1;
+    char ours_name[64], theirs_name[64];
+    unsigned char ours_secret[128], theirs_secret[128];
+    unsigned char *ours_public = NULL, *theirs_public = NULL;
+    EVP_PKEY *ours = lwm2m_generate_ec_key(libctx, propq, group);
+    EVP_PKEY *theirs = lwm2m_generate_ec_key(NULL, NULL, group);
+    if (ours == NULL || theirs == NULL) { result = -1; goto done; }
+    const OSSL_PROVIDER *maker = EVP_PKEY_get0_provider(ours);
+    if (maker == NULL || capacity == 0) { result = -2; goto done; }
+    strncpy(provider, OSSL_PROVIDER_get0_name(maker), capacity - 1);
+    provider[capacity - 1] = 0;
+    if (EVP_PKEY_get_group_name(ours, ours_name, sizeof(ours_name), NULL) != 1
+        || EVP_PKEY_get_group_name(theirs, theirs_name, sizeof(theirs_name), NULL) != 1
+        || strcmp(ours_name, theirs_name) != 0) { result = -3; goto done; }
+    size_t ours_length = EVP_PKEY_get1_encoded_public_key(ours, &ours_public);
+    size_t theirs_length = EVP_PKEY_get1_encoded_public_key(theirs, &theirs_public);
+    if (ours_length == 0 || ours_length != theirs_length || ours_public[0] != theirs_public[0]) {
+        result = -4;
+        goto done;
+    }
+    size_t ours_secret_length = lwm2m_ecdh(libctx, propq, ours, theirs, ours_secret, sizeof(ours_secret));
+    size_t theirs_secret_length = lwm2m_ecdh(NULL, NULL, theirs, ours, theirs_secret, sizeof(theirs_secret));
+    if (ours_secret_length == 0 || ours_secret_length != theirs_secret_length
+        || memcmp(ours_secret, theirs_secret, ours_secret_length) != 0) { result = -5; goto done; }
+done:
+    OPENSSL_free(ours_public);
+    OPENSSL_free(theirs_public);
+    EVP_PKEY_free(ours);
+    EVP_PKEY_free(theirs);
+    return result;
 }
 
 /// The property query for SSL_CTX_new_ex: prefer the PRF provider where it has the algorithm.

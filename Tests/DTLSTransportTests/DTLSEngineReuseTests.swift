@@ -50,6 +50,18 @@ struct DTLSEngineReuseTests {
         }
     }
 
+    @Test("EC keys generated through the provider (ready P-256 group) match OpenSSL's: group, encoding, ECDH both ways")
+    func ecKeyGenerationMatchesOpenSSL() {
+        // P-256 by either of its names takes the ready group; P-384 is built from its name by the default code.
+        for group in ["P-256", "prime256v1", "PRIME256V1", "P-384", "secp521r1"] {
+            for _ in 0..<10 {
+                let check = DTLSLibraryContext.checkECKeyGeneration(group: group)
+                #expect(check.result == 1, "group \(group)")
+                #expect(check.provider == "lwm2m-prf", "group \(group)")
+            }
+        }
+    }
+
     @Test("A reused connection carries nothing of its previous peer: identity, data, resumption, a wrong key")
     func reusedConnections() async throws {
         let deviceA = BackToBack.address(41001)

@@ -480,3 +480,16 @@ extension DTLSLibraryContext {
         return result == 1 ? (output, provider) : nil
     }
 }
+
+extension DTLSLibraryContext {
+    /// Generates an EC key of `group` as libssl makes ephemeral keys, in the DTLS library context, and checks it
+    /// against a key made by OpenSSL's default context (same group, same public key form, same ECDH secret both
+    /// ways). Returns the check's result (1: all hold, negative: the failed step) and the provider that made the
+    /// key. For tests that hold the provider's key generation to OpenSSL's.
+    static func checkECKeyGeneration(group: String) -> (result: Int32, provider: String) {
+        var provider = [CChar](repeating: 0, count: 64)
+        let result = lwm2m_check_ec_key_generation(shared.context, shared.propertyQuery, group, &provider, 64)
+        ERR_clear_error()
+        return (result, String(cStringBuffer: provider))
+    }
+}
