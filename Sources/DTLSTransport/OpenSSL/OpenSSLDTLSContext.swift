@@ -300,12 +300,7 @@ private func pskClientCallback(
 
 private func infoCallback(_ ssl: OpaquePointer?, _ whereValue: Int32, _ value: Int32) {
     guard whereValue & lwm2m_SSL_CB_ALERT != 0, let connection = OpenSSLDTLSConnection.from(ssl) else { return }
-    let description = String(cString: SSL_alert_desc_string_long(value))
-    if whereValue & lwm2m_SSL_CB_READ != 0 {
-        connection.lastAlert = "peer sent alert: \(description)"
-    } else {
-        connection.lastAlert = "sent alert: \(description)"
-    }
+    connection.lastAlertCode = (received: whereValue & lwm2m_SSL_CB_READ != 0, value: value)
 }
 
 // MARK: - Helpers
