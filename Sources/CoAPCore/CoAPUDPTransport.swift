@@ -33,8 +33,10 @@ public final class CoAPUDPTransport: CoAPTransport {
     ) async throws -> CoAPUDPTransport {
         let (stream, continuation) = AsyncStream<CoAPDatagram>.makeStream(
             bufferingPolicy: .bufferingOldest(inboundBufferLimit))
+        // SO_REUSEADDR only for a chosen port: Linux hands a port-0 bind with SO_REUSEADDR any port that only
+        // other SO_REUSEADDR sockets hold, so two transports binding port 0 could share one port.
         let channel = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socketOption(.so_reuseaddr), value: port == 0 ? 0 : 1)
             .coapDatagramReadBatching(messages: 16, slotSize: 2048)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -82,7 +82,7 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
         let endpoint = CoAPEndpoint(transport: transport, logger: logger)
         let server = LwM2MBootstrapServer(endpoint: endpoint, store: store, security: security, logger: logger)
         await server.start()
-        let addresses = transports.map { "\($0.scheme)://\(host):\($0.localAddress.port ?? 0)" }
+        let addresses = transports.map { "\($0.scheme)://\($0.localAddress.hostAndPort)" }
         // Written unbuffered so that a supervisor reading a pipe sees it at once.
         FileHandle.standardOutput.write(
             Data("lwm2m-bootstrap listening on \(addresses.joined(separator: " and "))\n".utf8))
