@@ -96,7 +96,8 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
 /// The bootstrap server's wording and default port for the shared security options.
 enum BootstrapSecurityFlavor: SecurityOptionsFlavor {
     static let defaultCoAPSPort = 5784
-    static let coapsPortHelp = "The CoAPS (DTLS) port; default 5784 when security is configured; off: no CoAPS."
+    static let coapsPortHelp =
+        "The CoAPS (DTLS) port; default 5784 when security is configured; 0 picks a free one; off: no CoAPS."
     static let securityFileHelp = "A JSON security file (endpoint credentials, see docs/BootstrapKit.md)."
     static let certificateHelp = "The bootstrap server's certificate chain (PEM) for certificate clients."
 }
