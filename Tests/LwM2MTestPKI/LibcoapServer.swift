@@ -60,8 +60,9 @@ public final class LibcoapServer: Sendable {
                 continue
             }
             let ports = [udpPort] + (dtls ? [requested + 1] : [])
-            if let shared = ports.first(where: { socketsBound(to: $0) > 1 }) {
-                failures.append("port \(shared) is shared with another socket")
+            // Exactly one socket per port, the server's (nil: the socket table cannot be read here).
+            if let shared = ports.first(where: { port in socketsBound(to: port).map { $0 != 1 } ?? false }) {
+                failures.append("port \(shared) is not held by the server alone")
                 ProcessRunner.stop(process)
                 continue
             }
@@ -83,20 +84,23 @@ public final class LibcoapServer: Sendable {
         return line?.split(separator: " ").last?.split(separator: ":").last.flatMap { Int($0) }
     }
 
-    /// How many UDP sockets of this network namespace are bound to local `port` (Linux; 1 elsewhere).
-    public static func socketsBound(to port: Int) -> Int {
-        #if os(Linux)
+    /// How many UDP sockets of this network namespace are bound to local `port`; nil where that cannot be seen
+    /// (no `/proc/net/udp`, e.g. not Linux).
+    public static func socketsBound(to port: Int) -> Int? {
         let hex = String(format: ":%04X", port)
-        return ["/proc/net/udp", "/proc/net/udp6"].reduce(0) { count, file in
-            let table = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        var count = 0
+        for file in ["/proc/net/udp", "/proc/net/udp6"] {
+            // Read to the end chunk by chunk: a /proc file reports size 0, and a one-shot read stops at one page.
+            guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
+            var data = Data()
+            while case let chunk = handle.availableData, !chunk.isEmpty { data.append(chunk) }
+            try? handle.close()
             // Rows: "sl local_address rem_address ...", local_address as HEXADDR:HEXPORT.
-            return count + table.split(separator: "\n").dropFirst().filter { row in
+            count += String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst().filter { row in
                 row.split(separator: " ").dropFirst().first?.hasSuffix(hex) == true
             }.count
         }
-        #else
-        return 1
-        #endif
+        return count
     }
 
     /// A UDP port p such that p and p + 1 were both free on 127.0.0.1 a moment ago (bound without SO_REUSEADDR, so
