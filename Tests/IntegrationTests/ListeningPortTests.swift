@@ -4,7 +4,7 @@ import Foundation
 import NIOCore
 import Testing
 
-/// Whether a CoAP/UDP transport can bind `port` on 127.0.0.1 too (it asks for SO_REUSEADDR, as a chosen port does).
+/// Whether a CoAP/UDP transport can bind `port` on 127.0.0.1 too (a chosen port, as a second server would ask).
 private func canShare(_ port: Int) async -> Bool {
     guard let second = try? await CoAPUDPTransport.bind(host: "127.0.0.1", port: port) else { return false }
     await second.close()
@@ -13,7 +13,8 @@ private func canShare(_ port: Int) async -> Bool {
 
 /// Port 0 is how every test server gets its port: the system picks one no other socket holds, the server reports
 /// it, and nothing else can bind it while the server runs (Linux lets SO_REUSEADDR sockets share a UDP port, so a
-/// port-0 bind with SO_REUSEADDR could land on another server's port or let one land on its own).
+/// port-0 bind with SO_REUSEADDR could land on another server's port or let one land on its own). The transports
+/// never set SO_REUSEADDR, so a second server on a chosen port fails instead of sharing it.
 @Suite("Port 0: servers report the port they bound and hold it alone")
 struct ListeningPortTests {
     @Test("CoAPUDPTransport and DTLSServerTransport on port 0: a real port that a second socket cannot bind")
@@ -26,6 +27,26 @@ struct ListeningPortTests {
         for port in ports { #expect(await canShare(port) == false, "port \(port) was bound twice") }
         await udp.close()
         await dtls.close()
+    }
+
+    @Test("A second transport on a port a server holds fails to bind instead of sharing it")
+    func chosenPortIsNotShared() async throws {
+        let first = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
+        let port = try #require(first.localAddress.port)
+        await #expect(throws: (any Error).self) {
+            let second = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: port)
+            await second.close()
+        }
+        await #expect(throws: (any Error).self) {
+            let second = try await DTLSServerTransport.bind(
+                host: "127.0.0.1", port: port, configuration: .server(psk: DTLSClosurePSKStore { _ in nil }))
+            await second.close()
+        }
+        await first.close()
+        // Once closed, the port is free again at once (UDP has no TIME_WAIT): a restarted server gets it back.
+        let again = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: port)
+        #expect(again.localAddress.port == port)
+        await again.close()
     }
 
     @Test(
