@@ -1,18 +1,19 @@
 #ifndef SWIFT_LWM2M_COPENSSL_PRF_PROVIDER_H
 #define SWIFT_LWM2M_COPENSSL_PRF_PROVIDER_H
 
-// A small OpenSSL 3 provider with one algorithm: the TLS 1.2 PRF (RFC 5246 section 5) with SHA-256, under the
-// name "TLS1-PRF" and the property "provider=lwm2m-prf".
+// A small OpenSSL 3 provider: the TLS 1.2 PRF (RFC 5246 section 5) with SHA-256, under the name "TLS1-PRF" and the
+// property "provider=lwm2m-prf", plus the default provider's EC key management, ECDH and ECDSA with two changes
+// (see "EC key management" below).
 //
 // Why: OpenSSL 3.0's own TLS1-PRF goes through EVP_MAC for every HMAC it computes (a MAC context copy, init, final
 // and free per block, each through the provider layer, with cleanses and allocations), and libssl calls the PRF
-// eight times in a DTLS 1.2 server handshake. That machinery cost more than half of the server's instructions per
+// four times in a DTLS 1.2 server handshake (extended master secret, key block, both Finished). That machinery cost more than half of the server's instructions per
 // PSK handshake. This implementation computes the same bytes from precomputed HMAC pad states with the low-level
 // SHA-256 functions (the same block function OpenSSL uses), without allocating per block.
 //
 // The DTLS contexts of DTLSTransport live in their own OSSL_LIB_CTX that has this provider and the default
-// provider loaded, and ask for "?provider=lwm2m-prf" (a preference, not a requirement), so only libssl's PRF
-// fetch finds this algorithm; everything else comes from the default provider. Digests other than SHA-256 (not
+// provider loaded, and ask for "?provider=lwm2m-prf" (a preference, not a requirement), so libssl's fetches of the
+// PRF and of EC keys, ECDH and ECDSA find this provider; everything else comes from the default provider. Digests other than SHA-256 (not
 // used by the RFC 7925 cipher suites) are handed to the default provider's TLS1-PRF.
 
 #include <string.h>
@@ -343,16 +344,17 @@ static inline const OSSL_PARAM *lwm2m_prf_gettable_ctx_params(void *vctx, void *
     return gettable;
 }
 
-// MARK: EC key management, ECDH and ECDSA: the default provider's, except the public key check
+// MARK: EC key management, ECDH and ECDSA: the default provider's, except the public key check and key generation
 //
 // libssl 3.0 hands the peer's ephemeral ECDH key to EVP_PKEY_derive_set_peer, which runs the full public key
 // validation: besides the on-curve check, a multiplication of the point by the group order (SP 800-56A
 // 5.6.2.3.3 step 4). That multiplication costs as much as the ECDH itself (a quarter of an ECDHE-ECDSA server
 // handshake) and proves nothing on a curve with cofactor 1 such as P-256, where every point on the curve other
 // than infinity has order n. This provider offers the default provider's own EC key management, ECDH and ECDSA
-// implementations (the same dispatch tables, run with the default provider's context) with one change: a full
+// implementations (the same dispatch tables, run with the default provider's context) with two changes: a full
 // check of a public key on a cofactor-1 curve runs the default provider's quick check (point not at infinity,
-// coordinates in range, on the curve), which is the complete validation there. Keeping key management, key
+// coordinates in range, on the curve), which is the complete validation there; and P-256 key generation copies a
+// group built once (see "EC key generation with a ready P-256 group"). Keeping key management, key
 // exchange and signatures in one provider means keys never need exporting between providers.
 
 #define LWM2M_MAX_DISPATCH 64
