@@ -7,14 +7,15 @@
 //
 // Why: OpenSSL 3.0's own TLS1-PRF goes through EVP_MAC for every HMAC it computes (a MAC context copy, init, final
 // and free per block, each through the provider layer, with cleanses and allocations), and libssl calls the PRF
-// four times in a DTLS 1.2 server handshake (extended master secret, key block, both Finished). That machinery cost more than half of the server's instructions per
-// PSK handshake. This implementation computes the same bytes from precomputed HMAC pad states with the low-level
-// SHA-256 functions (the same block function OpenSSL uses), without allocating per block.
+// four times in a DTLS 1.2 server handshake (extended master secret, key block, both Finished). That machinery
+// cost more than half of the server's instructions per PSK handshake. This implementation computes the same bytes
+// from precomputed HMAC pad states with the low-level SHA-256 functions (the same block function OpenSSL uses),
+// without allocating per block.
 //
 // The DTLS contexts of DTLSTransport live in their own OSSL_LIB_CTX that has this provider and the default
 // provider loaded, and ask for "?provider=lwm2m-prf" (a preference, not a requirement), so libssl's fetches of the
-// PRF and of EC keys, ECDH and ECDSA find this provider; everything else comes from the default provider. Digests other than SHA-256 (not
-// used by the RFC 7925 cipher suites) are handed to the default provider's TLS1-PRF.
+// PRF and of EC keys, ECDH and ECDSA find this provider; everything else comes from the default provider. Digests
+// other than SHA-256 (not used by the RFC 7925 cipher suites) are handed to the default provider's TLS1-PRF.
 
 #include <string.h>
 #include <strings.h>

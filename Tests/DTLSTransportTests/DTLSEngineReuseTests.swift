@@ -23,6 +23,23 @@ struct DTLSEngineReuseTests {
         }
     }
 
+    @Test("The PRF provider pads SHA-256 as OpenSSL does for every seed length across two blocks")
+    func prfSeedLengthsMatchOpenSSL() throws {
+        var generator = SystemRandomNumberGenerator()
+        let secret = (0..<48).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        // With the one-letter label, the HMAC messages are 1 + n (A(1)) and 33 + n bytes: every remainder modulo
+        // 64, the one- and two-block paddings and whole blocks taken straight from the input all occur.
+        for seedLength in 0...160 {
+            let seed = (0..<seedLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let ours = try #require(DTLSLibraryContext.tls12PRF(
+                secret: secret, label: "x", seed: seed, length: 40, openSSLDefault: false))
+            let openSSL = try #require(DTLSLibraryContext.tls12PRF(
+                secret: secret, label: "x", seed: seed, length: 40, openSSLDefault: true))
+            #expect(ours.provider == "lwm2m-prf")
+            #expect(ours.output == openSSL.output, "seed \(seedLength) bytes")
+        }
+    }
+
     @Test("The PRF provider's cached master-secret pad states give OpenSSL's bytes, reused, interleaved and evicted")
     func prfCacheMatchesOpenSSL() throws {
         var generator = SystemRandomNumberGenerator()
