@@ -79,6 +79,31 @@ struct DTLSEngineReuseTests {
         }
     }
 
+    @Test("Remembered cookies equal computed ones; a cookie stays bound to its peer and secret")
+    func cookieMemo() throws {
+        var generator = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let memoized = try #require(CookieKey(secret: secret))
+        let other = try #require(CookieKey(secret: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        // IPv4- and IPv6-sized peer keys, more of them than the memo holds, asked for in an interleaved order.
+        let peers = (0..<20).map { index in (0..<(index % 2 == 0 ? 7 : 23)).map { _ in UInt8(index) } }
+        let order = Array(0..<20) + [0, 1, 19, 18, 0, 0, 5, 12, 19, 3] + Array((0..<20).reversed())
+        for index in order {
+            let fresh = try #require(CookieKey(secret: secret))  // computes: nothing remembered yet
+            var expected = [UInt8](repeating: 0, count: CookieKey.length)
+            var made = [UInt8](repeating: 0, count: CookieKey.length)
+            expected.withUnsafeMutableBufferPointer { fresh.writeCookie(for: peers[index], to: $0.baseAddress!) }
+            made.withUnsafeMutableBufferPointer { memoized.writeCookie(for: peers[index], to: $0.baseAddress!) }
+            #expect(made == expected, "peer \(index)")
+            #expect(made.withUnsafeBufferPointer { memoized.verify($0.baseAddress!, for: peers[index]) })
+            #expect(!made.withUnsafeBufferPointer { memoized.verify($0.baseAddress!, for: peers[(index + 1) % 20]) })
+            #expect(!made.withUnsafeBufferPointer { other.verify($0.baseAddress!, for: peers[index]) })
+            var altered = made
+            altered[15] ^= 0x01
+            #expect(!altered.withUnsafeBufferPointer { memoized.verify($0.baseAddress!, for: peers[index]) })
+        }
+    }
+
     @Test("A reused connection carries nothing of its previous peer: identity, data, resumption, a wrong key")
     func reusedConnections() async throws {
         let deviceA = BackToBack.address(41001)

@@ -329,8 +329,23 @@ final class CookieKey {
         OPENSSL_cleanse(&outer, MemoryLayout<SHA256_CTX>.size)
     }
 
+    /// The cookies this secret made last (peer key, cookie), at most ``memoSize``. A cookie is a function of the
+    /// secret and the peer's address only, and the server computes it twice per handshake: for the
+    /// HelloVerifyRequest, then to check the ClientHello that answers it. The memo answers the second time without
+    /// the HMAC (two SHA-256 compressions). Cookies are public (they travel in the clear), so nothing secret is kept.
+    private var memo: [(peer: [UInt8], cookie: (UInt64, UInt64))] = []
+    private var memoNext = 0
+    /// Peers remembered per secret: enough for a few handshakes whose first flights interleave.
+    static let memoSize = 8
+
     /// Writes the ``length``-byte cookie for `peer` to `cookie`.
     func writeCookie(for peer: [UInt8], to cookie: UnsafeMutablePointer<UInt8>) {
+        let raw = UnsafeMutableRawPointer(cookie)
+        if let hit = memo.first(where: { $0.peer == peer }) {
+            raw.storeBytes(of: hit.cookie.0, as: UInt64.self)
+            raw.storeBytes(of: hit.cookie.1, toByteOffset: 8, as: UInt64.self)
+            return
+        }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
             var state = inner
             _ = lwm2m_SHA256_Update(&state, peer, peer.count)
@@ -340,6 +355,13 @@ final class CookieKey {
             _ = lwm2m_SHA256_Final(digest.baseAddress, &state)
             cookie.update(from: digest.baseAddress!, count: CookieKey.length)
             OPENSSL_cleanse(&state, MemoryLayout<SHA256_CTX>.size)
+        }
+        let made = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        if memo.count < CookieKey.memoSize {
+            memo.append((peer, made))
+        } else {
+            memo[memoNext] = (peer, made)
+            memoNext = (memoNext + 1) % CookieKey.memoSize
         }
     }
 
