@@ -104,6 +104,19 @@ struct DTLSEngineReuseTests {
         }
     }
 
+    @Test("The provider's public-key check decides as OpenSSL's full check: decoded, generated, off-curve, infinity")
+    func ecPublicCheckMatchesOpenSSL() throws {
+        // kind: expected decision (0 decoded and 1 generated keys are valid; 2 off the curve and 3 infinity are not;
+        // 4, x given as x + p, is reduced when set and so valid for both).
+        for (kind, expected) in [(0, 1), (1, 1), (2, 0), (3, 0), (4, 1)] as [(Int32, Int32)] {
+            for _ in 0..<5 {
+                let check = try #require(DTLSLibraryContext.compareECPublicCheck(kind: kind), "kind \(kind)")
+                #expect(check.ours == check.reference, "kind \(kind)")
+                #expect(check.ours == expected, "kind \(kind)")
+            }
+        }
+    }
+
     @Test("A reused connection carries nothing of its previous peer: identity, data, resumption, a wrong key")
     func reusedConnections() async throws {
         let deviceA = BackToBack.address(41001)

@@ -510,3 +510,16 @@ extension DTLSLibraryContext {
         return (result, String(cStringBuffer: provider))
     }
 }
+
+extension DTLSLibraryContext {
+    /// Runs the provider's full public-key check and OpenSSL's default full check on a P-256 key whose public point
+    /// is of `kind` (see `lwm2m_compare_ec_public_check`: 0 decoded, 1 generated, 2 off the curve, 3 infinity,
+    /// 4 given with x + p). Returns both results, or nil when the key could not be built. For tests.
+    static func compareECPublicCheck(kind: Int32) -> (ours: Int32, reference: Int32)? {
+        _ = shared  // the provider's tables are filled when the library context is made
+        var ours: Int32 = -1
+        var reference: Int32 = -1
+        guard lwm2m_compare_ec_public_check(shared.context, kind, &ours, &reference) == 1 else { return nil }
+        return (ours, reference)
+    }
+}
