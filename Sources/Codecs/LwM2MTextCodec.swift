@@ -54,6 +54,85 @@ public enum LwM2MTextCodec {
         }
     }
 
+    /// Writes the text form of `value` into caller-provided storage (a datagram or `ByteBuffer` being filled, a
+    /// stack buffer) and returns how many bytes it wrote, from the start of `buffer`.
+    ///
+    /// The same bytes as ``encode(_:into:)-([UInt8])``, with no array in between: an integer, time, unsigned
+    /// integer or boolean is written straight into `buffer` (at most 20 bytes; nothing is allocated). Throws
+    /// `limitExceeded`, having written nothing, when the text does not fit, and `typeMismatch` for a non-finite
+    /// float.
+    @inlinable @inline(__always)
+    public static func encode(
+        _ value: LwM2MValue, into buffer: UnsafeMutableRawBufferPointer
+    ) throws(LwM2MCodecError) -> Int {
+        switch value {
+        case .integer(let v), .time(let v):
+            return try writeDecimal(v.magnitude, negative: v < 0, into: buffer)
+        case .unsignedInteger(let v):
+            return try writeDecimal(v, negative: false, into: buffer)
+        case .boolean(let b):
+            guard let base = buffer.baseAddress, buffer.count >= 1 else { throw bufferTooSmall(1, buffer.count) }
+            base.storeBytes(of: b ? UInt8(ascii: "1") : UInt8(ascii: "0"), as: UInt8.self)
+            return 1
+        default:
+            return try encodeOther(value, into: buffer)
+        }
+    }
+
+    /// Writes the decimal digits of `value` (after `-` when `negative`) at the start of `buffer`.
+    @inlinable @inline(__always)
+    static func writeDecimal(
+        _ value: UInt64, negative: Bool, into buffer: UnsafeMutableRawBufferPointer
+    ) throws(LwM2MCodecError) -> Int {
+        let digits = decimalDigitCount(value)
+        let total = negative ? digits &+ 1 : digits
+        guard let base = buffer.baseAddress, total <= buffer.count else { throw bufferTooSmall(total, buffer.count) }
+        writeDecimal(value, negative: negative, total: total, to: base.bindMemory(to: UInt8.self, capacity: total))
+        return total
+    }
+
+    /// The text of strings, floats, object links and opaque values, into caller-provided storage: measured
+    /// first, so nothing is written when it does not fit.
+    @usableFromInline
+    static func encodeOther(
+        _ value: LwM2MValue, into buffer: UnsafeMutableRawBufferPointer
+    ) throws(LwM2MCodecError) -> Int {
+        var length: Int
+        switch value {
+        case .string(let s), .coreLink(let s): length = s.utf8.count
+        case .float(let d):
+            guard d.isFinite else {
+                throw LwM2MCodecError(code: .typeMismatch, reason: "text/plain cannot carry the float \(d)")
+            }
+            length = d.description.utf8.count
+        case .objectLink(let link):
+            length = LwM2MPathText.length(link)
+        case .opaque(let bytes):
+            length = JSONBase64.encodedLength(bytes.count, padding: true)
+        case .integer, .time, .unsignedInteger, .boolean:
+            return try encode(value, into: buffer)  // written inline there; never reaches this function again
+        }
+        guard let base = buffer.baseAddress, length <= buffer.count else {
+            throw bufferTooSmall(length, buffer.count)
+        }
+        var cursor = ByteCursor(base: base.bindMemory(to: UInt8.self, capacity: length), limit: length)
+        switch value {
+        case .string(let s), .coreLink(let s): cursor.appendText(s)
+        case .float(let d): cursor.appendText(d.description)
+        case .objectLink(let link): LwM2MPathText.append(link, into: &cursor)
+        case .opaque(let bytes): JSONBase64.encode(bytes, urlSafe: false, padding: true, into: &cursor)
+        case .integer, .time, .unsignedInteger, .boolean: break
+        }
+        length = cursor.count
+        return length
+    }
+
+    @usableFromInline
+    static func bufferTooSmall(_ needed: Int, _ available: Int) -> LwM2MCodecError {
+        LwM2MCodecError(
+            code: .limitExceeded, reason: "the text takes \(needed) bytes; the buffer holds \(available)")
+    }
+
     /// Decodes a text/plain payload as a value of `type`; `nil` (unknown resource) keeps the text as a string.
     ///
     /// Errors: `malformed` for text that is not UTF-8 or bad base64, `typeMismatch` for text that does not read
