@@ -65,34 +65,31 @@ public enum LwM2MTextCodec {
     public static func encode(
         _ value: LwM2MValue, into buffer: UnsafeMutableRawBufferPointer
     ) throws(LwM2MCodecError) -> Int {
+        // Inline: numbers and booleans that fit (no error is built here); everything else out of line.
+        let magnitude: UInt64
+        let negative: Bool
         switch value {
         case .integer(let v), .time(let v):
-            return try writeDecimal(v.magnitude, negative: v < 0, into: buffer)
+            magnitude = v.magnitude
+            negative = v < 0
         case .unsignedInteger(let v):
-            return try writeDecimal(v, negative: false, into: buffer)
+            magnitude = v
+            negative = false
         case .boolean(let b):
-            guard let base = buffer.baseAddress, buffer.count >= 1 else { throw bufferTooSmall(1, buffer.count) }
-            base.storeBytes(of: b ? UInt8(ascii: "1") : UInt8(ascii: "0"), as: UInt8.self)
-            return 1
+            magnitude = b ? 1 : 0
+            negative = false
         default:
             return try encodeOther(value, into: buffer)
         }
-    }
-
-    /// Writes the decimal digits of `value` (after `-` when `negative`) at the start of `buffer`.
-    @inlinable @inline(__always)
-    static func writeDecimal(
-        _ value: UInt64, negative: Bool, into buffer: UnsafeMutableRawBufferPointer
-    ) throws(LwM2MCodecError) -> Int {
-        let digits = decimalDigitCount(value)
+        let digits = decimalDigitCount(magnitude)
         let total = negative ? digits &+ 1 : digits
-        guard let base = buffer.baseAddress, total <= buffer.count else { throw bufferTooSmall(total, buffer.count) }
-        writeDecimal(value, negative: negative, total: total, to: base.bindMemory(to: UInt8.self, capacity: total))
+        guard let base = buffer.baseAddress, total <= buffer.count else { return try encodeOther(value, into: buffer) }
+        writeDecimal(magnitude, negative: negative, total: total, to: base.bindMemory(to: UInt8.self, capacity: total))
         return total
     }
 
-    /// The text of strings, floats, object links and opaque values, into caller-provided storage: measured
-    /// first, so nothing is written when it does not fit.
+    /// The text of strings, floats, object links and opaque values into caller-provided storage, and of any value
+    /// that does not fit (the error): measured first, so nothing is written when it does not fit.
     @usableFromInline
     static func encodeOther(
         _ value: LwM2MValue, into buffer: UnsafeMutableRawBufferPointer
@@ -109,8 +106,12 @@ public enum LwM2MTextCodec {
             length = LwM2MPathText.length(link)
         case .opaque(let bytes):
             length = JSONBase64.encodedLength(bytes.count, padding: true)
-        case .integer, .time, .unsignedInteger, .boolean:
-            return try encode(value, into: buffer)  // written inline there; never reaches this function again
+        case .integer(let v), .time(let v):
+            length = decimalDigitCount(v.magnitude) &+ (v < 0 ? 1 : 0)
+        case .unsignedInteger(let v):
+            length = decimalDigitCount(v)
+        case .boolean:
+            length = 1
         }
         guard let base = buffer.baseAddress, length <= buffer.count else {
             throw bufferTooSmall(length, buffer.count)
@@ -121,14 +122,15 @@ public enum LwM2MTextCodec {
         case .float(let d): cursor.appendText(d.description)
         case .objectLink(let link): LwM2MPathText.append(link, into: &cursor)
         case .opaque(let bytes): JSONBase64.encode(bytes, urlSafe: false, padding: true, into: &cursor)
-        case .integer, .time, .unsignedInteger, .boolean: break
+        case .integer(let v), .time(let v): cursor.appendDecimal(v.magnitude, negative: v < 0)
+        case .unsignedInteger(let v): cursor.appendDecimal(v)
+        case .boolean(let b): cursor.append(b ? UInt8(ascii: "1") : UInt8(ascii: "0"))
         }
         length = cursor.count
         return length
     }
 
-    @usableFromInline
-    static func bufferTooSmall(_ needed: Int, _ available: Int) -> LwM2MCodecError {
+    private static func bufferTooSmall(_ needed: Int, _ available: Int) -> LwM2MCodecError {
         LwM2MCodecError(
             code: .limitExceeded, reason: "the text takes \(needed) bytes; the buffer holds \(available)")
     }
@@ -268,17 +270,35 @@ public enum LwM2MTextCodec {
         #endif
     }
 
-    /// Writes `total` bytes at `p`: `-` when `negative`, then the digits of `value`, filled from the end.
+    /// Writes `total` bytes at `p`: `-` when `negative`, then the digits of `value`, filled from the end two at a
+    /// time (one division by 100 per pair, the pair's two bytes from a table).
     @inlinable @inline(__always)
     static func writeDecimal(_ value: UInt64, negative: Bool, total: Int, to p: UnsafeMutablePointer<UInt8>) {
+        let pairs: StaticString = """
+            00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+            40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899
+            """
+        let table = UnsafeRawPointer(pairs.utf8Start)
         var v = value
         var i = total
-        repeat {
-            i &-= 1
-            let q = v / 10
-            p[i] = UInt8(truncatingIfNeeded: v &- q &* 10) &+ 0x30
+        while v >= 100 {
+            let q = v / 100
+            let r = Int(truncatingIfNeeded: v &- q &* 100)
+            i &-= 2
+            UnsafeMutableRawPointer(p + i).storeBytes(
+                of: table.loadUnaligned(fromByteOffset: r &* 2, as: UInt16.self), as: UInt16.self)
             v = q
-        } while v != 0
+        }
+        if v >= 10 {
+            i &-= 2
+            UnsafeMutableRawPointer(p + i).storeBytes(
+                of: table.loadUnaligned(fromByteOffset: Int(truncatingIfNeeded: v) &* 2, as: UInt16.self),
+                as: UInt16.self)
+        } else {
+            i &-= 1
+            p[i] = UInt8(truncatingIfNeeded: v) &+ 0x30
+        }
         if negative { p[0] = UInt8(ascii: "-") }
     }
 
