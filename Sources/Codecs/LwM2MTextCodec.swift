@@ -262,8 +262,18 @@ public enum LwM2MTextCodec {
         #else
         out.append(addingCapacity: total) { span in
             span.withUnsafeMutableBufferPointer { buffer, initialized in
-                // The span starts empty with at least `total` free elements.
-                writeDecimal(value, negative: negative, total: total, to: buffer.baseAddress.unsafelyUnwrapped)
+                // The span starts empty with at least `total` free elements. One digit per step: the pair table's
+                // larger code would keep `append(addingCapacity:)` from being inlined, which costs more than it saves.
+                let p = buffer.baseAddress.unsafelyUnwrapped
+                var v = value
+                var i = total
+                repeat {
+                    i &-= 1
+                    let q = v / 10
+                    p[i] = UInt8(truncatingIfNeeded: v &- q &* 10) &+ 0x30
+                    v = q
+                } while v != 0
+                if negative { p[0] = UInt8(ascii: "-") }
                 initialized = total
             }
         }
