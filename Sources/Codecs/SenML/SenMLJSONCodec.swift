@@ -79,7 +79,10 @@ public enum SenMLJSONCodec {
         /// A reservation that holds a usual node of this shape (about 64 bytes per resource).
         static func typicalSize(_ node: borrowing LwM2MNode) -> Int {
             switch node {
-            case .object(let o): return 2 &+ 64 &* 16 &* o.instances.count
+            case .object(let o):
+                var resources = 0
+                for k in o.instances.indices { resources &+= o.instances[k].resources.count }
+                return 2 &+ 64 &* resources
             case .objectInstance(let i): return 2 &+ 64 &* i.resources.count
             case .resource, .resourceInstance: return 128
             }
