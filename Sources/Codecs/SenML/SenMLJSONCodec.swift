@@ -149,25 +149,29 @@ public enum SenMLJSONCodec {
                     }
                     if !hotRecord(o, i.id, id, nil, v, into: &c) { cold = 0 }
                 case .multiple(let instances):
-                    var need = 0
-                    var absent = false
-                    for x in instances.indices {
-                        need &+= nodeRecordBound(instances[x].value)
-                        if instances[x].id == LwM2MNodeWalk.absent { absent = true }
+                    // Contiguous instances (inline ones unpacked once), read in place: (-1, _) an absent ID,
+                    // (need > 0, _) they do not fit, else (0, the first record `hotRecord` declined or -1).
+                    let iid = i.id
+                    let (need, declined) = instances.withUnsafeBufferPointer { ris -> (Int, Int) in
+                        var need = 0
+                        var absent = false
+                        for x in ris.indices {
+                            need &+= nodeRecordBound(ris[x].value)
+                            if ris[x].id == LwM2MNodeWalk.absent { absent = true }
+                        }
+                        if absent { return (-1, -1) }
+                        if need > c.remaining { return (need, -1) }
+                        for x in ris.indices where !hotRecord(o, iid, id, ris[x].id, ris[x].value, into: &c) {
+                            return (0, x)
+                        }
+                        return (0, -1)
                     }
-                    if absent { throw absentID(.resource(o, i.id, id)) }
-                    if need > c.remaining {
+                    if need < 0 { throw absentID(.resource(o, iid, id)) }
+                    if need > 0 {
                         nextResource = k
                         return need
                     }
-                    var x = 0
-                    for ri in instances.indices {
-                        if !hotRecord(o, i.id, id, instances[ri].id, instances[ri].value, into: &c) {
-                            cold = x
-                            break
-                        }
-                        x &+= 1
-                    }
+                    cold = declined
                 }
                 // Whatever `hotRecord` declined, from its record on; no value of this resource is held here.
                 if cold >= 0 { try coldRecords(i, k, object: o, from: cold, into: &c) }
