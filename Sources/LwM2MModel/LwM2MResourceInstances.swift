@@ -172,7 +172,8 @@ public struct LwM2MResourceInstances: RandomAccessCollection, Hashable, Sendable
     /// instances unpacked into a temporary buffer (on the stack). The buffer is valid only during the call.
     ///
     /// The fast way to read every instance (encoders): no iterator state, and elements borrowed from the buffer.
-    @inlinable public func withUnsafeBufferPointer<R, E: Error>(
+    @inlinable @inline(__always)
+    public func withUnsafeBufferPointer<R, E: Error>(
         _ body: (UnsafeBufferPointer<LwM2MResourceInstance>) throws(E) -> R
     ) throws(E) -> R {
         switch storage {
