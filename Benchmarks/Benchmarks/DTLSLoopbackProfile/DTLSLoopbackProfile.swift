@@ -15,7 +15,8 @@
 // Kinds: `psk`, `resume`, `cert DIR` (DIR holds ca.pem, server.pem, server.key). `CONCURRENCY=16` in the
 // environment runs 16 clients at once. `SERVE_ONLY=1` only serves (`psk` or `cert`) until killed and prints the port
 // and the server thread's `schedstat` path, so that another program's clients (e.g. plain C OpenSSL clients) can
-// handshake with it and read its CPU time.
+// handshake with it and read its CPU time. `RAW_SERVER=1` serves the same way with the engine behind a plain socket
+// loop instead of `DTLSServerTransport` (see `rawServer`).
 
 import DTLSTransport
 import Foundation
@@ -49,6 +50,69 @@ case "cert":
     clientConfiguration = DTLSConfiguration(certificates: DTLSCertificateConfiguration(trustAnchorsPEM: read("ca.pem")))
 default:
     fatalError("kind: psk | resume | cert DIR")
+}
+
+/// `RAW_SERVER=1`: the same engine behind a plain socket loop on its own thread, without NIO (blocking `recvfrom`,
+/// `sendto` straight from the engine's output, the peer's `SocketAddress` made once per address, timers run when
+/// the socket is idle for 50 ms), as a C server is written: what a server loop outside NIO would cost. IPv4
+/// loopback only, no plaintext delivery; serves like `SERVE_ONLY=1` until killed.
+func rawServer(configuration: DTLSConfiguration) -> Never {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+            bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
+        }
+    }
+    precondition(fd >= 0 && bound, "cannot bind 127.0.0.1:0")
+    var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let port = UInt16(bigEndian: address.sin_port)
+    let thread = Thread {
+        let engine = try! DTLSServerEngine(configuration: configuration)
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? "?"
+        FileHandle.standardOutput.write(Data("serving 127.0.0.1:\(port) schedstat /proc/\(me)/schedstat\n".utf8))
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        var peers: [UInt64: SocketAddress] = [:]
+        func send(_ outputs: [DTLSServerEngine.Output]) {
+            for case .datagram(let bytes, let peer) in outputs {
+                peer.withSockAddr { socketAddress, socketAddressLength in
+                    bytes.withUnsafeReadableBytes { payload in
+                        _ = sendto(fd, payload.baseAddress, payload.count, 0, socketAddress, socklen_t(socketAddressLength))
+                    }
+                }
+            }
+        }
+        while true {
+            var from = sockaddr_in()
+            var fromLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let count = buffer.withUnsafeMutableBytes { bytes in
+                withUnsafeMutablePointer(to: &from) { pointer in
+                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                        recvfrom(fd, bytes.baseAddress, bytes.count, 0, raw, &fromLength)
+                    }
+                }
+            }
+            guard count > 0 else {
+                send(engine.handleTimers(now: .now()))
+                continue
+            }
+            let key = UInt64(from.sin_addr.s_addr) << 16 | UInt64(from.sin_port)
+            let peer: SocketAddress
+            if let known = peers[key] {
+                peer = known
+            } else {
+                peer = SocketAddress(from)
+                peers[key] = peer
+            }
+            send(engine.receive(ByteBuffer(bytes: buffer[0..<count]), from: peer, now: .now()))
+        }
+    }
+    thread.start()
+    while true { sleep(3600) }
 }
 
 /// The work runs in a task while the main thread waits on a semaphore: with an `async` top level the main thread
@@ -131,6 +195,9 @@ func measure() async throws {
     try await clientLoop.shutdownGracefully()
 }
 
+if ProcessInfo.processInfo.environment["RAW_SERVER"] == "1" {
+    rawServer(configuration: serverConfiguration)
+}
 let done = DispatchSemaphore(value: 0)
 Task.detached {
     do { try await measure() } catch { fatalError("\(error)") }
