@@ -1,7 +1,8 @@
-// Runs N DTLS handshakes (connect + close) over loopback UDP between a DTLSServerTransport on its own event loop
-// thread and DTLSClientTransports on another, and prints the server thread's CPU time per handshake (socket I/O
-// and the kernel's work for its system calls included; p0 / p50 / p90 over samples of one handshake, or of
-// CONCURRENCY x 4 handshakes with several clients, and the mean) and handshakes per second. For system calls per
+// Runs N DTLS handshakes (connect + close) over loopback UDP between a DTLSServerTransport (on its own thread,
+// named `dtls-srv PORT`) and DTLSClientTransports on an event loop thread, and prints the server thread's CPU
+// time per handshake (socket I/O and the kernel's work for its system calls included; p0 / p50 / p90 over samples
+// of one handshake, or of CONCURRENCY x 4 handshakes with several clients, and the mean) and handshakes per
+// second. For system calls per
 // handshake, trace every thread into its own file and count the server thread's file only:
 //
 //   strace -f -ff -o trace .build/release/DTLSLoopbackProfile psk 1000   # prints PID/task/TID of the server
@@ -10,7 +11,7 @@
 //
 //   valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=cg.out /tmp/copy psk 200
 //
-// where `cg.out-NN` of the server thread (the one with the most `sendmsg` calls) has its instructions.
+// where `cg.out-NN` of the server thread (the one running `DTLSServerSocketLoop.run`) has its instructions.
 //
 // Kinds: `psk`, `resume`, `cert DIR` (DIR holds ca.pem, server.pem, server.key). `CONCURRENCY=16` in the
 // environment runs 16 clients at once. `SERVE_ONLY=1` only serves (`psk` or `cert`) until killed and prints the port
