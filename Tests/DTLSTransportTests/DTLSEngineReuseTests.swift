@@ -23,6 +23,100 @@ struct DTLSEngineReuseTests {
         }
     }
 
+    @Test("The PRF provider pads SHA-256 as OpenSSL does for every seed length across two blocks")
+    func prfSeedLengthsMatchOpenSSL() throws {
+        var generator = SystemRandomNumberGenerator()
+        let secret = (0..<48).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        // With the one-letter label, the HMAC messages are 1 + n (A(1)) and 33 + n bytes: every remainder modulo
+        // 64, the one- and two-block paddings and whole blocks taken straight from the input all occur.
+        for seedLength in 0...160 {
+            let seed = (0..<seedLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let ours = try #require(DTLSLibraryContext.tls12PRF(
+                secret: secret, label: "x", seed: seed, length: 40, openSSLDefault: false))
+            let openSSL = try #require(DTLSLibraryContext.tls12PRF(
+                secret: secret, label: "x", seed: seed, length: 40, openSSLDefault: true))
+            #expect(ours.provider == "lwm2m-prf")
+            #expect(ours.output == openSSL.output, "seed \(seedLength) bytes")
+        }
+    }
+
+    @Test("The PRF provider's cached master-secret pad states give OpenSSL's bytes, reused, interleaved and evicted")
+    func prfCacheMatchesOpenSSL() throws {
+        var generator = SystemRandomNumberGenerator()
+        func random(_ count: Int) -> [UInt8] {
+            (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        }
+        // Six 48-byte secrets (more than the cache holds) and secrets one byte apart, used in an interleaved order
+        // and more often than an entry may be: hits, misses, evictions and wiped entries all meet OpenSSL's bytes.
+        var secrets = (0..<6).map { _ in random(48) }
+        var nearlyFirst = secrets[0]
+        nearlyFirst[47] ^= 1
+        secrets.append(nearlyFirst)
+        let order = [0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 0, 1, 6, 6, 6, 6, 2, 2, 2, 2, 2, 0, 5, 4, 3, 2, 1, 0]
+        for (step, index) in order.enumerated() {
+            let labels = ["key expansion", "client finished", "server finished", "EXPORTER-test"]
+            let label = labels[step % labels.count]
+            let seed = random([32, 64, 13, 100][step % 4])
+            let length = [40, 12, 12, 48, 100][step % 5]
+            let ours = try #require(DTLSLibraryContext.tls12PRF(
+                secret: secrets[index], label: label, seed: seed, length: length, openSSLDefault: false))
+            let openSSL = try #require(DTLSLibraryContext.tls12PRF(
+                secret: secrets[index], label: label, seed: seed, length: length, openSSLDefault: true))
+            #expect(ours.provider == "lwm2m-prf")
+            #expect(ours.output == openSSL.output, "step \(step), secret \(index)")
+        }
+    }
+
+    @Test("EC keys generated through the provider (ready P-256 group) match OpenSSL's: group, encoding, ECDH both ways")
+    func ecKeyGenerationMatchesOpenSSL() {
+        // P-256 by either of its names takes the ready group; P-384 is built from its name by the default code.
+        for group in ["P-256", "prime256v1", "PRIME256V1", "P-384", "secp521r1"] {
+            for _ in 0..<10 {
+                let check = DTLSLibraryContext.checkECKeyGeneration(group: group)
+                #expect(check.result == 1, "group \(group)")
+                #expect(check.provider == "lwm2m-prf", "group \(group)")
+            }
+        }
+    }
+
+    @Test("Remembered cookies equal computed ones; a cookie stays bound to its peer and secret")
+    func cookieMemo() throws {
+        var generator = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let memoized = try #require(CookieKey(secret: secret))
+        let other = try #require(CookieKey(secret: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        // IPv4- and IPv6-sized peer keys, more of them than the memo holds, asked for in an interleaved order.
+        let peers = (0..<20).map { index in (0..<(index % 2 == 0 ? 7 : 23)).map { _ in UInt8(index) } }
+        let order = Array(0..<20) + [0, 1, 19, 18, 0, 0, 5, 12, 19, 3] + Array((0..<20).reversed())
+        for index in order {
+            let fresh = try #require(CookieKey(secret: secret))  // computes: nothing remembered yet
+            var expected = [UInt8](repeating: 0, count: CookieKey.length)
+            var made = [UInt8](repeating: 0, count: CookieKey.length)
+            expected.withUnsafeMutableBufferPointer { fresh.writeCookie(for: peers[index], to: $0.baseAddress!) }
+            made.withUnsafeMutableBufferPointer { memoized.writeCookie(for: peers[index], to: $0.baseAddress!) }
+            #expect(made == expected, "peer \(index)")
+            #expect(made.withUnsafeBufferPointer { memoized.verify($0.baseAddress!, for: peers[index]) })
+            #expect(!made.withUnsafeBufferPointer { memoized.verify($0.baseAddress!, for: peers[(index + 1) % 20]) })
+            #expect(!made.withUnsafeBufferPointer { other.verify($0.baseAddress!, for: peers[index]) })
+            var altered = made
+            altered[15] ^= 0x01
+            #expect(!altered.withUnsafeBufferPointer { memoized.verify($0.baseAddress!, for: peers[index]) })
+        }
+    }
+
+    @Test("The provider's public-key check decides as OpenSSL's full check: decoded, generated, off-curve, infinity")
+    func ecPublicCheckMatchesOpenSSL() throws {
+        // kind: expected decision (0 decoded and 1 generated keys are valid; 2 off the curve and 3 infinity are not;
+        // 4, x given as x + p, is reduced when set and so valid for both).
+        for (kind, expected) in [(0, 1), (1, 1), (2, 0), (3, 0), (4, 1)] as [(Int32, Int32)] {
+            for _ in 0..<5 {
+                let check = try #require(DTLSLibraryContext.compareECPublicCheck(kind: kind), "kind \(kind)")
+                #expect(check.ours == check.reference, "kind \(kind)")
+                #expect(check.ours == expected, "kind \(kind)")
+            }
+        }
+    }
+
     @Test("A reused connection carries nothing of its previous peer: identity, data, resumption, a wrong key")
     func reusedConnections() async throws {
         let deviceA = BackToBack.address(41001)

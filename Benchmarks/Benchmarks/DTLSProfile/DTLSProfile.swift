@@ -103,19 +103,29 @@ if kind == "client-engine" {
     exit(0)
 }
 
+/// No retransmissions: under valgrind a step can take longer than the default 1 s timer (the first ECDHE handshake
+/// above all), and a retransmitted flight would break the strict request-response loop of `run`.
+func patient(_ configuration: DTLSConfiguration) -> DTLSConfiguration {
+    var configuration = configuration
+    configuration.initialRetransmissionTimeout = .seconds(60)
+    configuration.handshakeTimeout = .seconds(600)
+    return configuration
+}
+
 let server: DTLSServerEngine
 let client: DTLSClientEngine
 switch kind {
 case "psk", "resume", "record":
-    server = try! DTLSServerEngine(configuration: .server(psk: DTLSStaticPSKStore(["bench": key])))
+    server = try! DTLSServerEngine(configuration: patient(.server(psk: DTLSStaticPSKStore(["bench": key]))))
     client = try! DTLSClientEngine(
-        configuration: .client(pskIdentity: "bench", key: key), server: serverAddress,
+        configuration: patient(.client(pskIdentity: "bench", key: key)), server: serverAddress,
         sessionCache: kind == "resume" ? DTLSClientSessionCache() : nil)
 case "cert":
-    server = try! DTLSServerEngine(configuration: DTLSConfiguration(certificates: DTLSCertificateConfiguration(
-        certificateChainPEM: read("server.pem"), privateKeyPEM: read("server.key"), requirePeerCertificate: false)))
+    server = try! DTLSServerEngine(configuration: patient(DTLSConfiguration(certificates: DTLSCertificateConfiguration(
+        certificateChainPEM: read("server.pem"), privateKeyPEM: read("server.key"), requirePeerCertificate: false))))
     client = try! DTLSClientEngine(
-        configuration: DTLSConfiguration(certificates: DTLSCertificateConfiguration(trustAnchorsPEM: read("ca.pem"))),
+        configuration: patient(DTLSConfiguration(
+            certificates: DTLSCertificateConfiguration(trustAnchorsPEM: read("ca.pem")))),
         server: serverAddress)
 default:
     fatalError("kind: psk | resume | cert DIR | record | client-engine")

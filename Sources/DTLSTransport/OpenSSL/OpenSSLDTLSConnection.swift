@@ -13,8 +13,15 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
     let context: OpenSSLDTLSContext
     /// The PSK identity used in the handshake (set by the PSK callbacks).
     var pskIdentity: String?
-    /// The last alert sent or received (set by the info callback).
-    var lastAlert: String?
+    /// The last alert sent or received (set by the info callback): whether it was received, and OpenSSL's alert
+    /// value. Kept as numbers: every association ends with a close_notify, and the text is only needed for a failure.
+    var lastAlertCode: (received: Bool, value: Int32)?
+    /// The last alert sent or received, as text.
+    var lastAlert: String? {
+        guard let (received, value) = lastAlertCode else { return nil }
+        let description = String(cString: SSL_alert_desc_string_long(value))
+        return received ? "peer sent alert: \(description)" : "sent alert: \(description)"
+    }
     /// A reason found by a callback (e.g. an unknown PSK identity).
     var failureHint: String?
 
@@ -60,7 +67,7 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
             return false
         }
         pskIdentity = nil
-        lastAlert = nil
+        lastAlertCode = nil
         failureHint = nil
         bio.reset(mtu: mtu)
         return true
@@ -78,7 +85,7 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
     }
 
     func listen() -> DTLSListenResult {
-        clearErrorQueue()
+        // No clearErrorQueue() first: DTLSv1_listen empties the error queue itself.
         let address = BIO_ADDR_new()
         defer { BIO_ADDR_free(address) }
         let result = DTLSv1_listen(ssl, address)
@@ -92,7 +99,8 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
     }
 
     func handshake() -> DTLSStep {
-        clearErrorQueue()  // SSL_get_error reads the thread's error queue: start clean
+        // SSL_get_error reads the thread's error queue, which must start clean: OpenSSL 3.0's handshake state
+        // machine empties it on every SSL_do_handshake, so no clearErrorQueue() here.
         let result = SSL_do_handshake(ssl)
         bio.inbound = nil
         if result == 1 { return .complete }

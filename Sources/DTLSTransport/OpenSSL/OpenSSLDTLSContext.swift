@@ -300,12 +300,7 @@ private func pskClientCallback(
 
 private func infoCallback(_ ssl: OpaquePointer?, _ whereValue: Int32, _ value: Int32) {
     guard whereValue & lwm2m_SSL_CB_ALERT != 0, let connection = OpenSSLDTLSConnection.from(ssl) else { return }
-    let description = String(cString: SSL_alert_desc_string_long(value))
-    if whereValue & lwm2m_SSL_CB_READ != 0 {
-        connection.lastAlert = "peer sent alert: \(description)"
-    } else {
-        connection.lastAlert = "sent alert: \(description)"
-    }
+    connection.lastAlertCode = (received: whereValue & lwm2m_SSL_CB_READ != 0, value: value)
 }
 
 // MARK: - Helpers
@@ -334,8 +329,23 @@ final class CookieKey {
         OPENSSL_cleanse(&outer, MemoryLayout<SHA256_CTX>.size)
     }
 
+    /// The cookies this secret made last (peer key, cookie), at most ``memoSize``. A cookie is a function of the
+    /// secret and the peer's address only, and the server computes it twice per handshake: for the
+    /// HelloVerifyRequest, then to check the ClientHello that answers it. The memo answers the second time without
+    /// the HMAC (two SHA-256 compressions). Cookies are public (they travel in the clear), so nothing secret is kept.
+    private var memo: [(peer: [UInt8], cookie: (UInt64, UInt64))] = []
+    private var memoNext = 0
+    /// Peers remembered per secret: enough for a few handshakes whose first flights interleave.
+    static let memoSize = 8
+
     /// Writes the ``length``-byte cookie for `peer` to `cookie`.
     func writeCookie(for peer: [UInt8], to cookie: UnsafeMutablePointer<UInt8>) {
+        let raw = UnsafeMutableRawPointer(cookie)
+        if let hit = memo.first(where: { $0.peer == peer }) {
+            raw.storeBytes(of: hit.cookie.0, as: UInt64.self)
+            raw.storeBytes(of: hit.cookie.1, toByteOffset: 8, as: UInt64.self)
+            return
+        }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
             var state = inner
             _ = lwm2m_SHA256_Update(&state, peer, peer.count)
@@ -345,6 +355,13 @@ final class CookieKey {
             _ = lwm2m_SHA256_Final(digest.baseAddress, &state)
             cookie.update(from: digest.baseAddress!, count: CookieKey.length)
             OPENSSL_cleanse(&state, MemoryLayout<SHA256_CTX>.size)
+        }
+        let made = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        if memo.count < CookieKey.memoSize {
+            memo.append((peer, made))
+        } else {
+            memo[memoNext] = (peer, made)
+            memoNext = (memoNext + 1) % CookieKey.memoSize
         }
     }
 
@@ -478,5 +495,31 @@ extension DTLSLibraryContext {
         }
         ERR_clear_error()
         return result == 1 ? (output, provider) : nil
+    }
+}
+
+extension DTLSLibraryContext {
+    /// Generates an EC key of `group` as libssl makes ephemeral keys, in the DTLS library context, and checks it
+    /// against a key made by OpenSSL's default context (same group, same public key form, same ECDH secret both
+    /// ways). Returns the check's result (1: all hold, negative: the failed step) and the provider that made the
+    /// key. For tests that hold the provider's key generation to OpenSSL's.
+    static func checkECKeyGeneration(group: String) -> (result: Int32, provider: String) {
+        var provider = [CChar](repeating: 0, count: 64)
+        let result = lwm2m_check_ec_key_generation(shared.context, shared.propertyQuery, group, &provider, 64)
+        ERR_clear_error()
+        return (result, String(cStringBuffer: provider))
+    }
+}
+
+extension DTLSLibraryContext {
+    /// Runs the provider's full public-key check and OpenSSL's default full check on a P-256 key whose public point
+    /// is of `kind` (see `lwm2m_compare_ec_public_check`: 0 decoded, 1 generated, 2 off the curve, 3 infinity,
+    /// 4 given with x + p). Returns both results, or nil when the key could not be built. For tests.
+    static func compareECPublicCheck(kind: Int32) -> (ours: Int32, reference: Int32)? {
+        _ = shared  // the provider's tables are filled when the library context is made
+        var ours: Int32 = -1
+        var reference: Int32 = -1
+        guard lwm2m_compare_ec_public_check(shared.context, kind, &ours, &reference) == 1 else { return nil }
+        return (ours, reference)
     }
 }
