@@ -243,38 +243,12 @@ public enum LwM2MCBORCodec {
                     throw LwM2MCodecError(
                         code: .invalidPath, reason: "a value needs a resource path", offset: valueOffset, path: path)
                 }
-                guard try addValue(&reader, at: path, into: &sink) else { return false }
+                // `readValue(_:as: nil)` inlined, the value built in the argument: no copy of it on the way in.
+                guard sink.add(path, try CBORValueCodec.readUntyped(&reader, start: valueOffset), timestamp: nil)
+                else { return false }
             }
         }
         return true
-    }
-
-    /// Reads one leaf value into `sink` at `path`: `CBORValueCodec.readValue(_:as:)` without a type, with the
-    /// common items (a small integer, any number, a definite text string) built right in the call to `add`
-    /// rather than returned and passed on (each hand-over of an `LwM2MValue` costs an outlined copy and destroy).
-    @inline(__always)
-    private static func addValue<Sink: LwM2MRecordSink>(
-        _ reader: inout CBORReader, at path: LwM2MPath, into sink: inout Sink
-    ) throws(LwM2MCodecError) -> Bool {
-        let start = reader.offset
-        let b = reader.input[start]  // the caller checked that a byte is left
-        if b < 0x18 {
-            reader.offset = start + 1
-            return sink.add(path, .integer(Int64(b)), timestamp: nil)
-        }
-        if b >> 5 == 3, let (s, e) = reader.fastString(3) {
-            if let text = WireString.span(s, e).string(in: reader.input) {
-                return sink.add(path, .string(text), timestamp: nil)
-            }
-            reader.offset = start  // not UTF-8: `readValue` reports it
-        } else if let n = reader.fastNumber() {
-            switch n {
-            case .integer(let i): return sink.add(path, .integer(i), timestamp: nil)
-            case .unsigned(let u): return sink.add(path, .unsignedInteger(u), timestamp: nil)
-            case .float(let d): return sink.add(path, .float(d), timestamp: nil)
-            }
-        }
-        return sink.add(path, try CBORValueCodec.readValue(&reader, as: nil), timestamp: nil)
     }
 
     /// Reads a key in any form `next()` accepts (the forms the fast path in `readMap` leaves) onto `path`.
