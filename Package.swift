@@ -69,9 +69,7 @@ let package = Package(
         // and `driving` (runs a task on a virtual clock), shared by the test targets.
         .target(
             name: "LwM2MTestPKI",
-            dependencies: [
-                "CoAPCore", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ],
+            dependencies: ["CoAPCore", nioCore, nioPosix],
             path: "Tests/LwM2MTestPKI",
             swiftSettings: swiftSettings
         ),

@@ -33,8 +33,10 @@ public final class CoAPUDPTransport: CoAPTransport {
     ) async throws -> CoAPUDPTransport {
         let (stream, continuation) = AsyncStream<CoAPDatagram>.makeStream(
             bufferingPolicy: .bufferingOldest(inboundBufferLimit))
+        // No SO_REUSEADDR: on Linux it lets UDP sockets share a port (a second server on 5683 would silently take
+        // the first one's datagrams, and a port-0 bind could land on a port other such sockets hold). UDP has no
+        // TIME_WAIT, so a restarted server rebinds its port without it.
         let channel = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .coapDatagramReadBatching(messages: 16, slotSize: 2048)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

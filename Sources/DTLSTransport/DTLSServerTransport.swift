@@ -41,7 +41,7 @@ public final class DTLSServerTransport: CoAPTransport {
         _ = try DTLSServerEngine(configuration: configuration, logger: logger)
         let (stream, continuation) = AsyncStream.makeStream(of: CoAPDatagram.self)
         let channel = try await DatagramBootstrap(group: group ?? MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // No SO_REUSEADDR: a port is held by one server alone (see CoAPUDPTransport.bind).
             .coapDatagramReadBatching(messages: 16, slotSize: max(2048, configuration.maximumPlaintextSize + 128))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

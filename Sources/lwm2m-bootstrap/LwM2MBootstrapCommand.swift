@@ -82,7 +82,7 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
         let endpoint = CoAPEndpoint(transport: transport, logger: logger)
         let server = LwM2MBootstrapServer(endpoint: endpoint, store: store, security: security, logger: logger)
         await server.start()
-        let addresses = transports.map { "\($0.scheme)://\(host):\($0.localAddress.port ?? 0)" }
+        let addresses = transports.map { "\($0.scheme)://\($0.localAddress.hostAndPort)" }
         // Written unbuffered so that a supervisor reading a pipe sees it at once.
         FileHandle.standardOutput.write(
             Data("lwm2m-bootstrap listening on \(addresses.joined(separator: " and "))\n".utf8))
@@ -96,7 +96,8 @@ struct LwM2MBootstrapCommand: AsyncParsableCommand {
 /// The bootstrap server's wording and default port for the shared security options.
 enum BootstrapSecurityFlavor: SecurityOptionsFlavor {
     static let defaultCoAPSPort = 5784
-    static let coapsPortHelp = "The CoAPS (DTLS) port; default 5784 when security is configured; off: no CoAPS."
+    static let coapsPortHelp =
+        "The CoAPS (DTLS) port; default 5784 when security is configured; 0 picks a free one; off: no CoAPS."
     static let securityFileHelp = "A JSON security file (endpoint credentials, see docs/BootstrapKit.md)."
     static let certificateHelp = "The bootstrap server's certificate chain (PEM) for certificate clients."
 }

@@ -146,7 +146,8 @@ struct LwM2MServerCommand: AsyncParsableCommand {
 /// The server's wording and default port for the shared security options.
 enum ServerSecurityFlavor: SecurityOptionsFlavor {
     static let defaultCoAPSPort = 5684
-    static let coapsPortHelp = "The UDP port for CoAPS (DTLS); default 5684 when security is configured; off: no CoAPS."
+    static let coapsPortHelp =
+        "The UDP port for CoAPS (DTLS); default 5684 when security is configured; 0 picks a free one; off: no CoAPS."
     static let securityFileHelp = "A JSON security file (endpoint credentials, see docs/ServerKit.md)."
     static let certificateHelp = "The server's certificate chain (PEM) for certificate clients."
 }

@@ -77,12 +77,11 @@ struct CoAPBlockObserveInteropTests {
 
     @Test("our client observes /time on coap-server-notls for several notifications, then cancels")
     func observeLibcoapTime() async throws {
-        let port = try await ProcessRunner.freeUDPPort()
-        let server = try Child("coap-server-notls", ["-A", "127.0.0.1", "-p", "\(port)"])
+        let server = try await LibcoapServer.start("coap-server-notls")
         defer { server.stop() }
         let transport = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
         let endpoint = CoAPEndpoint(transport: transport)
-        let address = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: server.port)
         try await withTimeout(seconds: 30) {
             try await Self.waitUntilServing(endpoint, address)
             let observation = await endpoint.observe(.request(.get, path: "/time"), to: address)
@@ -106,12 +105,11 @@ struct CoAPBlockObserveInteropTests {
 
     @Test("our client PUTs then GETs 64 KiB block-wise on coap-server-notls")
     func blockwiseAgainstLibcoapServer() async throws {
-        let port = try await ProcessRunner.freeUDPPort()
-        let server = try Child("coap-server-notls", ["-A", "127.0.0.1", "-p", "\(port)", "-d", "10"])
+        let server = try await LibcoapServer.start("coap-server-notls", ["-d", "10"])
         defer { server.stop() }
         let transport = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
         let endpoint = CoAPEndpoint(transport: transport, configuration: .init(blockwise: .init(blockSize: 512)))
-        let address = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: server.port)
         let body = Self.body(64 * 1024 + 333)
         try await withTimeout(seconds: 60) {
             try await Self.waitUntilServing(endpoint, address)

@@ -33,12 +33,11 @@ struct CoAPUDPInteropTests {
     @Test("our client against coap-server-notls: /.well-known/core, PUT then GET /example_data")
     func clientAgainstLibcoap() async throws {
         let tool = try #require(ProcessRunner.path(of: "coap-server-notls"), "coap-server-notls is missing: install libcoap3-bin")
-        let port = try await ProcessRunner.freeUDPPort()
-        let serverProcess = try ProcessRunner.start([tool, "-A", "127.0.0.1", "-p", "\(port)", "-v", "0"])
-        defer { ProcessRunner.stop(serverProcess) }
+        let serverProcess = try await LibcoapServer.start(tool)
+        defer { serverProcess.stop() }
         let transport = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
         let client = CoAPEndpoint(transport: transport)
-        let server = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        let server = try SocketAddress(ipAddress: "127.0.0.1", port: serverProcess.port)
         do {
             // Wait until the server answers a ping (no sleeping: each ping is an exchange with a timeout).
             try await withTimeout(seconds: 15) {
@@ -74,6 +73,41 @@ struct CoAPUDPInteropTests {
             throw error
         }
         await client.close()
+    }
+
+    @Test("LibcoapServer: two servers get ports of their own; one that cannot bind is started again, then reported")
+    func libcoapServerPorts() async throws {
+        let tool = try #require(ProcessRunner.path(of: "coap-server-notls"), "coap-server-notls is missing: install libcoap3-bin")
+        let first = try await LibcoapServer.start(tool)
+        let second = try await LibcoapServer.start(tool)
+        #expect(first.port != second.port && first.port != 0 && second.port != 0)
+        // The reported ports are the ones the servers bound: a socket that does not share ports cannot bind them.
+        for port in [first.port, second.port] {
+            await #expect(throws: (any Error).self) {
+                try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .bind(host: "127.0.0.1", port: port).get().close()
+            }
+        }
+        #if os(Linux)
+        #expect(LibcoapServer.socketsBound(to: first.port) == 1)
+        // Two sockets that share a port (libcoap's and one more, both SO_REUSEADDR) are seen as two, however many
+        // sockets the table lists.
+        var others: [CoAPUDPTransport] = []
+        for _ in 0..<200 { others.append(try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)) }
+        let shared = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: first.port).get()
+        #expect(LibcoapServer.socketsBound(to: first.port) == 2)
+        try await shared.close()
+        for other in others { await other.close() }
+        #endif
+        first.stop()
+        second.stop()
+        // A later -A wins: an address of no interface here, so every attempt exits on its failed bind.
+        let failure = await #expect(throws: LibcoapServerError.self) {
+            try await LibcoapServer.start(tool, ["-A", "192.0.2.1"], attempts: 3)
+        }
+        #expect(failure?.failures.count == 3)
     }
 
     @Test("coap-client-notls against our endpoint: GET, PUT, POST, DELETE, discovery, errors, NON")

@@ -88,15 +88,13 @@ struct DTLSInteropTests {
     @Test("Our client transport against coap-server-openssl with PSK")
     func ourClientAgainstLibcoapServer() async throws {
         try #require(ProcessRunner.exists("coap-server-openssl"), "\(libcoapMissing)")
-        let port = try await ProcessRunner.freePortPair()
-        let server = try ProcessRunner.start([
-            "coap-server-openssl", "-A", "127.0.0.1", "-p", "\(port)", "-k", interopKeyText, "-h", "swift-lwm2m",
-        ])
-        defer { server.terminate() }
+        let server = try await LibcoapServer.start(
+            "coap-server-openssl", ["-k", interopKeyText, "-h", "swift-lwm2m"], dtls: true)
+        defer { server.stop() }
         var configuration = DTLSConfiguration.client(pskIdentity: "device-1", key: Array(interopKeyText.utf8))
         configuration.initialRetransmissionTimeout = .milliseconds(200)
         configuration.handshakeTimeout = .seconds(2)
-        let address = try SocketAddress(ipAddress: "127.0.0.1", port: port + 1)
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: try #require(server.dtlsPort))
         // The server process needs a moment to bind: retry the handshake a few times.
         var transport: DTLSClientTransport?
         for _ in 0..<10 where transport == nil {

@@ -10,21 +10,18 @@ struct BootstrapProcessTests {
             if: serverBinary != nil && clientBinary != nil && bootstrapBinary != nil,
             "lwm2m-server / lwm2m-client / lwm2m-bootstrap are not built"))
     func bootstrapThenRegister() async throws {
-        let serverPort = try await freeUDPPort()
-        let bootstrapPort = try await freeUDPPort()
+        // The server listens first: the bootstrap server hands out its address.
+        let (server, serverAddresses) = try await startServer()
         let bootstrap = try ChildProcess(
             bootstrapBinary,
-            ["--host", "127.0.0.1", "--coap-port", "\(bootstrapPort)", "--server-uri", "coap://127.0.0.1:\(serverPort)",
-             "--server-lifetime", "77", "--log-level", "error"],
-            jsonOutput: false)
-        let server = try ChildProcess(
-            serverBinary, ["--console", "--coap-port", "\(serverPort)", "--host", "127.0.0.1", "--log-level", "warning"])
-        _ = try await server.line { $0["event"]?.stringValue == "listening" }
+            ["--host", "127.0.0.1", "--coap-port", "0", "--server-uri", serverAddresses[0],
+             "--server-lifetime", "77", "--log-level", "error"])
+        let bootstrapAddress = try #require(try await bootstrapAddresses(bootstrap).first)
 
         // The client knows only the bootstrap server; the lifetime it registers with comes from the bootstrap.
         let client = try ChildProcess(
             clientBinary,
-            ["--bootstrap", "coap://127.0.0.1:\(bootstrapPort)", "--endpoint", "bs-proc", "--lifetime", "300",
+            ["--bootstrap", bootstrapAddress, "--endpoint", "bs-proc", "--lifetime", "300",
              "--log-level", "error"],
             jsonOutput: false)
 
@@ -49,34 +46,31 @@ struct BootstrapProcessTests {
     func bootstrapProcessesOverDTLS() async throws {
         func hex(_ text: String) -> String { Array(text.utf8).map { String(format: "%02x", $0) }.joined() }
         let (bootstrapKey, serverKey) = (hex("bootstrap-secret"), hex("dm-server-secret"))
-        let serverPort = try await freeUDPPort()
-        let bootstrapPort = try await freeUDPPort()
+        // The server listens first: the bootstrap configuration hands out its address.
+        let (server, serverAddresses) = try await startServer(
+            ["--psk", "bs-proc-dtls:dm-id:\(serverKey)"], coap: false, coaps: true)
+        defer { server.kill() }
         // The bootstrap configuration hands out the LwM2M server's PSK credentials (other than the bootstrap ones).
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bs-dtls-\(bootstrapPort).json")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bs-dtls-\(UUID().uuidString).json")
         try Data(#"""
             {"endpoints": {"bs-proc-dtls": {
               "delete": ["/0", "/1"],
-              "security": [{"instance": 1, "uri": "coaps://127.0.0.1:\#(serverPort)", "securityMode": "psk",
+              "security": [{"instance": 1, "uri": "\#(serverAddresses[0])", "securityMode": "psk",
                             "pskIdentity": "dm-id", "pskKey": "\#(serverKey)", "shortServerId": 2}],
               "servers": [{"instance": 0, "shortServerId": 2, "lifetime": 88}]}}}
             """#.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let bootstrap = try ChildProcess(
             bootstrapBinary,
-            ["--host", "127.0.0.1", "--coap-port", "off", "--coaps-port", "\(bootstrapPort)",
-             "--psk", "bs-proc-dtls:bs-id:\(bootstrapKey)", "--config", file.path, "--log-level", "error"],
-            jsonOutput: false)
+            ["--host", "127.0.0.1", "--coap-port", "off", "--coaps-port", "0",
+             "--psk", "bs-proc-dtls:bs-id:\(bootstrapKey)", "--config", file.path, "--log-level", "error"])
         defer { bootstrap.kill() }
-        let server = try ChildProcess(serverBinary, [
-            "--console", "--host", "127.0.0.1", "--coap-port", "off", "--coaps-port", "\(serverPort)",
-            "--psk", "bs-proc-dtls:dm-id:\(serverKey)", "--log-level", "warning",
-        ])
-        defer { server.kill() }
-        _ = try await server.line { $0["event"]?.stringValue == "listening" }
+        let bootstrapAddress = try #require(try await bootstrapAddresses(bootstrap).first)
+        #expect(bootstrapAddress.hasPrefix("coaps://"))
 
         let client = try ChildProcess(
             clientBinary,
-            ["--bootstrap", "coaps://127.0.0.1:\(bootstrapPort)", "--endpoint", "bs-proc-dtls", "--psk-identity", "bs-id",
+            ["--bootstrap", bootstrapAddress, "--endpoint", "bs-proc-dtls", "--psk-identity", "bs-id",
              "--psk-key", bootstrapKey, "--log-level", "error"],
             jsonOutput: false)
         defer { client.kill() }

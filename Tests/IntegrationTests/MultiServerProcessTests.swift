@@ -10,18 +10,14 @@ struct MultiServerProcessTests {
         "Two --server options: both register; server 2 reads through the default ACL, Delete needs the owner",
         .enabled(if: serverBinary != nil && clientBinary != nil, "lwm2m-server / lwm2m-client are not built"))
     func twoServers() async throws {
-        let (port1, port2) = (try await freeUDPPort(), try await freeUDPPort())
-        let server1 = try ChildProcess(
-            serverBinary, ["--console", "--coap-port", "\(port1)", "--host", "127.0.0.1", "--log-level", "warning"])
-        let server2 = try ChildProcess(
-            serverBinary, ["--console", "--coap-port", "\(port2)", "--host", "127.0.0.1", "--log-level", "warning"])
-        _ = try await server1.line { $0["event"]?.stringValue == "listening" }
-        _ = try await server2.line { $0["event"]?.stringValue == "listening" }
+        let (server1, addresses1) = try await startServer()
+        let (server2, addresses2) = try await startServer()
+        #expect(addresses1 != addresses2)
 
         let client = try ChildProcess(
             clientBinary,
             [
-                "--server", "coap://127.0.0.1:\(port1)", "--server", "7=coap://127.0.0.1:\(port2)",
+                "--server", addresses1[0], "--server", "7=\(addresses2[0])",
                 "--endpoint", "multi-proc", "--lifetime", "120", "--default-access", "RE", "--log-level", "error",
             ],
             jsonOutput: false)

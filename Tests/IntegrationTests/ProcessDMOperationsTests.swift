@@ -14,15 +14,12 @@ private struct ConsolePair {
 
     /// Starts the server, waits until it listens, starts the client and waits for its registration.
     static func start(endpoint: String) async throws -> ConsolePair {
-        let port = try await freeUDPPort()
-        let server = try ChildProcess(
-            serverBinary, ["--console", "--coap-port", "\(port)", "--host", "127.0.0.1", "--log-level", "warning"])
-        _ = try await server.line { $0["event"]?.stringValue == "listening" }
+        let (server, addresses) = try await startServer()
         // The client's text output (e.g. its FIRMWARE lines) arrives as JSON strings.
         let client = try ChildProcess(
             clientBinary,
             [
-                "--server", "coap://127.0.0.1:\(port)", "--endpoint", endpoint, "--lifetime", "120",
+                "--server", addresses[0], "--endpoint", endpoint, "--lifetime", "120",
                 "--log-level", "error",
             ])
         let registered = try await server.line { $0["event"]?.stringValue == "registered" }
@@ -235,10 +232,7 @@ struct ProcessSupportTests {
         "A wait for a line that never comes ends with TimeoutError (the hang guard works)",
         .enabled(if: serverBinary != nil, "lwm2m-server is not built"))
     func lineTimesOut() async throws {
-        let port = try await freeUDPPort()
-        let server = try ChildProcess(
-            serverBinary, ["--console", "--coap-port", "\(port)", "--host", "127.0.0.1", "--log-level", "warning"])
-        _ = try await server.line { $0["event"]?.stringValue == "listening" }
+        let (server, _) = try await startServer()
         let start = ContinuousClock.now
         await #expect(throws: TimeoutError.self) { _ = try await server.line(within: 0.5) { _ in false } }
         #expect(ContinuousClock.now - start < .seconds(10))

@@ -11,19 +11,15 @@ struct ProcessEndToEndTests {
         "Register, Read, Observe, WriteReplace, Discover through the console; a shell change notifies; EOF de-registers",
         .enabled(if: serverBinary != nil && clientBinary != nil, "lwm2m-server / lwm2m-client are not built"))
     func consoleAgainstClientProcess() async throws {
-        let port = try await freeUDPPort()
-        let server = try ChildProcess(
-            serverBinary, ["--console", "--coap-port", "\(port)", "--host", "127.0.0.1", "--log-level", "warning"])
+        let (server, addresses) = try await startServer()
         func line(_ predicate: @escaping @Sendable (JSONValue) -> Bool) async throws -> JSONValue {
             try await server.line(where: predicate)
         }
         func command(_ text: String) { server.send(text) }
 
-        _ = try await line { $0["event"]?.stringValue == "listening" }
-
         let client = try ChildProcess(
             clientBinary,
-            ["--server", "coap://127.0.0.1:\(port)", "--endpoint", "e2e1", "--lifetime", "120", "--log-level", "error"],
+            ["--server", addresses[0], "--endpoint", "e2e1", "--lifetime", "120", "--log-level", "error"],
             jsonOutput: false)
 
         let registered = try await line { $0["event"]?.stringValue == "registered" }

@@ -24,8 +24,51 @@ func jsonLines(_ handle: FileHandle) -> LineQueue<JSONValue> {
     LineQueue(PipeLines(handle).lines) { (try? JSONValue.parse($0)) ?? .string($0) }
 }
 
-/// A UDP port that was free a moment ago.
-func freeUDPPort() async throws -> Int { try await ProcessRunner.freeUDPPort() }
+/// Starts `lwm2m-server --console` on 127.0.0.1 with the ports it listens on chosen by the system: `--coap-port 0`
+/// (`off` unless `coap`), `--coaps-port 0` when `coaps`. Returns the server once it listens, with the addresses its
+/// `listening` event reports (`coap://127.0.0.1:N` first, then `coaps://127.0.0.1:M`).
+func startServer(
+    _ arguments: [String] = [], coap: Bool = true, coaps: Bool = false
+) async throws -> (server: ChildProcess, addresses: [String]) {
+    let server = try ChildProcess(
+        serverBinary,
+        ["--console", "--host", "127.0.0.1", "--coap-port", coap ? "0" : "off", "--log-level", "warning"]
+            + (coaps ? ["--coaps-port", "0"] : []) + arguments)
+    let listening = try await server.line { $0["event"]?.stringValue == "listening" }
+    guard case .array(let values)? = listening["addresses"] else { throw ListeningError(line: listening.jsonText) }
+    let addresses = try values.map { try checkedAddress($0.stringValue, in: listening.jsonText) }
+    guard addresses.first == listening["address"]?.stringValue,
+        addresses.map({ $0.hasPrefix("coaps:") }) == (coap ? [false] : []) + (coaps ? [true] : [])
+    else { throw ListeningError(line: listening.jsonText) }
+    return (server, addresses)
+}
+
+/// The addresses of `lwm2m-bootstrap`'s `lwm2m-bootstrap listening on A[ and B]` line (a child started with
+/// `--host 127.0.0.1` and `jsonOutput`, so that the line arrives as a JSON string).
+func bootstrapAddresses(_ bootstrap: ChildProcess) async throws -> [String] {
+    let prefix = "lwm2m-bootstrap listening on "
+    let line = try await bootstrap.line { $0.stringValue?.hasPrefix(prefix) == true }
+    let text = line.stringValue ?? ""
+    return try text.dropFirst(prefix.count).components(separatedBy: " and ").map { try checkedAddress($0, in: text) }
+}
+
+/// The port of a `scheme://host:port` address.
+func port(of address: String) -> Int? { address.split(separator: ":").last.flatMap { Int($0) } }
+
+/// `address` if it is `coap[s]://127.0.0.1:PORT` with a real port (not 0).
+private func checkedAddress(_ address: String?, in line: String) throws -> String {
+    guard let address, address.hasPrefix("coap://127.0.0.1:") || address.hasPrefix("coaps://127.0.0.1:"),
+        let port = port(of: address), (1...65535).contains(port)
+    else { throw ListeningError(line: line) }
+    return address
+}
+
+/// A listening line without the addresses a test expects.
+struct ListeningError: Error, CustomStringConvertible {
+    /// The line.
+    var line: String
+    var description: String { "unexpected listening line: \(line)" }
+}
 
 
 let bootstrapBinary = executable("lwm2m-bootstrap")

@@ -11,15 +11,8 @@ struct SecureProcessTests {
 
     /// Starts `lwm2m-server --console` with CoAPS only and returns it with its `coaps://` address.
     static func server(_ arguments: [String]) async throws -> (ChildProcess, String) {
-        let server = try ChildProcess(
-            serverBinary,
-            ["--console", "--host", "127.0.0.1", "--coap-port", "off", "--coaps-port", "0", "--log-level", "warning"]
-                + arguments)
-        let listening = try await server.line { $0["event"]?.stringValue == "listening" }
-        guard let address = listening["address"]?.stringValue, address.hasPrefix("coaps://") else {
-            throw TimeoutError()
-        }
-        return (server, address)
+        let (server, addresses) = try await startServer(arguments, coap: false, coaps: true)
+        return (server, addresses[0])
     }
 
     static func client(_ arguments: [String]) throws -> ChildProcess {

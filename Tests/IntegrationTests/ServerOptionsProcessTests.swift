@@ -82,12 +82,7 @@ struct ServerOptionsProcessTests {
         let keys = dir.appendingPathComponent("keys.json")
         try #"{"flow": "/32769/0/2"}"#.write(to: keys, atomically: true, encoding: .utf8)
 
-        let port = try await freeUDPPort()
-        let server = try ChildProcess(serverBinary, [
-            "--console", "--coap-port", "\(port)", "--host", "127.0.0.1", "--log-level", "warning",
-            "--models", models.path, "--keys", keys.path,
-        ])
-        _ = try await server.line { $0["event"]?.stringValue == "listening" }
+        let (server, addresses) = try await startServer(["--models", models.path, "--keys", keys.path])
 
         // The LwM2M client is an in-process CoAP endpoint on a real UDP socket: it registers and answers reads with
         // plain text, which only the custom definition can type.
@@ -95,7 +90,7 @@ struct ServerOptionsProcessTests {
         let client = CoAPEndpoint(transport: transport)
         await client.register("/32769/0/1") { _ in .response(.content, text: "1", contentFormat: .textPlain) }
         await client.register("/32769/0/2") { _ in .response(.content, text: "2.5", contentFormat: .textPlain) }
-        let serverAddress = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        let serverAddress = try SocketAddress(ipAddress: "127.0.0.1", port: try #require(port(of: addresses[0])))
         let registered = try await client.request(
             .request(.post, path: "/rd", query: ["ep=pump1", "lt=60"], payload: ByteBuffer(string: "</32769/0>"),
                 contentFormat: .linkFormat), to: serverAddress)
@@ -128,10 +123,7 @@ struct ServerOptionsProcessTests {
         .enabled(if: serverBinary != nil, "lwm2m-server is not built"),
         arguments: [SIGINT, SIGTERM])
     func signalStopsServer(_ signal: Int32) async throws {
-        let port = try await freeUDPPort()
-        let server = try ChildProcess(
-            serverBinary, ["--console", "--coap-port", "\(port)", "--host", "127.0.0.1", "--log-level", "warning"])
-        _ = try await server.line { $0["event"]?.stringValue == "listening" }
+        let (server, _) = try await startServer()
         kill(server.process.processIdentifier, signal)
         let stopped = try await server.line { $0["event"]?.stringValue == "stopped" }
         #expect(stopped["reason"]?.stringValue == (signal == SIGINT ? "SIGINT" : "SIGTERM"))

@@ -1,7 +1,4 @@
 public import Foundation
-import NIOCore
-import NIOConcurrencyHelpers
-import NIOPosix
 
 /// What a command-line peer run by ``ProcessRunner/run(_:timeout:)`` left: exit status and output.
 public struct ProcessResult: Sendable {
@@ -15,8 +12,8 @@ public struct ProcessResult: Sendable {
     public var timedOut: Bool
 }
 
-/// Runs command-line peers and the package's own executables for the test targets: finds them, starts them,
-/// waits for them with a timeout, and hands out free ports.
+/// Runs command-line peers and the package's own executables for the test targets: finds them, starts them and
+/// waits for them with a timeout. Servers bind port 0 and report their port (libcoap's: ``LibcoapServer``).
 public enum ProcessRunner {
     /// The package root, found from this file's path (`<root>/Tests/LwM2MTestPKI/ProcessRunner.swift`).
     public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -49,22 +46,6 @@ public enum ProcessRunner {
         candidates.append(packageRoot.appendingPathComponent(".build/debug/\(name)"))
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
-
-    /// A UDP port on `host` that was free a moment ago (bound to port 0, then released), and never handed out
-    /// before in this test process: the kernel may give a just-released port again, and two servers told the same
-    /// port both bind it (our transports set SO_REUSEADDR), so datagrams for one reach the other.
-    public static func freeUDPPort(host: String = "127.0.0.1") async throws -> Int {
-        while true {
-            let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .bind(host: host, port: 0).get()
-            let port = channel.localAddress!.port!
-            try await channel.close()
-            if handedOutPorts.withLockedValue({ $0.insert(port).inserted }) { return port }
-        }
-    }
-
-    /// Every port ``freeUDPPort(host:)`` returned in this process.
-    private static let handedOutPorts = NIOLockedValueBox<Set<Int>>([])
 
     /// Runs `arguments` (looked up on PATH) and waits for it to exit, killing it after `timeout`.
     public static func run(_ arguments: [String], timeout: Duration = .seconds(20)) async throws -> ProcessResult {
@@ -107,24 +88,5 @@ public enum ProcessRunner {
     public static func stop(_ process: Process) {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-    }
-
-    /// A UDP port p such that p and p + 1 are both free on 127.0.0.1 right now (libcoap serves DTLS on p + 1).
-    public static func freePortPair() async throws -> Int {
-        for _ in 0..<20 {
-            let first = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .bind(host: "127.0.0.1", port: 0).get()
-            let port = first.localAddress!.port!
-            defer { first.close(promise: nil) }
-            guard port < 65_000 else { continue }
-            if let second = try? await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .bind(host: "127.0.0.1", port: port + 1).get()
-            {
-                try await second.close()
-                try await first.close()
-                return port
-            }
-        }
-        throw NSError(domain: "ports", code: 1)
     }
 }
