@@ -54,6 +54,87 @@ public enum LwM2MTextCodec {
         }
     }
 
+    /// Writes the text form of `value` into caller-provided storage (a datagram or `ByteBuffer` being filled, a
+    /// stack buffer) and returns how many bytes it wrote, from the start of `buffer`.
+    ///
+    /// The same bytes as ``encode(_:into:)-([UInt8])``, with no array in between: an integer, time, unsigned
+    /// integer or boolean is written straight into `buffer` (at most 20 bytes; nothing is allocated). Throws
+    /// `limitExceeded`, having written nothing, when the text does not fit, and `typeMismatch` for a non-finite
+    /// float.
+    @inlinable @inline(__always)
+    public static func encode(
+        _ value: LwM2MValue, into buffer: UnsafeMutableRawBufferPointer
+    ) throws(LwM2MCodecError) -> Int {
+        // Inline: numbers and booleans that fit (no error is built here); everything else out of line.
+        let magnitude: UInt64
+        let negative: Bool
+        switch value {
+        case .integer(let v), .time(let v):
+            magnitude = v.magnitude
+            negative = v < 0
+        case .unsignedInteger(let v):
+            magnitude = v
+            negative = false
+        case .boolean(let b):
+            magnitude = b ? 1 : 0
+            negative = false
+        default:
+            return try encodeOther(value, into: buffer)
+        }
+        let digits = decimalDigitCount(magnitude)
+        let total = negative ? digits &+ 1 : digits
+        guard let base = buffer.baseAddress, total <= buffer.count else { return try encodeOther(value, into: buffer) }
+        writeDecimal(magnitude, negative: negative, total: total, to: base.bindMemory(to: UInt8.self, capacity: total))
+        return total
+    }
+
+    /// The text of strings, floats, object links and opaque values into caller-provided storage, and of any value
+    /// that does not fit (the error): measured first, so nothing is written when it does not fit.
+    @usableFromInline
+    static func encodeOther(
+        _ value: LwM2MValue, into buffer: UnsafeMutableRawBufferPointer
+    ) throws(LwM2MCodecError) -> Int {
+        var length: Int
+        switch value {
+        case .string(let s), .coreLink(let s): length = s.utf8.count
+        case .float(let d):
+            guard d.isFinite else {
+                throw LwM2MCodecError(code: .typeMismatch, reason: "text/plain cannot carry the float \(d)")
+            }
+            length = d.description.utf8.count
+        case .objectLink(let link):
+            length = LwM2MPathText.length(link)
+        case .opaque(let bytes):
+            length = JSONBase64.encodedLength(bytes.count, padding: true)
+        case .integer(let v), .time(let v):
+            length = decimalDigitCount(v.magnitude) &+ (v < 0 ? 1 : 0)
+        case .unsignedInteger(let v):
+            length = decimalDigitCount(v)
+        case .boolean:
+            length = 1
+        }
+        guard let base = buffer.baseAddress, length <= buffer.count else {
+            throw bufferTooSmall(length, buffer.count)
+        }
+        var cursor = ByteCursor(base: base.bindMemory(to: UInt8.self, capacity: length), limit: length)
+        switch value {
+        case .string(let s), .coreLink(let s): cursor.appendText(s)
+        case .float(let d): cursor.appendText(d.description)
+        case .objectLink(let link): LwM2MPathText.append(link, into: &cursor)
+        case .opaque(let bytes): JSONBase64.encode(bytes, urlSafe: false, padding: true, into: &cursor)
+        case .integer(let v), .time(let v): cursor.appendDecimal(v.magnitude, negative: v < 0)
+        case .unsignedInteger(let v): cursor.appendDecimal(v)
+        case .boolean(let b): cursor.append(b ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+        }
+        length = cursor.count
+        return length
+    }
+
+    private static func bufferTooSmall(_ needed: Int, _ available: Int) -> LwM2MCodecError {
+        LwM2MCodecError(
+            code: .limitExceeded, reason: "the text takes \(needed) bytes; the buffer holds \(available)")
+    }
+
     /// Decodes a text/plain payload as a value of `type`; `nil` (unknown resource) keeps the text as a string.
     ///
     /// Errors: `malformed` for text that is not UTF-8 or bad base64, `typeMismatch` for text that does not read
@@ -181,25 +262,53 @@ public enum LwM2MTextCodec {
         #else
         out.append(addingCapacity: total) { span in
             span.withUnsafeMutableBufferPointer { buffer, initialized in
-                // The span starts empty with at least `total` free elements.
-                writeDecimal(value, negative: negative, total: total, to: buffer.baseAddress.unsafelyUnwrapped)
+                // The span starts empty with at least `total` free elements. One digit per step: the pair table's
+                // larger code would keep `append(addingCapacity:)` from being inlined, which costs more than it saves.
+                let p = buffer.baseAddress.unsafelyUnwrapped
+                var v = value
+                var i = total
+                repeat {
+                    i &-= 1
+                    let q = v / 10
+                    p[i] = UInt8(truncatingIfNeeded: v &- q &* 10) &+ 0x30
+                    v = q
+                } while v != 0
+                if negative { p[0] = UInt8(ascii: "-") }
                 initialized = total
             }
         }
         #endif
     }
 
-    /// Writes `total` bytes at `p`: `-` when `negative`, then the digits of `value`, filled from the end.
+    /// Writes `total` bytes at `p`: `-` when `negative`, then the digits of `value`, filled from the end two at a
+    /// time (one division by 100 per pair, the pair's two bytes from a table).
     @inlinable @inline(__always)
     static func writeDecimal(_ value: UInt64, negative: Bool, total: Int, to p: UnsafeMutablePointer<UInt8>) {
+        let pairs: StaticString = """
+            00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+            40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899
+            """
+        let table = UnsafeRawPointer(pairs.utf8Start)
         var v = value
         var i = total
-        repeat {
-            i &-= 1
-            let q = v / 10
-            p[i] = UInt8(truncatingIfNeeded: v &- q &* 10) &+ 0x30
+        while v >= 100 {
+            let q = v / 100
+            let r = Int(truncatingIfNeeded: v &- q &* 100)
+            i &-= 2
+            UnsafeMutableRawPointer(p + i).storeBytes(
+                of: table.loadUnaligned(fromByteOffset: r &* 2, as: UInt16.self), as: UInt16.self)
             v = q
-        } while v != 0
+        }
+        if v >= 10 {
+            i &-= 2
+            UnsafeMutableRawPointer(p + i).storeBytes(
+                of: table.loadUnaligned(fromByteOffset: Int(truncatingIfNeeded: v) &* 2, as: UInt16.self),
+                as: UInt16.self)
+        } else {
+            i &-= 1
+            p[i] = UInt8(truncatingIfNeeded: v) &+ 0x30
+        }
         if negative { p[0] = UInt8(ascii: "-") }
     }
 

@@ -30,4 +30,13 @@ struct SpeedDocExampleTests {
         // [{-2: "/3/0/", 0: "9", 2: 100}]
         #expect(bytes == [0x81, 0xA3, 0x21, 0x65] + Array("/3/0/".utf8) + [0x00, 0x61, 0x39, 0x02, 0x18, 0x64])
     }
+
+    @Test("text/plain into caller-provided storage writes the documented bytes")
+    func textIntoStorageExample() throws {
+        var datagram = [UInt8](repeating: 0, count: 64)
+        let n = try datagram.withUnsafeMutableBytes { storage in
+            try LwM2MTextCodec.encode(.integer(-1367491215), into: storage)
+        }
+        #expect(Array(datagram[..<n]) == Array("-1367491215".utf8))
+    }
 }

@@ -29,6 +29,48 @@ struct TextCodecTests {
         #expect(try decode(text, value.type) == value)
     }
 
+    /// `encode(_:into:)` of caller-provided storage writes the same bytes as the array form, from the start of the
+    /// storage, and nothing past them.
+    @Test(arguments: [
+        LwM2MValue.integer(0), .integer(100), .integer(-12), .integer(.max), .integer(.min), .unsignedInteger(.max),
+        .time(1_367_491_215), .boolean(true), .boolean(false), .float(1.5), .float(-2.5e-7), .string("Open Mobile"),
+        .string(""), .string("ü€😀"), .objectLink(.init(objectID: 3, instanceID: 0)), .objectLink(.null),
+        .coreLink("</3/0>"), .opaque([]), .opaque([0x4D]), .opaque([0xFF, 0xFE, 0xFD, 0x00]),
+    ])
+    func encodesIntoCallerStorage(value: LwM2MValue) throws {
+        var array: [UInt8] = []
+        try LwM2MTextCodec.encode(value, into: &array)
+        var storage = [UInt8](repeating: 0xEE, count: 40)
+        let n = try storage.withUnsafeMutableBytes { raw in try LwM2MTextCodec.encode(value, into: raw) }
+        #expect(n == array.count)
+        #expect(Array(storage[..<n]) == array)
+        #expect(storage[n...].allSatisfy { $0 == 0xEE })
+        // Exactly the bytes it needs is enough.
+        var exact = [UInt8](repeating: 0xEE, count: n)
+        let m = try exact.withUnsafeMutableBytes { raw in try LwM2MTextCodec.encode(value, into: raw) }
+        #expect(m == n && exact == array)
+    }
+
+    @Test func storageTooSmallIsAnErrorAndWritesNothing() throws {
+        for (value, needed) in [
+            (LwM2MValue.integer(-100), 4), (.unsignedInteger(12345), 5), (.boolean(true), 1),
+            (.string("abcdef"), 6), (.float(0.5), 3), (.opaque([1, 2, 3, 4]), 8), (.objectLink(.null), 11),
+        ] {
+            var storage = [UInt8](repeating: 0xEE, count: needed - 1)
+            let error = codecError {
+                try storage.withUnsafeMutableBytes { raw in try LwM2MTextCodec.encode(value, into: raw) }
+            }
+            #expect(error?.code == .limitExceeded, "\(value)")
+            #expect(storage.allSatisfy { $0 == 0xEE }, "\(value)")
+        }
+        var none: [UInt8] = []
+        #expect(codecError { try none.withUnsafeMutableBytes { try LwM2MTextCodec.encode(.integer(1), into: $0) } }?.code
+            == .limitExceeded)
+        var storage = [UInt8](repeating: 0, count: 32)
+        #expect(codecError { try storage.withUnsafeMutableBytes { try LwM2MTextCodec.encode(.float(.nan), into: $0) } }?
+            .code == .typeMismatch)
+    }
+
     @Test func floatsUseTheShortestTextThatRoundTrips() throws {
         var rng = SeededGenerator(seed: 7)
         for _ in 0..<2000 {

@@ -24,6 +24,14 @@ func registerCodecBenchmarks() {
                     try body(&out)
                     blackHole(out.count)
                 }
+            case .encodeInto(let body):
+                try withUnsafeTemporaryAllocation(byteCount: CodecOperation.storageSize, alignment: 8) { storage in
+                    benchmark.startMeasurement()
+                    for _ in benchmark.scaledIterations {
+                        let n = try body(storage)
+                        blackHole(n &+ Int(storage[0]))
+                    }
+                }
             case .decode(let payload, let body):
                 try payload.withUnsafeBytes { raw in
                     for _ in benchmark.scaledIterations { try body(raw) }

@@ -12,11 +12,16 @@ struct ByteCursor {
     /// The number of bytes written so far.
     private(set) var count = 0
 
+    /// A cursor over `limit` bytes at `base` that the caller owns (`[UInt8].appendBounded(_:_:)` makes the others).
     @inline(__always)
-    fileprivate init(base: UnsafeMutablePointer<UInt8>, limit: Int) {
+    init(base: UnsafeMutablePointer<UInt8>, limit: Int) {
         self.base = base
         self.limit = limit
     }
+
+    /// The number of reserved bytes not written yet.
+    @inline(__always)
+    var remaining: Int { limit &- count }
 
     /// Traps unless `n` more bytes fit; call with the upper bound of what is about to be written.
     @inline(__always)
@@ -51,17 +56,35 @@ struct ByteCursor {
         bytes.withUnsafeBytes { append($0) }
     }
 
-    /// Appends the UTF-8 of `text`.
+    /// Appends the UTF-8 of `text`. (Not an `append` overload: a string literal would pick it over the literal one.)
     @inline(__always)
-    mutating func append(_ text: String) {
+    mutating func appendText(_ text: String) {
         var s = text
         s.withUTF8 { append($0) }
     }
 
     /// Appends ASCII literal bytes.
+    ///
+    /// A byte loop rather than `append(_:)` of a buffer: its length is a constant once inlined, so it compiles to a
+    /// few immediate stores, and it keeps the optimizer's view free of a memory-copy call, which (unlike stores)
+    /// makes it keep copies, with retains, of the values an encoder is reading around it.
     @inline(__always)
     mutating func append(_ literal: StaticString) {
-        append(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        let p = literal.utf8Start
+        let n = literal.utf8CodeUnitCount
+        var k = 0
+        while k < n {
+            base[count &+ k] = p[k]
+            k &+= 1
+        }
+        count &+= n
+    }
+
+    /// Appends the eight bytes of `word` in memory order (an unaligned store).
+    @inline(__always)
+    mutating func appendWord(_ word: UInt64) {
+        UnsafeMutableRawPointer(base + count).storeBytes(of: word, as: UInt64.self)
+        count &+= 8
     }
 
     /// Appends the low `size` bytes of `value`, most significant first (`size` is 1, 2, 4 or 8).

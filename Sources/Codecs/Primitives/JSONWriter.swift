@@ -15,9 +15,16 @@ enum JSONWriter {
 
     /// A quoted, escaped string.
     @inline(__always)
-    static func string(_ value: String, into out: inout ByteCursor) {
-        // Native strings lend their bytes without a copy; others are made contiguous first.
-        if value.utf8.withContiguousStorageIfAvailable({ utf8 in string(utf8, into: &out) }) != nil { return }
+    static func string(_ value: borrowing String, into out: inout ByteCursor) {
+        // Native strings lend their bytes in place (small ones from a stack copy); others are made contiguous out
+        // of line.
+        if value.utf8.withContiguousStorageIfAvailable({ utf8 in string(utf8, into: &out) }) == nil {
+            nonContiguousString(copy value, into: &out)
+        }
+    }
+
+    @inline(never)
+    private static func nonContiguousString(_ value: String, into out: inout ByteCursor) {
         var s = value
         s.withUTF8 { utf8 in string(utf8, into: &out) }
     }
@@ -37,44 +44,62 @@ enum JSONWriter {
     }
 
     /// A quoted, escaped string from UTF-8 bytes.
+    ///
+    /// Eight plain bytes are checked and copied as one word; a word that holds a byte to escape, and the tail, go
+    /// byte by byte. Bytes are copied by loads and stores, not a memory-copy call (see `ByteCursor.append(_:)` of a
+    /// literal).
     @inline(__always)
     static func string(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout ByteCursor) {
         out.append(0x22)
-        var runStart = 0
-        var k = 0
         let n = utf8.count
-        // Skip eight plain bytes at a time; the byte loop below takes the word that needs an escape and the tail.
         if let p = utf8.baseAddress {
             let raw = UnsafeRawPointer(p)
-            while k + 8 <= n && !needsEscape(raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)) { k += 8 }
-        }
-        while k < n {
-            let c = utf8[k]
-            if c >= 0x20 && c != 0x22 && c != 0x5C {
-                k += 1
-                continue
+            var k = 0
+            while k < n {
+                if k &+ 8 <= n {
+                    let word = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                    if !needsEscape(word) {
+                        out.appendWord(word)
+                        k &+= 8
+                        continue
+                    }
+                }
+                let c = p[k]
+                if c >= 0x20 && c != 0x22 && c != 0x5C {
+                    out.append(c)
+                } else {
+                    // A pure function: a call that writes memory here would make callers copy the value they write.
+                    var (escape, length) = escapeBytes(c)
+                    while length > 0 {
+                        out.append(UInt8(truncatingIfNeeded: escape))
+                        escape >>= 8
+                        length &-= 1
+                    }
+                }
+                k &+= 1
             }
-            if runStart < k { out.append(UnsafeBufferPointer(rebasing: utf8[runStart..<k])) }
-            out.append(0x5C)
-            switch c {
-            case 0x22, 0x5C: out.append(c)
-            case 0x0A: out.append(0x6E)
-            case 0x0D: out.append(0x72)
-            case 0x09: out.append(0x74)
-            case 0x08: out.append(0x62)
-            case 0x0C: out.append(0x66)
-            default:
-                out.append(0x75)
-                out.append(0x30)
-                out.append(0x30)
-                out.append(hexDigit(c >> 4))
-                out.append(hexDigit(c & 0xF))
-            }
-            k += 1
-            runStart = k
         }
-        if runStart < n { out.append(UnsafeBufferPointer(rebasing: utf8[runStart..<n])) }
         out.append(0x22)
+    }
+
+    /// The escape of a byte below 0x20, `"` or `\\`: its bytes, first in the low byte, and how many (2 or 6).
+    @inline(never)
+    private static func escapeBytes(_ c: UInt8) -> (UInt64, Int) {
+        let second: UInt8
+        switch c {
+        case 0x22, 0x5C: second = c
+        case 0x0A: second = 0x6E
+        case 0x0D: second = 0x72
+        case 0x09: second = 0x74
+        case 0x08: second = 0x62
+        case 0x0C: second = 0x66
+        default:
+            // \u00XX
+            return (
+                0x5C | 0x75 << 8 | 0x30 << 16 | 0x30 << 24 | UInt64(hexDigit(c >> 4)) << 32
+                    | UInt64(hexDigit(c & 0xF)) << 40, 6)
+        }
+        return (0x5C | UInt64(second) << 8, 2)
     }
 
     @inline(__always)
@@ -103,7 +128,7 @@ enum JSONWriter {
             raw(".0", into: &out)
             return true
         }
-        out.append(value.description)
+        out.appendText(value.description)
         return true
     }
 }

@@ -16,85 +16,212 @@ public enum SenMLJSONCodec {
     /// Appends the pack for `node` at `path` to `out`.
     ///
     /// Writes what `encode(records:into:)` writes for the node's records (base name `/o/i/` on the first record of
-    /// each instance, names `r` or `r/ri`, no time), walking the node directly.
+    /// each instance, names `r` or `r/ri`, no time), walking the node directly. When it throws, `out` is left as it
+    /// was.
     public static func encode(_ node: LwM2MNode, at path: LwM2MPath, into out: inout [UInt8]) throws(LwM2MCodecError) {
         try LwM2MNodeWalk.check(node, at: path)
-        let size = LwM2MNodeWalk.measure(node, nodeRecordBound)
-        try out.appendBounded(2 + size.bound) { (c: inout ByteCursor) throws(LwM2MCodecError) in
-            c.append(0x5B)
-            var writer = NodeWriter()
-            switch node {
-            case .object(let o):
-                for i in o.instances {
-                    if i.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(path, i.id) }
-                    try writer.instance(i, object: o.id, into: &c)
+        let start = out.count
+        var writer = NodeWriter(path)
+        // One pass: each resource's bound is computed just before it is written, and writing stops at a resource
+        // that does not fit the reservation, to resume in a bigger one. The first reservation is the array's spare
+        // capacity or a typical size for the node, so a reused buffer or a usual node takes one reservation.
+        var reserve = Swift.max(out.capacity &- start, NodeWriter.typicalSize(node))
+        do throws(LwM2MCodecError) {
+            while true {
+                var need = 0
+                try out.appendBounded(reserve) { (c: inout ByteCursor) throws(LwM2MCodecError) in
+                    need = try writer.write(node, into: &c)
                 }
-            case .objectInstance(let i):
-                try writer.instance(i, object: path.objectID!, into: &c)
-            case .resource(let r):
-                try writer.resource(r, object: path.objectID!, instance: path.instanceID!, into: &c)
-            case .resourceInstance(let ri):
-                try writer.record(
-                    path.objectID!, path.instanceID!, path.resourceID!, ri.id, ri.value, into: &c)
+                if need == 0 { return }
+                reserve = Swift.max(need, 2 &* (out.count &- start))
             }
-            c.append(0x5D)
+        } catch {
+            out.removeSubrange(start...)
+            throw error
         }
     }
 
     /// The most bytes one record of a node takes (no `bt`): `,{"bn":"/65534/65534/","n":"65534/65534",` (41), the
-    /// value label and a number or link (at most 36), `}`, and the value's string or bytes.
+    /// value label and a number or link (at most 36), `}` and the pack's closing `]`, and the value's string or
+    /// bytes.
     @inline(__always)
-    static func nodeRecordBound(_ value: LwM2MValue) -> Int {
-        80 + payloadBound(value)
+    static func nodeRecordBound(_ value: borrowing LwM2MValue) -> Int {
+        80 &+ payloadBound(value)
     }
 
-    /// Writes a node's records: the base name when the instance changes, the name, the value.
+    /// Writes a node's records: `[`, whole resources while they fit the reservation (the base name when the
+    /// instance changes, the name, the value), then `]`. Resumes where it stopped when called again.
+    ///
+    /// Speed: an instance's resources are written by one function that reads each value in place, without copying
+    /// it (no retain or release, no outlined enum copy). That holds only while nothing between reading a value and
+    /// writing its last byte calls code the optimizer cannot see through (a memory-copy call, a `String`
+    /// conversion, a non-inlined writer); so integers, booleans, links and contiguous strings are written inline
+    /// (`hotRecord`), and a resource holding anything else (a float, opaque bytes, a bridged string) is written by
+    /// `coldRecords`, which looks the resource up again by index.
     private struct NodeWriter {
-        private var first = true
-        private var baseInstance: UInt16? = nil
+        /// The identifiers the node's path gives (those the node does not carry itself).
+        private let object: UInt16
+        private let instanceID: UInt16
+        private let resourceID: UInt16
+        private var opened = false
+        /// The instance of the last base name written, -1 before any.
+        private var baseInstance: Int32 = -1
+        /// Where writing resumes.
+        private var nextInstance = 0
+        private var nextResource = 0
 
-        @inline(__always)
-        mutating func instance(
-            _ i: borrowing LwM2MObjectInstance, object o: UInt16, into c: inout ByteCursor
-        ) throws(LwM2MCodecError) {
-            // Indexing (not a `for in` iterator) lets each resource be borrowed in place instead of copied.
-            for k in i.resources.indices {
-                let id = i.resources[k].id
-                if id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.instance(o, i.id), id) }
-                try resource(i.resources[k], object: o, instance: i.id, into: &c)
+        init(_ path: LwM2MPath) {
+            object = path.objectID ?? 0
+            instanceID = path.instanceID ?? 0
+            resourceID = path.resourceID ?? 0
+        }
+
+        /// A reservation that holds a usual node of this shape (about 64 bytes per resource).
+        static func typicalSize(_ node: borrowing LwM2MNode) -> Int {
+            switch node {
+            case .object(let o):
+                var resources = 0
+                for k in o.instances.indices { resources &+= o.instances[k].resources.count }
+                return 2 &+ 64 &* resources
+            case .objectInstance(let i): return 2 &+ 64 &* i.resources.count
+            case .resource, .resourceInstance: return 128
             }
         }
 
-        @inline(__always)
-        mutating func resource(
-            _ r: borrowing LwM2MResource, object o: UInt16, instance i: UInt16, into c: inout ByteCursor
-        ) throws(LwM2MCodecError) {
-            switch r.content {
-            case .single(let v):
-                try record(o, i, r.id, nil, v, into: &c)
-            case .multiple(let instances):
-                for k in instances.indices {
-                    let id = instances[k].id
-                    if id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(.resource(o, i, r.id), id) }
-                    try record(o, i, r.id, id, instances[k].value, into: &c)
+        /// Writes what fits in `c`; returns 0 once the pack is complete, else the bytes the next resource needs
+        /// (more than `c` has left).
+        mutating func write(_ node: borrowing LwM2MNode, into c: inout ByteCursor) throws(LwM2MCodecError) -> Int {
+            if !opened {
+                c.require(2)  // every reservation holds at least `[` and `]`
+                c.append(0x5B)
+                opened = true
+            }
+            switch node {
+            case .object(let o):
+                while nextInstance < o.instances.count {
+                    let k = nextInstance
+                    let id = o.instances[k].id
+                    if id == LwM2MNodeWalk.absent { throw absentID(.object(o.id)) }
+                    let need = try instance(o.instances[k], object: o.id, into: &c)
+                    if need != 0 { return need }
+                    nextInstance = k &+ 1
+                    nextResource = 0
+                }
+            case .objectInstance(let i):
+                let need = try instance(i, object: object, into: &c)
+                if need != 0 { return need }
+            case .resource(let r):
+                if nextResource == 0 {
+                    let need = try resource(r, object: object, instance: instanceID, from: 0, into: &c)
+                    if need != 0 { return need }
+                    nextResource = 1
+                }
+            case .resourceInstance(let ri):
+                if nextResource == 0 {
+                    let need = nodeRecordBound(ri.value)
+                    if need > c.remaining { return need }
+                    try record(object, instanceID, resourceID, ri.id, ri.value, into: &c)
+                    nextResource = 1
                 }
             }
+            c.append(0x5D)  // each record's bound leaves room for it
+            return 0
         }
 
-        /// One record `{"bn":"/o/i/","n":"r/ri",<value>}` (`bn` only when the instance changed).
-        @inline(__always)
-        mutating func record(
-            _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ value: borrowing LwM2MValue,
-            into c: inout ByteCursor
-        ) throws(LwM2MCodecError) {
-            c.require(nodeRecordBound(value))
-            if first {
-                first = false
-            } else {
-                c.append(0x2C)
+        /// Writes the instance's resources from `nextResource` while they fit; returns 0 when all are written,
+        /// else the bytes the next one needs.
+        @inline(never)
+        mutating func instance(
+            _ i: borrowing LwM2MObjectInstance, object o: UInt16, into c: inout ByteCursor
+        ) throws(LwM2MCodecError) -> Int {
+            // Indexing (not a `for in` iterator) reads each resource in place.
+            var k = nextResource
+            while k < i.resources.count {
+                let id = i.resources[k].id
+                if id == LwM2MNodeWalk.absent { throw absentID(.instance(o, i.id)) }
+                var cold = -1
+                switch i.resources[k].content {
+                case .single(let v):
+                    let need = nodeRecordBound(v)
+                    if need > c.remaining {
+                        nextResource = k
+                        return need
+                    }
+                    if !hotRecord(o, i.id, id, nil, v, into: &c) { cold = 0 }
+                case .multiple(let instances):
+                    var need = 0
+                    var absent = false
+                    for x in instances.indices {
+                        need &+= nodeRecordBound(instances[x].value)
+                        if instances[x].id == LwM2MNodeWalk.absent { absent = true }
+                    }
+                    if absent { throw absentID(.resource(o, i.id, id)) }
+                    if need > c.remaining {
+                        nextResource = k
+                        return need
+                    }
+                    var x = 0
+                    for ri in instances.indices {
+                        if !hotRecord(o, i.id, id, instances[ri].id, instances[ri].value, into: &c) {
+                            cold = x
+                            break
+                        }
+                        x &+= 1
+                    }
+                }
+                // Whatever `hotRecord` declined, from its record on; no value of this resource is held here.
+                if cold >= 0 { try coldRecords(i, k, object: o, from: cold, into: &c) }
+                k &+= 1
             }
-            if baseInstance != i {
-                baseInstance = i
+            nextResource = k
+            return 0
+        }
+
+        @inline(never)
+        private mutating func coldRecords(
+            _ i: borrowing LwM2MObjectInstance, _ k: Int, object o: UInt16, from first: Int, into c: inout ByteCursor
+        ) throws(LwM2MCodecError) {
+            _ = try resource(i.resources[k], object: o, instance: i.id, from: first, into: &c)
+        }
+
+        /// Writes the records of `r` from its `first` one if they fit (returns 0), else nothing (returns the bytes
+        /// they need). Any value; copies are fine here.
+        private mutating func resource(
+            _ r: borrowing LwM2MResource, object o: UInt16, instance i: UInt16, from first: Int,
+            into c: inout ByteCursor
+        ) throws(LwM2MCodecError) -> Int {
+            switch r.content {
+            case .single(let v):
+                let need = nodeRecordBound(v)
+                if need > c.remaining { return need }
+                try record(o, i, r.id, nil, v, into: &c)
+            case .multiple(let instances):
+                var need = 0
+                var x = 0
+                for k in instances.indices {
+                    if x >= first { need &+= nodeRecordBound(instances[k].value) }
+                    x &+= 1
+                }
+                if need > c.remaining { return need }
+                x = 0
+                for k in instances.indices {
+                    if x >= first {
+                        let id = instances[k].id
+                        if id == LwM2MNodeWalk.absent { throw absentID(.resource(o, i, r.id)) }
+                        try record(o, i, r.id, id, instances[k].value, into: &c)
+                    }
+                    x &+= 1
+                }
+            }
+            return 0
+        }
+
+        /// `,` between records, then `{"bn":"/o/i/","n":"r/ri",` (`bn` only when the instance changed).
+        @inline(__always)
+        private mutating func header(_ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, into c: inout ByteCursor) {
+            if baseInstance >= 0 { c.append(0x2C) }
+            if baseInstance != Int32(i) {
+                baseInstance = Int32(i)
                 c.append(#"{"bn":"/"#)
                 LwM2MPathText.appendDigits(o, into: &c)
                 c.append(0x2F)
@@ -109,7 +236,55 @@ public enum SenMLJSONCodec {
                 LwM2MPathText.appendDigits(ri, into: &c)
             }
             c.append(#"","#)
-            // The path is built only for an error (a non-finite float).
+        }
+
+        /// One record, if its value is written inline (everything but floats, opaque bytes and strings without
+        /// contiguous UTF-8); `false`, having written nothing, otherwise.
+        @inline(__always)
+        private mutating func hotRecord(
+            _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ value: borrowing LwM2MValue,
+            into c: inout ByteCursor
+        ) -> Bool {
+            c.require(nodeRecordBound(value))
+            switch value {
+            case .integer(let x), .time(let x):
+                header(o, i, r, ri, into: &c)
+                c.append(#""v":"#)
+                JSONWriter.int(x, into: &c)
+            case .string(let s), .coreLink(let s):
+                let written: Void? = s.utf8.withContiguousStorageIfAvailable { utf8 in
+                    header(o, i, r, ri, into: &c)
+                    c.append(#""vs":"#)
+                    JSONWriter.string(utf8, into: &c)
+                }
+                if written == nil { return false }
+            case .unsignedInteger(let u):
+                header(o, i, r, ri, into: &c)
+                c.append(#""v":"#)
+                JSONWriter.uint(u, into: &c)
+            case .boolean(let b):
+                header(o, i, r, ri, into: &c)
+                if b { c.append(#""vb":true"#) } else { c.append(#""vb":false"#) }
+            case .objectLink(let link):
+                header(o, i, r, ri, into: &c)
+                c.append(#""vlo":""#)
+                LwM2MPathText.append(link, into: &c)
+                c.append(0x22)
+            case .float, .opaque:
+                return false
+            }
+            c.append(0x7D)
+            return true
+        }
+
+        /// One record of any value.
+        private mutating func record(
+            _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ value: borrowing LwM2MValue,
+            into c: inout ByteCursor
+        ) throws(LwM2MCodecError) {
+            c.require(nodeRecordBound(value))
+            header(o, i, r, ri, into: &c)
+            // The path is only used for an error (a non-finite float).
             try writeValue(
                 value, path: ri.map { LwM2MPath.resourceInstance(o, i, r, $0) } ?? .resource(o, i, r), into: &c)
             c.append(0x7D)
@@ -145,7 +320,7 @@ public enum SenMLJSONCodec {
 
     /// The most bytes a value's string or bytes take in JSON (escaped text, base64).
     @inline(__always)
-    static func payloadBound(_ value: LwM2MValue) -> Int {
+    static func payloadBound(_ value: borrowing LwM2MValue) -> Int {
         switch value {
         case .string(let s), .coreLink(let s): return JSONWriter.maxStringLength(s.utf8.count)
         case .opaque(let bytes): return JSONBase64.encodedLength(bytes.count, padding: true)
@@ -202,34 +377,53 @@ public enum SenMLJSONCodec {
         }
     }
 
+    /// Writes a value's label and value. Numbers, strings, booleans and links are written inline; floats and
+    /// opaque bytes out of line.
     @inline(__always)
     static func writeValue(
-        _ value: borrowing LwM2MValue, path: @autoclosure () -> LwM2MPath, into out: inout ByteCursor
+        _ value: borrowing LwM2MValue, path: LwM2MPath, into out: inout ByteCursor
     ) throws(LwM2MCodecError) {
         switch value {
-        case .string(let s), .coreLink(let s):
-            JSONWriter.raw("\"vs\":", into: &out)
-            JSONWriter.string(s, into: &out)
         case .integer(let i), .time(let i):
-            JSONWriter.raw("\"v\":", into: &out)
+            out.append(#""v":"#)
             JSONWriter.int(i, into: &out)
+        case .string(let s), .coreLink(let s):
+            out.append(#""vs":"#)
+            JSONWriter.string(s, into: &out)
         case .unsignedInteger(let u):
-            JSONWriter.raw("\"v\":", into: &out)
+            out.append(#""v":"#)
             JSONWriter.uint(u, into: &out)
         case .float(let d):
-            JSONWriter.raw("\"v\":", into: &out)
-            try writeNumber(d, integral: false, path: path(), into: &out)
+            try writeFloat(d, path: path, into: &out)
         case .boolean(let b):
-            JSONWriter.raw(b ? "\"vb\":true" : "\"vb\":false", into: &out)
+            if b { out.append(#""vb":true"#) } else { out.append(#""vb":false"#) }
         case .opaque(let bytes):
-            JSONWriter.raw("\"vd\":\"", into: &out)
-            JSONBase64.encode(bytes, urlSafe: true, padding: false, into: &out)
-            out.append(0x22)
+            writeOpaque(bytes, into: &out)
         case .objectLink(let link):
-            JSONWriter.raw("\"vlo\":\"", into: &out)
+            out.append(#""vlo":""#)
             LwM2MPathText.append(link, into: &out)
             out.append(0x22)
         }
+    }
+
+    /// The error for a child that holds the reserved identifier 65535.
+    @inline(never)
+    private static func absentID(_ parent: LwM2MPath) -> LwM2MCodecError {
+        LwM2MCodecError(
+            code: .invalidPath, reason: "identifier \(LwM2MNodeWalk.absent) is not valid below \(parent)", path: parent)
+    }
+
+    @inline(never)
+    private static func writeFloat(_ d: Double, path: LwM2MPath, into out: inout ByteCursor) throws(LwM2MCodecError) {
+        out.append(#""v":"#)
+        try writeNumber(d, integral: false, path: path, into: &out)
+    }
+
+    @inline(never)
+    private static func writeOpaque(_ bytes: [UInt8], into out: inout ByteCursor) {
+        out.append(#""vd":""#)
+        JSONBase64.encode(bytes, urlSafe: true, padding: false, into: &out)
+        out.append(0x22)
     }
 
     /// Decodes the node at `path` (values typed by `definitions`); every record must lie within `path` and carry a
