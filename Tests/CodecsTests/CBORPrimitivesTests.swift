@@ -54,6 +54,37 @@ struct CBORPrimitivesTests {
         #expect(try CBORValueCodec.decode(bytes: bytes(hex: "f903ff")) == .float(1023 * 0x1p-24))
     }
 
+    /// Every binary16 bit pattern, read by the fast path and the strict reader, against an independent
+    /// computation of its value (sign, exponent, fraction per IEEE 754; NaNs only checked to stay NaN).
+    @Test func everyHalfPrecisionFloat() throws {
+        for bits in 0...UInt16.max {
+            let exponent = Int(bits >> 10 & 0x1F)
+            let fraction = Double(bits & 0x3FF)
+            var expected: Double
+            switch exponent {
+            case 0: expected = fraction / 1024 * 0x1p-14
+            case 31: expected = fraction == 0 ? .infinity : .nan
+            default: expected = (1 + fraction / 1024) * Double(sign: .plus, exponent: exponent - 15, significand: 1)
+            }
+            if bits & 0x8000 != 0 { expected = -expected }
+            let wire: [UInt8] = [0xF9, UInt8(bits >> 8), UInt8(bits & 0xFF)]
+            try wire.withUnsafeBytes { raw in
+                var fast = CBORReader(raw)
+                var strict = CBORReader(raw)
+                guard case .float(let a) = fast.fastNumber(), case .float(let b) = try strict.next() else {
+                    Issue.record("0x\(String(bits, radix: 16)) is not read as a float")
+                    return
+                }
+                if expected.isNaN {
+                    #expect(a.isNaN && b.isNaN)
+                } else {
+                    #expect(a.bitPattern == expected.bitPattern, "0x\(String(bits, radix: 16))")
+                    #expect(b.bitPattern == expected.bitPattern, "0x\(String(bits, radix: 16))")
+                }
+            }
+        }
+    }
+
     /// Simple values, strings and containers from RFC 8949 Appendix A.
     @Test func appendixItems() throws {
         func items(_ h: String) throws -> [String] {

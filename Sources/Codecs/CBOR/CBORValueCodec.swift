@@ -82,7 +82,7 @@ public enum CBORValueCodec {
     /// Reads one leaf value without typing it: the common items inline, the rest (tags, indefinite strings,
     /// errors) through `CBORReader.next()`.
     @inline(__always)
-    private static func readUntyped(_ reader: inout CBORReader, start: Int) throws(LwM2MCodecError) -> LwM2MValue {
+    static func readUntyped(_ reader: inout CBORReader, start: Int) throws(LwM2MCodecError) -> LwM2MValue {
         if let n = reader.fastNumber() {
             switch n {
             case .integer(let i): return .integer(i)

@@ -247,8 +247,9 @@ public enum LwM2MCBORCodec {
                     throw LwM2MCodecError(
                         code: .invalidPath, reason: "a value needs a resource path", offset: valueOffset, path: path)
                 }
-                let value = try CBORValueCodec.readValue(&reader, as: nil)
-                guard sink.add(path, value, timestamp: nil) else { return false }
+                // `readValue(_:as: nil)` inlined, the value built in the argument: no copy of it on the way in.
+                guard sink.add(path, try CBORValueCodec.readUntyped(&reader, start: valueOffset), timestamp: nil)
+                else { return false }
             }
         }
         return true

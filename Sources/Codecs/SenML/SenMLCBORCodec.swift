@@ -266,6 +266,10 @@ public enum SenMLCBORCodec {
         var baseParser = LwM2MPathTextParser()
         var baseOK = true
         var hasBaseName = false
+        // The current base name's bytes, and whether `baseParser` has read them yet (only needed for names that
+        // are not `r` or `r/ri` below `/o/i/`).
+        var baseSpan = (start: 0, end: 0)
+        var baseParsed = true
         // The base name's object and instance when it reads `/o/i/` (the form LwM2M writers use), else `nil`.
         var baseInstance: (o: UInt16, i: UInt16)? = nil
         var baseTime: Double? = nil
@@ -312,55 +316,53 @@ public enum SenMLCBORCodec {
                 guard reader.offset < end else { return false }
                 let label = input[reader.offset]
                 reader.offset += 1
-                // The bits of `SenMLResolver.Fields.see`: a label (or a second value) seen twice goes the slow way.
-                let bit: UInt32
+                // One dispatch per label. The bits of `SenMLResolver.Fields.see` (1: a value, 2: bn, 4: bt, 16: n,
+                // 32: t): a label (or a second value) seen twice goes the slow way.
                 switch label {
-                case 0x02, 0x03, 0x04, 0x08: bit = 1
-                case 0x21: bit = 2
-                case 0x22: bit = 4
-                case 0x00: bit = 16
-                case 0x06: bit = 32
-                default: return false
-                }
-                guard seen & bit == 0 else { return false }
-                seen |= bit
-                switch label {
-                case 0x21:  // bn
-                    guard let bn = reader.fastString(3) else { return false }
-                    var parser = LwM2MPathTextParser()
-                    baseOK = parser.feed(pointer(input, bn.start), count: bn.end - bn.start)
-                    baseParser = parser
-                    hasBaseName = true
-                    baseInstance = nil
-                    var k = bn.start
-                    if k < bn.end, input[k] == 0x2F, let o = identifier(input, &k, bn.end),
-                        k < bn.end, input[k] == 0x2F, let i = identifier(input, &k, bn.end), k + 1 == bn.end,
-                        input[k] == 0x2F
-                    {
-                        baseInstance = (o, i)
-                    }
                 case 0x00:  // n
-                    guard let n = reader.fastString(3) else { return false }
+                    guard seen & 16 == 0, let n = reader.fastString(3) else { return false }
+                    seen |= 16
                     name = n
-                case 0x22:  // bt
-                    guard let n = reader.fastNumber() else { return false }
-                    baseTime = n.double
-                case 0x06:  // t
-                    guard let n = reader.fastNumber() else { return false }
-                    time = n.double
                 case 0x02:  // v
-                    guard let n = reader.fastNumber() else { return false }
-                    number = n
+                    guard seen & 1 == 0, reader.offset < end else { return false }
+                    seen |= 1
+                    valueLabel = label
+                    let b = input[reader.offset]
+                    if b < 0x18 {  // an integer 0...23, the most common value: read here
+                        reader.offset += 1
+                        number = .integer(Int64(b))
+                    } else {
+                        guard let n = reader.fastNumber() else { return false }
+                        number = n
+                    }
+                case 0x03, 0x08:  // vs, vd
+                    guard seen & 1 == 0, let s = reader.fastString(label == 0x03 ? 3 : 2) else { return false }
+                    seen |= 1
+                    span = s
                     valueLabel = label
                 case 0x04:  // vb
-                    guard reader.offset < end, input[reader.offset] | 1 == 0xF5 else { return false }
+                    guard seen & 1 == 0, reader.offset < end, input[reader.offset] | 1 == 0xF5 else { return false }
+                    seen |= 1
                     flag = input[reader.offset] == 0xF5
                     reader.offset += 1
                     valueLabel = label
-                default:  // 0x03 vs, 0x08 vd
-                    guard let s = reader.fastString(label == 0x03 ? 3 : 2) else { return false }
-                    span = s
-                    valueLabel = label
+                case 0x21:  // bn
+                    guard seen & 2 == 0, let bn = reader.fastString(3) else { return false }
+                    seen |= 2
+                    hasBaseName = true
+                    baseSpan = bn
+                    baseInstance = baseInstanceName(input, bn.start, bn.end)
+                    baseParsed = false
+                case 0x22:  // bt
+                    guard seen & 4 == 0, let n = reader.fastNumber() else { return false }
+                    seen |= 4
+                    baseTime = n.double
+                case 0x06:  // t
+                    guard seen & 32 == 0, let n = reader.fastNumber() else { return false }
+                    seen |= 32
+                    time = n.double
+                default:
+                    return false
                 }
             }
             // The record's path: `/o/i/` and `r` or `r/ri` read directly; any other form through the base name's
@@ -368,19 +370,26 @@ public enum SenMLCBORCodec {
             var resolved: LwM2MPath? = nil
             if let base = baseInstance, let name {
                 var k = name.start
+                // `identifier` reads at most 65534, so the factories' preconditions (no 65535) always hold here.
                 if let r = identifier(input, &k, name.end) {
                     if k == name.end {
-                        resolved = LwM2MPath(objectID: base.o, instanceID: base.i, resourceID: r)
+                        resolved = .resource(base.o, base.i, r)
                     } else if input[k] == 0x2F {
                         k += 1
                         if let ri = identifier(input, &k, name.end), k == name.end {
-                            resolved = LwM2MPath(
-                                objectID: base.o, instanceID: base.i, resourceID: r, resourceInstanceID: ri)
+                            resolved = .resourceInstance(base.o, base.i, r, ri)
                         }
                     }
                 }
             }
             if resolved == nil {
+                if !baseParsed {
+                    // The base name's parser, built once per base name and only for names not read directly.
+                    baseParser = LwM2MPathTextParser()
+                    baseOK = !hasBaseName
+                        || baseParser.feed(pointer(input, baseSpan.start), count: baseSpan.end - baseSpan.start)
+                    baseParsed = true
+                }
                 var parser = baseParser
                 guard baseOK, hasBaseName || name != nil else { return false }
                 if let name {
@@ -420,6 +429,20 @@ public enum SenMLCBORCodec {
     @inline(__always)
     private static func pointer(_ input: UnsafeRawBufferPointer, _ offset: Int) -> UnsafePointer<UInt8> {
         UnsafePointer(input.baseAddress!.assumingMemoryBound(to: UInt8.self)) + offset
+    }
+
+    /// The object and instance of a base name `/o/i/` (the form LwM2M writers use) at `start..<end`, else `nil`.
+    @inline(__always)
+    private static func baseInstanceName(
+        _ input: UnsafeRawBufferPointer, _ start: Int, _ end: Int
+    ) -> (o: UInt16, i: UInt16)? {
+        var k = start
+        guard k < end, input[k] == 0x2F else { return nil }
+        k += 1
+        guard let o = identifier(input, &k, end), k < end, input[k] == 0x2F else { return nil }
+        k += 1
+        guard let i = identifier(input, &k, end), k + 1 == end, input[k] == 0x2F else { return nil }
+        return (o, i)
     }
 
     /// A decimal identifier at `k` (before `end`) as `LwM2MPathTextParser` accepts it: digits without a leading

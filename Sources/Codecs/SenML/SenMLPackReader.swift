@@ -48,7 +48,9 @@ struct LwM2MRecordCollector: LwM2MRecordSink {
     @inline(__always)
     mutating func reserve(_ count: Int) { records.reserveCapacity(count) }
 
-    @inline(__always)
+    /// Out of line on purpose: inlined into the decoders' per-kind calls, the record was built twice and copied
+    /// where the compiler merged their tails (an outlined copy and destroy of the record per record).
+    @inline(never)
     mutating func add(_ path: LwM2MPath, _ value: consuming LwM2MValue?, timestamp: Double?) -> Bool {
         records.append(LwM2MRecord(path: path, value: value, timestamp: timestamp))
         return true
