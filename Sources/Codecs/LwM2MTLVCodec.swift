@@ -195,6 +195,14 @@ public enum LwM2MTLVCodec {
     @inlinable @inline(__always)
     static func instancesSize(_ instances: LwM2MResourceInstances, _ longest: inout Int) -> Int {
         var total = 0
+        if let packed = instances.packed {
+            for k in 0..<packed.count {
+                let length = packedSize(packed, k)
+                longest = max(longest, length)
+                total &+= headerSize(id: packed.id(k), length: length)
+            }
+            return total
+        }
         for k in 0..<instances.count {
             let instance = instances[k]
             let length = valueSize(instance.value)
@@ -227,6 +235,51 @@ public enum LwM2MTLVCodec {
         Double(Float(d)) == d
     }
 
+    /// The size of inline slot `k`'s value (as `valueSize` of its unpacked value).
+    @inlinable @inline(__always)
+    static func packedSize(_ packed: LwM2MPackedInstances, _ k: Int) -> Int {
+        switch packed.kind(k) {
+        case .integer, .time: return intWidth(packed.signed(k))
+        case .unsignedInteger: return uintWidth(UInt64(packed.bits(k)))
+        case .float: return floatIsExactInSingle(packed.double(k)) ? 4 : 8
+        case .boolean: return 1
+        case .objectLink: return 4
+        }
+    }
+
+    /// Writes inline slot `k` as an element (as `writeElement` of its unpacked value).
+    @inlinable @inline(__always)
+    static func writePacked(_ kind: UInt8, _ packed: LwM2MPackedInstances, _ k: Int, _ w: inout RawWriter) {
+        let id = packed.id(k)
+        switch packed.kind(k) {
+        case .integer, .time:
+            let v = packed.signed(k)
+            let width = intWidth(v)
+            writeHeader(kind, id, width, &w)
+            w.bigEndian(UInt64(bitPattern: v), width: width)
+        case .unsignedInteger:
+            let v = UInt64(packed.bits(k))
+            let width = uintWidth(v)
+            writeHeader(kind, id, width, &w)
+            w.bigEndian(v, width: width)
+        case .float:
+            let d = packed.double(k)
+            if floatIsExactInSingle(d) {
+                writeHeader(kind, id, 4, &w)
+                w.bigEndian(UInt64(Float(d).bitPattern), width: 4)
+            } else {  // a NaN: 8 bytes, as `writeElement` writes it
+                writeHeader(kind, id, 8, &w)
+                w.bigEndian(d.bitPattern, width: 8)
+            }
+        case .boolean:
+            writeHeader(kind, id, 1, &w)
+            w.byte(packed.bits(k) != 0 ? 1 : 0)
+        case .objectLink:
+            writeHeader(kind, id, 4, &w)
+            w.bigEndian(UInt64(packed.bits(k)), width: 4)
+        }
+    }
+
     @inlinable @inline(__always)
     static func valueSize(_ value: LwM2MValue) -> Int {
         switch value {
@@ -253,6 +306,14 @@ public enum LwM2MTLVCodec {
         case .single(let v):
             writeElement(kindResource, resource.id, v, &w)
         case .multiple(let instances):
+            if let packed = instances.packed {
+                let n = packed.count
+                var body = 0
+                for k in 0..<n { body &+= headerSize(id: packed.id(k), length: packedSize(packed, k)) }
+                writeHeader(kindMultipleResource, resource.id, body, &w)
+                for k in 0..<n { writePacked(kindResourceInstance, packed, k, &w) }
+                return
+            }
             let n = instances.count
             var body = 0
             for k in 0..<n {

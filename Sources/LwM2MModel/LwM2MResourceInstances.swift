@@ -191,6 +191,16 @@ public struct LwM2MResourceInstances: RandomAccessCollection, Hashable, Sendable
         }
     }
 
+    /// The inline instances, read in packed form without building an ``LwM2MValue``; `nil` when they are held in
+    /// an array. The encoders' fast path: they write each slot from its ID, kind and 32 bits.
+    @inlinable @inline(__always)
+    package var packed: LwM2MPackedInstances? {
+        if case .inline(let header, let values) = storage {
+            return LwM2MPackedInstances(header: header, values: values)
+        }
+        return nil
+    }
+
     /// The value of the instance with `id`, if present.
     @inlinable public subscript(id id: UInt16) -> LwM2MValue? {
         switch storage {
@@ -329,4 +339,81 @@ public struct LwM2MResourceInstances: RandomAccessCollection, Hashable, Sendable
         k += 1
     }
     return true
+}
+
+/// Up to two inline instances of an ``LwM2MResourceInstances``, in their packed form (slots `0..<count`, in ID
+/// order): each an ID, a kind and 32 bits of value. Reading them builds no ``LwM2MValue``.
+@usableFromInline
+package struct LwM2MPackedInstances {
+    /// The kind of a packed value and how its 32 bits hold it.
+    @usableFromInline
+    package enum Kind: UInt8 {
+        /// ``LwM2MValue/integer(_:)``: an `Int32` bit pattern.
+        case integer = 0
+        /// ``LwM2MValue/unsignedInteger(_:)``: a `UInt32`.
+        case unsignedInteger = 1
+        /// ``LwM2MValue/float(_:)``: a `Float` bit pattern (the `Double` is exact in single precision).
+        case float = 2
+        /// ``LwM2MValue/boolean(_:)``: 0 or 1.
+        case boolean = 3
+        /// ``LwM2MValue/time(_:)``: an `Int32` bit pattern.
+        case time = 4
+        /// ``LwM2MValue/objectLink(_:)``: the object ID in the high 16 bits, the instance ID in the low ones.
+        case objectLink = 5
+    }
+
+    @usableFromInline let header: UInt64
+    @usableFromInline let values: UInt64
+
+    @inlinable @inline(__always)
+    init(header: UInt64, values: UInt64) {
+        self.header = header
+        self.values = values
+    }
+
+    /// The number of instances (0-2).
+    @inlinable @inline(__always)
+    package var count: Int { Int(truncatingIfNeeded: header &>> 32 & 3) }
+
+    /// The ID of slot `k` (0 or 1).
+    @inlinable @inline(__always)
+    package func id(_ k: Int) -> UInt16 { UInt16(truncatingIfNeeded: header &>> (16 &* UInt64(k))) }
+
+    /// The kind of slot `k`'s value.
+    @inlinable @inline(__always)
+    package func kind(_ k: Int) -> Kind {
+        switch header &>> (34 &+ 3 &* UInt64(k)) & 7 {
+        case 0: return .integer
+        case 1: return .unsignedInteger
+        case 2: return .float
+        case 3: return .boolean
+        case 4: return .time
+        default: return .objectLink
+        }
+    }
+
+    /// The 32 bits of slot `k`'s value.
+    @inlinable @inline(__always)
+    package func bits(_ k: Int) -> UInt32 { UInt32(truncatingIfNeeded: values &>> (32 &* UInt64(k))) }
+
+    /// Slot `k`'s integer or time, sign-extended.
+    @inlinable @inline(__always)
+    package func signed(_ k: Int) -> Int64 { Int64(Int32(bitPattern: bits(k))) }
+
+    /// Slot `k`'s float, as the `Double` it was stored from.
+    @inlinable @inline(__always)
+    package func double(_ k: Int) -> Double { Double(Float(bitPattern: bits(k))) }
+
+    /// Slot `k`'s object link.
+    @inlinable @inline(__always)
+    package func objectLink(_ k: Int) -> LwM2MObjectLink {
+        let b = bits(k)
+        return LwM2MObjectLink(objectID: UInt16(truncatingIfNeeded: b >> 16), instanceID: UInt16(truncatingIfNeeded: b))
+    }
+
+    /// Slot `k`'s value, built (the slow path, for writers with no packed case).
+    @inlinable @inline(__always)
+    package func value(_ k: Int) -> LwM2MValue {
+        LwM2MResourceInstances.unpacked(header &>> (34 &+ 3 &* UInt64(k)) & 7, UInt64(bits(k)))
+    }
 }

@@ -37,6 +37,24 @@ public enum CBORValueCodec {
         CBORWriter.maxHeadSize + SenMLRecordPlan.payloadLength(value) + 11  // 11: an object link's text
     }
 
+    /// The most bytes the encoding of an inline instance's value takes (`maxSize` of a value with no payload).
+    static let packedMaxSize = CBORWriter.maxHeadSize + 11  // 11: an object link's text
+
+    /// Writes inline slot `k`'s value as `write` writes it unpacked (at most `packedMaxSize` bytes).
+    @inline(__always)
+    static func writePacked(_ packed: LwM2MPackedInstances, _ k: Int, into out: inout ByteCursor) {
+        switch packed.kind(k) {
+        case .integer, .time: CBORWriter.int(packed.signed(k), into: &out)
+        case .unsignedInteger: CBORWriter.uint(UInt64(packed.bits(k)), into: &out)
+        case .float: CBORWriter.float(packed.double(k), into: &out)
+        case .boolean: CBORWriter.bool(packed.bits(k) != 0, into: &out)
+        case .objectLink:
+            let link = packed.objectLink(k)
+            CBORWriter.head(CBORWriter.textString, UInt64(LwM2MPathText.length(link)), into: &out)
+            LwM2MPathText.append(link, into: &out)
+        }
+    }
+
     /// Writes `value` (at most `maxSize(value)` bytes; also used by SenML CBOR and LwM2M CBOR).
     @inline(__always)
     static func write(_ value: LwM2MValue, into out: inout ByteCursor) {

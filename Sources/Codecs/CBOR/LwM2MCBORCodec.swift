@@ -64,6 +64,9 @@ public enum LwM2MCBORCodec {
         case .single(let v):
             return CBORValueCodec.maxSize(v)
         case .multiple(let instances):
+            if let packed = instances.packed {
+                return CBORWriter.maxHeadSize &+ packed.count &* (CBORWriter.maxHeadSize &+ CBORValueCodec.packedMaxSize)
+            }
             var n = CBORWriter.maxHeadSize
             instances.withUnsafeBufferPointer { ris in
                 for ri in ris { n += CBORWriter.maxHeadSize + CBORValueCodec.maxSize(ri.value) }
@@ -87,6 +90,14 @@ public enum LwM2MCBORCodec {
         case .single(let v):
             CBORValueCodec.write(v, into: &out)
         case .multiple(let instances):
+            if let packed = instances.packed {
+                CBORWriter.mapHeader(packed.count, into: &out)
+                for k in 0..<packed.count {
+                    CBORWriter.uint(UInt64(packed.id(k)), into: &out)
+                    CBORValueCodec.writePacked(packed, k, into: &out)
+                }
+                return
+            }
             instances.withUnsafeBufferPointer { ris in
                 CBORWriter.mapHeader(ris.count, into: &out)
                 for ri in ris {

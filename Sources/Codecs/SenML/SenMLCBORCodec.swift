@@ -67,6 +67,16 @@ public enum SenMLCBORCodec {
             out.require(nodeRecordBound(v))
             writeNodeRecord(o, i, r.id, nil, v, &base, into: &out)
         case .multiple(let instances):
+            if let packed = instances.packed {
+                for k in 0..<packed.count {
+                    let ri = packed.id(k)
+                    if ri == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(path, ri) }  // the walk's error
+                    out.require(33 &+ CBORValueCodec.packedMaxSize)
+                    writeNodeHead(o, i, r.id, ri, &base, into: &out)
+                    writePackedValue(packed, k, into: &out)
+                }
+                return
+            }
             try instances.withUnsafeBufferPointer { (ris) throws(LwM2MCodecError) in
                 for ri in ris {
                     if ri.id == LwM2MNodeWalk.absent { _ = try LwM2MNodeWalk.child(path, ri.id) }  // the walk's error
@@ -83,6 +93,15 @@ public enum SenMLCBORCodec {
     private static func writeNodeRecord(
         _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ value: LwM2MValue, _ base: inout NodeBase,
         into out: inout ByteCursor
+    ) {
+        writeNodeHead(o, i, r, ri, &base, into: &out)
+        writeValue(value, into: &out)
+    }
+
+    /// A node record up to its value label: the map head, the base name when the instance changed, the name.
+    @inline(__always)
+    private static func writeNodeHead(
+        _ o: UInt16, _ i: UInt16, _ r: UInt16, _ ri: UInt16?, _ base: inout NodeBase, into out: inout ByteCursor
     ) {
         let writeBase = UInt32(o) != base.object || UInt32(i) != base.instance
         if writeBase {
@@ -101,7 +120,6 @@ public enum SenMLCBORCodec {
         }
         out.append(0x00)
         writeName(r, ri, into: &out)
-        writeValue(value, into: &out)
     }
 
     /// The text `r` or `r/ri` (a name below an instance's base name), at most 12 bytes.
@@ -198,6 +216,17 @@ public enum SenMLCBORCodec {
         } else {
             CBORWriter.float(d, into: &out)
         }
+    }
+
+    /// The label and value of inline slot `k`, as `writeValue` writes its unpacked value.
+    @inline(__always)
+    static func writePackedValue(_ packed: LwM2MPackedInstances, _ k: Int, into out: inout ByteCursor) {
+        switch packed.kind(k) {
+        case .integer, .time, .unsignedInteger, .float: out.append(0x02)
+        case .boolean: out.append(0x04)
+        case .objectLink: CBORWriter.text("vlo", into: &out)
+        }
+        CBORValueCodec.writePacked(packed, k, into: &out)
     }
 
     /// The value label and the value.

@@ -46,8 +46,11 @@ public enum SenMLJSONCodec {
     /// bytes.
     @inline(__always)
     static func nodeRecordBound(_ value: borrowing LwM2MValue) -> Int {
-        80 &+ payloadBound(value)
+        scalarRecordBound &+ payloadBound(value)
     }
+
+    /// `nodeRecordBound` of a value with no string or bytes (a number, boolean or object link).
+    static let scalarRecordBound = 80
 
     /// Writes a node's records: `[`, whole resources while they fit the reservation (the base name when the
     /// instance changes, the name, the value), then `]`. Resumes where it stopped when called again.
@@ -149,22 +152,26 @@ public enum SenMLJSONCodec {
                     }
                     if !hotRecord(o, i.id, id, nil, v, into: &c) { cold = 0 }
                 case .multiple(let instances):
-                    // Contiguous instances (inline ones unpacked once), read in place: (-1, _) an absent ID,
+                    // Inline instances read packed, else the array's read in place: (-1, _) an absent ID,
                     // (need > 0, _) they do not fit, else (0, the first record `hotRecord` declined or -1).
                     let iid = i.id
-                    let (need, declined) = instances.withUnsafeBufferPointer { ris -> (Int, Int) in
-                        var need = 0
-                        var absent = false
-                        for x in ris.indices {
-                            need &+= nodeRecordBound(ris[x].value)
-                            if ris[x].id == LwM2MNodeWalk.absent { absent = true }
+                    let (need, declined) = if let packed = instances.packed {
+                        packedRecords(o, iid, id, packed, into: &c)
+                    } else {
+                        instances.withUnsafeBufferPointer { ris -> (Int, Int) in
+                            var need = 0
+                            var absent = false
+                            for x in ris.indices {
+                                need &+= nodeRecordBound(ris[x].value)
+                                if ris[x].id == LwM2MNodeWalk.absent { absent = true }
+                            }
+                            if absent { return (-1, -1) }
+                            if need > c.remaining { return (need, -1) }
+                            for x in ris.indices where !hotRecord(o, iid, id, ris[x].id, ris[x].value, into: &c) {
+                                return (0, x)
+                            }
+                            return (0, -1)
                         }
-                        if absent { return (-1, -1) }
-                        if need > c.remaining { return (need, -1) }
-                        for x in ris.indices where !hotRecord(o, iid, id, ris[x].id, ris[x].value, into: &c) {
-                            return (0, x)
-                        }
-                        return (0, -1)
                     }
                     if need < 0 { throw absentID(.resource(o, iid, id)) }
                     if need > 0 {
@@ -218,6 +225,52 @@ public enum SenMLJSONCodec {
                 }
             }
             return 0
+        }
+
+        /// The records of a multiple resource's inline instances, as the `.multiple` case of `instance` writes
+        /// them from a buffer: (-1, _) an absent ID, (need > 0, _) they do not fit, else (0, the first record
+        /// `hotPacked` declined or -1).
+        @inline(__always)
+        private mutating func packedRecords(
+            _ o: UInt16, _ i: UInt16, _ r: UInt16, _ packed: LwM2MPackedInstances, into c: inout ByteCursor
+        ) -> (Int, Int) {
+            let n = packed.count
+            for x in 0..<n where packed.id(x) == LwM2MNodeWalk.absent { return (-1, -1) }
+            let need = n &* scalarRecordBound
+            if need > c.remaining { return (need, -1) }
+            for x in 0..<n where !hotPacked(o, i, r, packed, x, into: &c) { return (0, x) }
+            return (0, -1)
+        }
+
+        /// One record of inline slot `x`, as `hotRecord` writes its unpacked value; `false` (nothing written) for
+        /// a float.
+        @inline(__always)
+        private mutating func hotPacked(
+            _ o: UInt16, _ i: UInt16, _ r: UInt16, _ packed: LwM2MPackedInstances, _ x: Int, into c: inout ByteCursor
+        ) -> Bool {
+            c.require(scalarRecordBound)
+            switch packed.kind(x) {
+            case .integer, .time:
+                header(o, i, r, packed.id(x), into: &c)
+                c.append(#""v":"#)
+                JSONWriter.int(packed.signed(x), into: &c)
+            case .unsignedInteger:
+                header(o, i, r, packed.id(x), into: &c)
+                c.append(#""v":"#)
+                JSONWriter.uint(UInt64(packed.bits(x)), into: &c)
+            case .boolean:
+                header(o, i, r, packed.id(x), into: &c)
+                if packed.bits(x) != 0 { c.append(#""vb":true"#) } else { c.append(#""vb":false"#) }
+            case .objectLink:
+                header(o, i, r, packed.id(x), into: &c)
+                c.append(#""vlo":""#)
+                LwM2MPathText.append(packed.objectLink(x), into: &c)
+                c.append(0x22)
+            case .float:
+                return false
+            }
+            c.append(0x7D)
+            return true
         }
 
         /// `,` between records, then `{"bn":"/o/i/","n":"r/ri",` (`bn` only when the instance changed).
