@@ -36,7 +36,13 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
         guard depth > 0 else { return nil }
         target = path
         targetDepth = depth
-        table = definitions?.resourceTypeTable(objectID: path.objectID!)
+        // Not `definitions?.resourceTypeTable(...)`: the optional chain copies the existential (3 retains, 3
+        // releases).
+        if let definitions {
+            table = definitions.resourceTypeTable(objectID: path.objectID!)
+        } else {
+            table = nil
+        }
     }
 
     mutating func reserve(_ count: Int) {
@@ -70,7 +76,12 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
             resourceID = rid
             definition = table?.typeAndMultiplicity(of: rid)
         }
-        guard let v = typed(value, definition) else { return false }
+        // A value of the defined type (or untyped) is moved, not copied through `typed`.
+        var v = value
+        if let def = definition, def.type != .none, v.type != def.type {
+            guard let c = v.coerced(to: def.type) else { return false }
+            v = c
+        }
         if let ri = path.resourceInstanceID {
             guard single == nil, definition?.isMultiple != false else { return false }
             multiple.insert(LwM2MResourceInstance(id: ri, value: v))  // in order: the key check above
@@ -121,9 +132,8 @@ struct LwM2MNodeBuilder: LwM2MRecordSink {
     private mutating func closeResource() {
         guard let rid = resourceID else { return }
         if resources.capacity == 0 { resources.reserveCapacity(capacity) }
-        if let v = single {
+        if let v = single.take() {
             resources.append(LwM2MResource(id: rid, content: .single(v)))
-            single = nil
         } else {
             resources.append(LwM2MResource(id: rid, content: .multiple(multiple)))
             multiple = LwM2MResourceInstances()
