@@ -208,20 +208,12 @@ public enum SenMLJSONCodec {
                 try record(o, i, r.id, nil, v, into: &c)
             case .multiple(let instances):
                 var need = 0
-                var x = 0
-                for k in instances.indices {
-                    if x >= first { need &+= nodeRecordBound(instances[k].value) }
-                    x &+= 1
-                }
+                for k in first..<instances.count { need &+= nodeRecordBound(instances[k].value) }
                 if need > c.remaining { return need }
-                x = 0
-                for k in instances.indices {
-                    if x >= first {
-                        let id = instances[k].id
-                        if id == LwM2MNodeWalk.absent { throw absentID(.resource(o, i, r.id)) }
-                        try record(o, i, r.id, id, instances[k].value, into: &c)
-                    }
-                    x &+= 1
+                for k in first..<instances.count {
+                    let id = instances[k].id
+                    if id == LwM2MNodeWalk.absent { throw absentID(.resource(o, i, r.id)) }
+                    try record(o, i, r.id, id, instances[k].value, into: &c)
                 }
             }
             return 0
