@@ -42,14 +42,9 @@ public final class LibcoapServer: Sendable {
         var failures: [String] = []
         for _ in 0..<attempts {
             let requested = dtls ? try await freePortPair() : 0
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [tool, "-A", "127.0.0.1", "-p", "\(requested)", "-v", "7"] + arguments
             let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            let process = try ProcessRunner.start(
+                [tool, "-A", "127.0.0.1", "-p", "\(requested)", "-v", "7"] + arguments, output: pipe)
             let log = LineQueue(PipeLines(pipe.fileHandleForReading).lines) { $0 }
             // nil: the log ended (the server exited, e.g. on "bind: Address already in use") or took too long.
             let udpPort = try? await withTimeout(seconds: 10) { await Self.endpointPort("UDP", in: log) }

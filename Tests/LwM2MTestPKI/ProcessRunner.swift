@@ -72,13 +72,15 @@ public enum ProcessRunner {
         return ProcessResult(status: process.terminationStatus, stdout: stdout, stderr: stderr, timedOut: timedOut)
     }
 
-    /// Starts a long-running process; the caller terminates it.
-    public static func start(_ arguments: [String]) throws -> Process {
+    /// Starts a long-running process with no input, its standard output and error into `output` (discarded
+    /// without one); the caller ends it with ``stop(_:)``.
+    public static func start(_ arguments: [String], output: Pipe? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardOutput = output ?? FileHandle.nullDevice
+        process.standardError = output ?? FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
         try process.run()
         return process
     }
