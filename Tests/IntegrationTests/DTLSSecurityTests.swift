@@ -98,17 +98,9 @@ struct DTLSSecurityTests {
         .enabled(if: serverBinary != nil, "lwm2m-server is not built"))
     func serverProcess() async throws {
         try #require(ProcessRunner.exists(coapClient), "\(coapClientMissing)")
-        let server = try ChildProcess(
-            serverBinary,
-            ["--console", "--host", "127.0.0.1", "--coap-port", "0", "--coaps-port", "0", "--log-level", "warning"]
-                + Credentials.pskArguments)
-        let listening = try await server.line { $0["event"]?.stringValue == "listening" }
-        guard case .array(let addresses)? = listening["addresses"], addresses.count == 2,
-            let coap = addresses[0].stringValue, let coaps = addresses[1].stringValue
-        else {
-            Issue.record("no addresses in \(listening.jsonText)")
-            return
-        }
+        let (server, addresses) = try await startServer(Credentials.pskArguments, coaps: true)
+        let coap = addresses[0]
+        let coaps = addresses[1]
         #expect(coap.hasPrefix("coap://127.0.0.1:"))
         #expect(coaps.hasPrefix("coaps://127.0.0.1:"))
 
@@ -185,15 +177,12 @@ struct DTLSSecurityTests {
               "dev1": {"psk": {"identity": "dev1-id", "key": "\(Credentials.hex(Credentials.key1))"}}
             }}
             """.write(to: file, atomically: true, encoding: .utf8)
-        let server = try ChildProcess(
-            serverBinary,
+        let (server, addresses) = try await startServer(
             [
-                "--console", "--host", "127.0.0.1", "--coap-port", "off", "--coaps-port", "0", "--log-level", "warning",
                 "--security", file.path, "--cert", pki.path("server.pem"), "--key", pki.path("server.key"),
                 "--ca", pki.path("ca.pem"),
-            ])
-        let listening = try await server.line { $0["event"]?.stringValue == "listening" }
-        let coaps = try #require(listening["address"]?.stringValue)
+            ], coap: false, coaps: true)
+        let coaps = addresses[0]
         #expect(coaps.hasPrefix("coaps://127.0.0.1:"))
         func register(_ endpoint: String, as name: String) async throws -> ProcessResult {
             try await ProcessRunner.run([
