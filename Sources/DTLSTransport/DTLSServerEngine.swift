@@ -109,17 +109,24 @@ public final class DTLSServerEngine {
     /// Processes one datagram from `peer`.
     public func receive(_ datagram: ByteBuffer, from peer: SocketAddress, now: NIODeadline) -> [Output] {
         var output: [Output] = []
+        receive(datagram, from: peer, now: now, into: &output)
+        return output
+    }
+
+    /// Processes one datagram from `peer`, appending what it produces to `output` (a driver can reuse one array
+    /// for every datagram instead of allocating one per call).
+    public func receive(_ datagram: ByteBuffer, from peer: SocketAddress, now: NIODeadline, into output: inout [Output]) {
         context.rotateCookieSecretIfNeeded(now: now)
         if let existing = peers[peer] {
             if existing.established && DTLSRecord.isInitialClientHello(datagram) {
                 if DTLSRecord.clientHelloRandom(datagram) == existing.helloRandom {
                     statistics.droppedDatagrams += 1  // a late duplicate of the ClientHello that started it
-                    return output
+                    return
                 }
                 // The peer lost its state (reboot) and starts over: RFC 6347 section 4.2.8. The old association
                 // goes once the new ClientHello passed the cookie check.
                 acceptNewPeer(datagram, from: peer, replacing: existing, now: now, into: &output)
-                return output
+                return
             }
             existing.lastActivity = now
             existing.connection.feed(datagram)
@@ -128,10 +135,9 @@ public final class DTLSServerEngine {
             } else {
                 continueHandshake(existing, now: now, into: &output)
             }
-            return output
+            return
         }
         acceptNewPeer(datagram, from: peer, replacing: nil, now: now, into: &output)
-        return output
     }
 
     /// Encrypts `plaintext` for `peer`; fails with ``DTLSError/Code/closed`` when there is no association.

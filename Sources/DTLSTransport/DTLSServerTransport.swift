@@ -39,18 +39,24 @@ public final class DTLSServerTransport: CoAPTransport {
     ) async throws -> DTLSServerTransport {
         // Fail early (and typed) on bad credentials, before a socket exists.
         _ = try DTLSServerEngine(configuration: configuration, logger: logger)
+        let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        // The socket is made here so that the handler knows its descriptor and sends on it directly (see
+        // DatagramSocketSender); NIO takes ownership of it, reads from it and closes it.
+        let descriptor = try DatagramSocketSender.makeBoundSocket(address)
+        let slotSize = max(2048, configuration.maximumPlaintextSize + 128)
         let (stream, continuation) = AsyncStream.makeStream(of: CoAPDatagram.self)
         let channel = try await DatagramBootstrap(group: group ?? MultiThreadedEventLoopGroup.singleton)
-            // No SO_REUSEADDR: a port is held by one server alone (see CoAPUDPTransport.bind).
-            .coapDatagramReadBatching(messages: 16, slotSize: max(2048, configuration.maximumPlaintextSize + 128))
+            .coapDatagramReadBatching(messages: 16, slotSize: slotSize)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let engine = try DTLSServerEngine(configuration: configuration, logger: logger)
-                    let handler = DTLSServerHandler(engine: engine, continuation: continuation, logger: logger)
+                    let sender = DatagramSocketSender(descriptor: descriptor, slotSize: slotSize)
+                    let handler = DTLSServerHandler(
+                        engine: engine, sender: sender, continuation: continuation, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-            .bind(host: host, port: port)
+            .withBoundSocket(descriptor)
             .get()
         guard let local = channel.localAddress else {
             try? await channel.close()
@@ -70,44 +76,55 @@ public final class DTLSServerTransport: CoAPTransport {
     }
 }
 
-/// Drives a ``DTLSServerEngine`` from a datagram channel: ciphertext in and out as envelopes, plaintext in as
-/// ``CoAPDatagram`` writes and out through an `AsyncStream`.
+/// Drives a ``DTLSServerEngine`` from a datagram channel: ciphertext in as envelopes, plaintext in as
+/// ``CoAPDatagram`` writes and out through an `AsyncStream`, ciphertext out through a ``DatagramSocketSender``.
 ///
-/// Everything runs on the channel's event loop. The datagrams answering one batch of reads (one `recvmmsg`) are
-/// flushed together at `channelReadComplete` (one `sendmsg`, or one `sendmmsg` for several), and the
-/// retransmission timer is looked at once per batch rather than once per datagram.
+/// Everything runs on the channel's event loop. What the engine produces for one batch of reads (one `recvmmsg`)
+/// collects in two arrays the handler reuses; at `channelReadComplete` the datagrams go out together (one `sendto`,
+/// or one `sendmmsg` for several) and the retransmission timer is looked at once per batch rather than once per
+/// datagram. When the socket's send buffer is full, the rest goes through NIO's own write path (which waits for the
+/// socket to become writable), and so does everything after it until NIO has written it all, to keep the order.
 final class DTLSServerHandler: ChannelDuplexHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundIn = CoAPDatagram
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private let engine: DTLSServerEngine
+    private let sender: DatagramSocketSender
     private let continuation: AsyncStream<CoAPDatagram>.Continuation
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
-    /// Datagrams were written during the current read batch and wait for its flush.
-    private var unflushed = false
+    /// The engine's output for one datagram (emptied after each, its storage kept).
+    private var output: [DTLSServerEngine.Output] = []
+    /// Datagrams to send at the end of the read batch or at the next flush (emptied then, its storage kept).
+    private var queued: [(ByteBuffer, SocketAddress)] = []
+    /// Datagrams handed to NIO's write path that it has not written yet.
+    private var channelWrites = 0
     /// The engine's timers may have changed during the current read batch.
     private var timersChanged = false
     private let logger: Logger
 
-    init(engine: DTLSServerEngine, continuation: AsyncStream<CoAPDatagram>.Continuation, logger: Logger) {
+    init(
+        engine: DTLSServerEngine, sender: DatagramSocketSender, continuation: AsyncStream<CoAPDatagram>.Continuation,
+        logger: Logger
+    ) {
         self.engine = engine
+        self.sender = sender
         self.continuation = continuation
         self.logger = logger
+        output.reserveCapacity(8)
+        queued.reserveCapacity(DatagramSocketSender.batchLimit)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        emit(engine.receive(envelope.data, from: envelope.remoteAddress, now: .now()), context: context)
+        engine.receive(envelope.data, from: envelope.remoteAddress, now: .now(), into: &output)
+        collectOutput()
         timersChanged = true
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if unflushed {
-            unflushed = false
-            context.flush()
-        }
+        sendQueued(context: context)
         if timersChanged {
             timersChanged = false
             scheduleTimer(context: context)
@@ -118,8 +135,9 @@ final class DTLSServerHandler: ChannelDuplexHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let datagram = unwrapOutboundIn(data)
         switch engine.send(datagram.data, to: datagram.remote, now: .now()) {
-        case .success(let output):
-            emit(output, context: context)  // the caller's flush (`writeAndFlush`) sends it
+        case .success(let produced):
+            output.append(contentsOf: produced)
+            collectOutput()  // the caller's flush (`writeAndFlush`) sends it
             promise?.succeed()
         case .failure(let error):
             logger.debug("datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "\(error.reason)"])
@@ -128,8 +146,8 @@ final class DTLSServerHandler: ChannelDuplexHandler {
     }
 
     func flush(context: ChannelHandlerContext) {
-        unflushed = false
-        context.flush()
+        sendQueued(context: context)
+        if channelWrites > 0 { context.flush() }
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
@@ -148,28 +166,50 @@ final class DTLSServerHandler: ChannelDuplexHandler {
         continuation.finish()
     }
 
-    /// Writes (without flushing) and delivers what the engine produced.
-    private func emit(_ output: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
+    /// Queues the datagrams and delivers the plaintext of ``output``, then empties it.
+    private func collectOutput() {
         for item in output {
             switch item {
             case .datagram(let bytes, let peer):
-                context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: peer, data: bytes)), promise: nil)
-                unflushed = true
+                queued.append((bytes, peer))
             case .plaintext(let bytes, let peer, let identity):
                 continuation.yield(CoAPDatagram(remote: peer, data: bytes, peerIdentity: identity))
             case .established, .failed, .closed:
                 break  // logged by the engine
             }
         }
+        output.removeAll(keepingCapacity: true)
     }
 
-    /// Emits, flushes and re-arms the timer: for work outside a read batch (timers, shutdown).
-    private func perform(_ output: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
-        emit(output, context: context)
-        if unflushed {
-            unflushed = false
+    /// Sends the queued datagrams on the socket; what it cannot take now goes through NIO's write path.
+    private func sendQueued(context: ChannelHandlerContext) {
+        guard !queued.isEmpty else { return }
+        var handled = 0
+        // NIO closes the descriptor when the channel closes: send on it only while the channel is active, and
+        // only when NIO holds no earlier datagram.
+        if channelWrites == 0 && context.channel.isActive {
+            handled = sender.send(queued) { peer, error in
+                logger.debug("datagram refused by the socket", metadata: ["peer": "\(peer.hostAndPort)", "errno": "\(error)"])
+            }
+        }
+        if handled < queued.count {
+            for (bytes, peer) in queued[handled...] {
+                channelWrites += 1
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                promise.futureResult.assumeIsolated().whenComplete { [self] _ in self.channelWrites -= 1 }
+                context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: peer, data: bytes)), promise: promise)
+            }
             context.flush()
         }
+        queued.removeAll(keepingCapacity: true)
+    }
+
+    /// Sends and delivers what the engine produced and re-arms the timer: for work outside a read batch (timers,
+    /// shutdown).
+    private func perform(_ produced: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
+        output.append(contentsOf: produced)
+        collectOutput()
+        sendQueued(context: context)
         scheduleTimer(context: context)
     }
 
