@@ -300,8 +300,19 @@ public final class DTLSServerEngine {
     /// Idle associations are looked for every eighth of the idle timeout (so one is evicted at most 12.5% late).
     private func scheduleIdleScan(now: NIODeadline) {
         guard nextIdleScan == nil else { return }
+        nextIdleScan = now + idleScanStep
+    }
+
+    private var idleScanStep: TimeAmount {
         let step = max(TimeAmount.nanoseconds(configuration.idleTimeout.nanoseconds / 8), .milliseconds(100))
-        nextIdleScan = now + min(step, configuration.idleTimeout)
+        return min(step, configuration.idleTimeout)
+    }
+
+    /// No deadline that ``receive(_:from:now:into:)`` or ``send(_:to:now:)`` adds at time `t` is earlier than
+    /// `t` plus this (a retransmission timer starts at the initial timeout, a handshake has its timeout, the idle
+    /// scan its step). A driver whose timer already fires before that needs no ``nextDeadline(now:)`` after them.
+    var shortestNewDeadlineDelay: TimeAmount {
+        min(configuration.initialRetransmissionTimeout, configuration.handshakeTimeout, idleScanStep)
     }
 
     private func readPlaintext(_ peer: Peer, into output: inout [Output]) {

@@ -15,9 +15,14 @@ public final class DTLSServerTransport: CoAPTransport {
     /// Always `coaps`.
     public var scheme: String { "coaps" }
     private let channel: any Channel
+    private let handler: NIOLoopBound<DTLSServerHandler>
 
-    private init(channel: any Channel, localAddress: SocketAddress, inbound: AsyncStream<CoAPDatagram>) {
+    private init(
+        channel: any Channel, handler: NIOLoopBound<DTLSServerHandler>, localAddress: SocketAddress,
+        inbound: AsyncStream<CoAPDatagram>
+    ) {
         self.channel = channel
+        self.handler = handler
         self.localAddress = localAddress
         self.inbound = inbound
     }
@@ -58,39 +63,53 @@ public final class DTLSServerTransport: CoAPTransport {
             }
             .withBoundSocket(descriptor)
             .get()
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: DTLSServerHandler.self), eventLoop: channel.eventLoop)
+        }.get()
         guard let local = channel.localAddress else {
             try? await channel.close()
             throw DTLSError(code: .io, reason: "the socket has no local address")
         }
-        return DTLSServerTransport(channel: channel, localAddress: local, inbound: stream)
+        return DTLSServerTransport(channel: channel, handler: handler, localAddress: local, inbound: stream)
     }
 
     /// Encrypts and sends one datagram to its ``CoAPDatagram/remote`` peer.
     public func send(_ datagram: CoAPDatagram) {
-        channel.writeAndFlush(datagram, promise: nil)
+        let handler = self.handler
+        if channel.eventLoop.inEventLoop {
+            handler.value.send(datagram)
+        } else {
+            channel.eventLoop.execute { handler.value.send(datagram) }
+        }
     }
 
     /// Sends close_notify to every peer, closes the socket and finishes ``inbound``.
     public func close() async {
+        let handler = self.handler
+        try? await channel.eventLoop.submit { handler.value.shutdown() }.get()
         try? await channel.close()
     }
 }
 
-/// Drives a ``DTLSServerEngine`` from a datagram channel: ciphertext in as envelopes, plaintext in as
-/// ``CoAPDatagram`` writes and out through an `AsyncStream`, ciphertext out through a ``DatagramSocketSender``.
+/// Drives a ``DTLSServerEngine`` from a datagram channel: ciphertext in as envelopes, plaintext in through
+/// ``send(_:)`` and out through an `AsyncStream`, ciphertext out through a ``DatagramSocketSender``.
+///
+/// An inbound handler only: the transport calls ``send(_:)`` and ``shutdown()`` on the event loop directly, so no
+/// read request or write passes through a handler of ours on its way along the pipeline.
 ///
 /// Everything runs on the channel's event loop. What the engine produces for one batch of reads (one `recvmmsg`)
 /// collects in two arrays the handler reuses; at `channelReadComplete` the datagrams go out together (one `sendto`,
 /// or one `sendmmsg` for several) and the retransmission timer is looked at once per batch rather than once per
 /// datagram. When the socket's send buffer is full, the rest goes through NIO's own write path (which waits for the
 /// socket to become writable), and so does everything after it until NIO has written it all, to keep the order.
-final class DTLSServerHandler: ChannelDuplexHandler {
+final class DTLSServerHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    typealias OutboundIn = CoAPDatagram
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private let engine: DTLSServerEngine
     private let sender: DatagramSocketSender
+    /// The handler's context while it is in the pipeline.
+    private var context: ChannelHandlerContext?
     private let continuation: AsyncStream<CoAPDatagram>.Continuation
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
@@ -100,8 +119,10 @@ final class DTLSServerHandler: ChannelDuplexHandler {
     private var queued: [(ByteBuffer, SocketAddress)] = []
     /// Datagrams handed to NIO's write path that it has not written yet.
     private var channelWrites = 0
-    /// The engine's timers may have changed during the current read batch.
-    private var timersChanged = false
+    /// When the current read batch started, if the engine's timers may have changed during it.
+    private var batchStart: NIODeadline?
+    /// See ``DTLSServerEngine/shortestNewDeadlineDelay``.
+    private let shortestNewDeadlineDelay: TimeAmount
     private let logger: Logger
 
     init(
@@ -112,48 +133,58 @@ final class DTLSServerHandler: ChannelDuplexHandler {
         self.sender = sender
         self.continuation = continuation
         self.logger = logger
+        self.shortestNewDeadlineDelay = engine.shortestNewDeadlineDelay
         output.reserveCapacity(8)
         queued.reserveCapacity(DatagramSocketSender.batchLimit)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        engine.receive(envelope.data, from: envelope.remoteAddress, now: .now(), into: &output)
+        let now = NIODeadline.now()
+        engine.receive(envelope.data, from: envelope.remoteAddress, now: now, into: &output)
         collectOutput()
-        timersChanged = true
+        if batchStart == nil { batchStart = now }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         sendQueued(context: context)
-        if timersChanged {
-            timersChanged = false
-            scheduleTimer(context: context)
+        if let start = batchStart {
+            batchStart = nil
+            // A timer due before anything this batch can have added needs no look at the engine's deadlines.
+            let armedEarlier = timerDeadline.map { $0 <= start + shortestNewDeadlineDelay } ?? false
+            if !armedEarlier { scheduleTimer(context: context) }
         }
         context.fireChannelReadComplete()
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let datagram = unwrapOutboundIn(data)
+    /// Encrypts and sends one datagram (on the event loop); dropped, with a debug log line, without an
+    /// association with the peer or once the channel is gone.
+    func send(_ datagram: CoAPDatagram) {
+        guard let context else {
+            logger.debug("datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "transport closed"])
+            return
+        }
         switch engine.send(datagram.data, to: datagram.remote, now: .now()) {
         case .success(let produced):
             output.append(contentsOf: produced)
-            collectOutput()  // the caller's flush (`writeAndFlush`) sends it
-            promise?.succeed()
+            collectOutput()
+            sendQueued(context: context)
         case .failure(let error):
             logger.debug("datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "\(error.reason)"])
-            promise?.fail(error)
         }
     }
 
-    func flush(context: ChannelHandlerContext) {
-        sendQueued(context: context)
-        if channelWrites > 0 { context.flush() }
-    }
-
-    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+    /// Sends close_notify to every peer and stops the timer (on the event loop, before the channel closes).
+    func shutdown() {
+        guard let context else { return }
         perform(engine.shutdown(), context: context)
         timer?.cancel()
-        context.close(mode: mode, promise: promise)
+        timer = nil
+        timerDeadline = nil
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -163,6 +194,8 @@ final class DTLSServerHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        timer?.cancel()
         continuation.finish()
     }
 
