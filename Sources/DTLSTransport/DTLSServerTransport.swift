@@ -115,7 +115,8 @@ final class DTLSServerHandler: ChannelInboundHandler {
     private var timerDeadline: NIODeadline?
     /// The engine's output for one datagram (emptied after each, its storage kept).
     private var output: [DTLSServerEngine.Output] = []
-    /// Datagrams to send at the end of the read batch or at the next flush (emptied then, its storage kept).
+    /// Datagrams to send at the end of the read batch, or at once for a send or a timer (emptied then, its storage
+    /// kept).
     private var queued: [(ByteBuffer, SocketAddress)] = []
     /// Datagrams handed to NIO's write path that it has not written yet.
     private var channelWrites = 0
