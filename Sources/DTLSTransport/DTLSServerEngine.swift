@@ -115,7 +115,9 @@ public final class DTLSServerEngine {
 
     /// Processes one datagram from `peer`, appending what it produces to `output` (a driver can reuse one array
     /// for every datagram instead of allocating one per call).
-    public func receive(_ datagram: ByteBuffer, from peer: SocketAddress, now: NIODeadline, into output: inout [Output]) {
+    public func receive(
+        _ datagram: ByteBuffer, from peer: SocketAddress, now: NIODeadline, into output: inout [Output]
+    ) {
         context.rotateCookieSecretIfNeeded(now: now)
         if let existing = peers[peer] {
             if existing.established && DTLSRecord.isInitialClientHello(datagram) {

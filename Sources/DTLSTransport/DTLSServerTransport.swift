@@ -64,7 +64,8 @@ public final class DTLSServerTransport: CoAPTransport {
             .withBoundSocket(descriptor)
             .get()
         let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: DTLSServerHandler.self), eventLoop: channel.eventLoop)
+            let handler = try channel.pipeline.syncOperations.handler(type: DTLSServerHandler.self)
+            return NIOLoopBound(handler, eventLoop: channel.eventLoop)
         }.get()
         guard let local = channel.localAddress else {
             try? await channel.close()
@@ -162,7 +163,8 @@ final class DTLSServerHandler: ChannelInboundHandler {
     /// association with the peer or once the channel is gone.
     func send(_ datagram: CoAPDatagram) {
         guard let context else {
-            logger.debug("datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "transport closed"])
+            logger.debug(
+                "datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "transport closed"])
             return
         }
         switch engine.send(datagram.data, to: datagram.remote, now: .now()) {
@@ -171,7 +173,8 @@ final class DTLSServerHandler: ChannelInboundHandler {
             collectOutput()
             sendQueued(context: context)
         case .failure(let error):
-            logger.debug("datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "\(error.reason)"])
+            logger.debug(
+                "datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "\(error.reason)"])
         }
     }
 
@@ -223,7 +226,8 @@ final class DTLSServerHandler: ChannelInboundHandler {
         // only when NIO holds no earlier datagram.
         if channelWrites == 0 && context.channel.isActive {
             handled = sender.send(queued) { peer, error in
-                logger.debug("datagram refused by the socket", metadata: ["peer": "\(peer.hostAndPort)", "errno": "\(error)"])
+                logger.debug(
+                    "datagram refused by the socket", metadata: ["peer": "\(peer.hostAndPort)", "errno": "\(error)"])
             }
         }
         if handled < queued.count {

@@ -170,8 +170,8 @@ final class DatagramSocketSender {
         guard result == 0 else {
             let error = errno
             close(descriptor)
-            throw DTLSError(
-                code: .io, reason: "cannot bind \(address) (errno \(error)\(error == EADDRINUSE ? ", address in use" : ""))")
+            let detail = error == EADDRINUSE ? ", address in use" : ""
+            throw DTLSError(code: .io, reason: "cannot bind \(address) (errno \(error)\(detail))")
         }
         return descriptor
     }
