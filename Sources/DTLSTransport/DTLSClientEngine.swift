@@ -255,6 +255,6 @@ public final class DTLSClientEngine {
 
     private func drain(into output: inout [Output]) {
         guard let connection else { return }
-        for datagram in connection.takeOutbound() { output.append(.datagram(datagram)) }
+        connection.drainOutbound { output.append(.datagram($0)) }
     }
 }

@@ -82,6 +82,10 @@ public final class DTLSServerEngine {
     private var logger: Logger
     /// Counters since creation.
     public private(set) var statistics = Statistics()
+    /// Where OpenSSL decrypts each record before it is copied into a buffer of its own size: one per engine (the
+    /// engine runs on one thread at a time), instead of a 16 KB temporary allocation per read.
+    private let plaintextScratch = UnsafeMutableRawBufferPointer.allocate(
+        byteCount: OpenSSLDTLSConnection.plaintextScratchSize, alignment: 8)
 
     /// Creates a server engine; throws when OpenSSL rejects the credentials.
     public init(configuration: DTLSConfiguration, logger: Logger = Logger(label: "swift-lwm2m.dtls.server"))
@@ -91,6 +95,10 @@ public final class DTLSServerEngine {
         self.logger = logger
         self.context = try OpenSSLDTLSContext(configuration: configuration, isServer: true)
         self.listener = try OpenSSLDTLSConnection(context: context, mtu: 1232)
+    }
+
+    deinit {
+        plaintextScratch.deallocate()
     }
 
     /// Handshakes in progress.
@@ -153,7 +161,9 @@ public final class DTLSServerEngine {
                 code: .closed, reason: "write refused (\(plaintext.readableBytes) bytes; the limit is "
                     + "\(configuration.maximumPlaintextSize))", peer: peer))
         }
-        return .success(existing.connection.takeOutbound().map { .datagram($0, to: peer) })
+        var produced: [Output] = []
+        existing.connection.drainOutbound { produced.append(.datagram($0, to: peer)) }
+        return .success(produced)
     }
 
     /// Runs retransmissions, handshake timeouts and idle eviction due at `now`.
@@ -241,7 +251,7 @@ public final class DTLSServerEngine {
         listener.bio.mtu = configuration.datagramSize(for: address)
         listener.feed(datagram)
         let result = listener.listen()
-        for datagram in listener.takeOutbound() { output.append(.datagram(datagram, to: address)) }
+        listener.drainOutbound { output.append(.datagram($0, to: address)) }
         switch result {
         case .dropped:
             statistics.droppedDatagrams += 1
@@ -320,7 +330,7 @@ public final class DTLSServerEngine {
     private func readPlaintext(_ peer: Peer, into output: inout [Output]) {
         let identity = peer.identity
         let address = peer.address
-        let step = peer.connection.readPlaintext { plaintext in
+        let step = peer.connection.readPlaintext(scratch: plaintextScratch) { plaintext in
             output.append(.plaintext(plaintext, from: address, identity: identity))
         }
         emitOutbound(peer, into: &output)
@@ -385,7 +395,8 @@ public final class DTLSServerEngine {
     }
 
     private func emitOutbound(_ peer: Peer, into output: inout [Output]) {
-        for datagram in peer.connection.takeOutbound() { output.append(.datagram(datagram, to: peer.address)) }
+        let address = peer.address
+        peer.connection.drainOutbound { output.append(.datagram($0, to: address)) }
     }
 }
 

@@ -30,10 +30,14 @@ protocol DTLSBackendConnection: AnyObject {
     func listen() -> DTLSListenResult
     func handshake() -> DTLSStep
     func readPlaintext(_ deliver: (ByteBuffer) -> Void) -> DTLSStep
+    /// The same, reading each record into `scratch` (at least 16 KB, owned by the caller) instead of a temporary
+    /// allocation per call.
+    func readPlaintext(scratch: UnsafeMutableRawBufferPointer, _ deliver: (ByteBuffer) -> Void) -> DTLSStep
     func write(_ plaintext: ByteBuffer) -> Bool
     func shutdown()
     func markClosedWithoutNotify()
-    func takeOutbound() -> [ByteBuffer]
+    /// Hands each datagram written since the last drain to `deliver`, in order, and forgets them.
+    func drainOutbound(_ deliver: (ByteBuffer) -> Void)
     var retransmissionDelay: TimeAmount? { get }
     func handleRetransmissionTimeout() -> Bool
     var isResumed: Bool { get }

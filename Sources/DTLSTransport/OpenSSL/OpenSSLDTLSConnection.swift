@@ -108,21 +108,26 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
     }
 
     func readPlaintext(_ deliver: (ByteBuffer) -> Void) -> DTLSStep {
+        withUnsafeTemporaryAllocation(byteCount: OpenSSLDTLSConnection.plaintextScratchSize, alignment: 8) { scratch in
+            readPlaintext(scratch: scratch, deliver)
+        }
+    }
+
+    /// The largest plaintext one DTLS record carries (2^14 bytes, RFC 6347 section 4.1 via RFC 5246 section 6.2.1).
+    static let plaintextScratchSize = 16_384
+
+    func readPlaintext(scratch: UnsafeMutableRawBufferPointer, _ deliver: (ByteBuffer) -> Void) -> DTLSStep {
+        // Each record is read whole into `scratch` (at least one record's worth, so a record is never split across
+        // reads) and copied into a buffer of its own size.
+        assert(scratch.count >= OpenSSLDTLSConnection.plaintextScratchSize)
         clearErrorQueue()
         while true {
             var count = 0
-            var record: ByteBuffer?
-            let result = withUnsafeTemporaryAllocation(byteCount: 16_384, alignment: 8) { scratch in
-                let result = SSL_read_ex(ssl, scratch.baseAddress, scratch.count, &count)
-                if result == 1 {
-                    var buffer = ByteBufferAllocator().buffer(capacity: count)
-                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[..<count]))
-                    record = buffer
-                }
-                return result
-            }
-            if result == 1, let record {
-                deliver(record)
+            let result = SSL_read_ex(ssl, scratch.baseAddress, scratch.count, &count)
+            if result == 1 {
+                var buffer = ByteBufferAllocator().buffer(capacity: count)
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[..<count]))
+                deliver(buffer)
                 continue
             }
             let step = classify(0)
@@ -151,11 +156,10 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
         SSL_set_shutdown(ssl, lwm2m_SSL_RECEIVED_SHUTDOWN | 1 /* SSL_SENT_SHUTDOWN */)
     }
 
-    func takeOutbound() -> [ByteBuffer] {
-        guard !bio.outbound.isEmpty else { return [] }
-        var datagrams: [ByteBuffer] = []
-        swap(&datagrams, &bio.outbound)  // hands the array over without copying or reallocating it
-        return datagrams
+    func drainOutbound(_ deliver: (ByteBuffer) -> Void) {
+        guard !bio.outbound.isEmpty else { return }
+        for datagram in bio.outbound { deliver(datagram) }
+        bio.outbound.removeAll(keepingCapacity: true)  // the next flight appends without allocating an array
     }
 
     var retransmissionDelay: TimeAmount? {
