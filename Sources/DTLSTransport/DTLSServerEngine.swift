@@ -86,6 +86,11 @@ public final class DTLSServerEngine {
     /// engine runs on one thread at a time), instead of a 16 KB temporary allocation per read.
     private let plaintextScratch = UnsafeMutableRawBufferPointer.allocate(
         byteCount: OpenSSLDTLSConnection.plaintextScratchSize, alignment: 8)
+    /// Buffers of datagrams the driver has sent, for the datagrams OpenSSL writes next (see
+    /// ``recycleDatagramBuffer(_:)``).
+    private let datagramBuffers = DatagramBufferPool()
+    /// Sent datagram buffers waiting for reuse (for tests).
+    var recycledDatagramBufferCount: Int { datagramBuffers.count }
 
     /// Creates a server engine; throws when OpenSSL rejects the credentials.
     public init(configuration: DTLSConfiguration, logger: Logger = Logger(label: "swift-lwm2m.dtls.server"))
@@ -95,6 +100,14 @@ public final class DTLSServerEngine {
         self.logger = logger
         self.context = try OpenSSLDTLSContext(configuration: configuration, isServer: true)
         self.listener = try OpenSSLDTLSConnection(context: context, mtu: 1232)
+        listener.bio.bufferPool = datagramBuffers
+    }
+
+    /// Takes back the buffer of a datagram from ``Output/datagram(_:to:)`` once it has been sent, so a later datagram
+    /// can be written into it instead of a new allocation. The caller must not change the buffer afterwards (it may
+    /// keep reading it: `ByteBuffer` copies on write, so a buffer still referenced elsewhere is never overwritten).
+    func recycleDatagramBuffer(_ buffer: ByteBuffer) {
+        datagramBuffers.give(buffer)
     }
 
     deinit {
@@ -271,6 +284,7 @@ public final class DTLSServerEngine {
             let connection = listener
             do {
                 listener = try spareConnections.popLast() ?? OpenSSLDTLSConnection(context: context, mtu: 1232)
+                listener.bio.bufferPool = datagramBuffers
             } catch {
                 logger.error("cannot create a DTLS listener: \(error)")
             }

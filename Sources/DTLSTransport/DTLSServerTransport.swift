@@ -239,6 +239,9 @@ final class DTLSServerHandler: ChannelInboundHandler {
             }
             context.flush()
         }
+        // The socket is done with these: their buffers carry the next datagrams the engine writes (the last
+        // reference is dropped just below).
+        for index in 0..<handled { engine.recycleDatagramBuffer(queued[index].0) }
         queued.removeAll(keepingCapacity: true)
     }
 

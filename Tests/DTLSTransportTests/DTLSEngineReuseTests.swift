@@ -177,4 +177,72 @@ struct DTLSEngineReuseTests {
         #expect(pair.server.statistics.fullHandshakes == 3)
         #expect(pair.server.statistics.resumedHandshakes == 1)
     }
+
+    @Test("A sent datagram's buffer carries a later datagram: the same bytes, a buffer still held is never overwritten")
+    func recycledDatagramBuffers() throws {
+        let client = BackToBack.address(41011)
+        let pair = try BackToBack(server: pskServerConfiguration())
+        try pair.addClient(at: client, configuration: pskClientConfiguration())
+        pair.filter = { _, _, _ in [] }  // deliver by hand
+        pair.start(client)
+        let hello = try #require(pair.wire.last?.2)
+
+        // A HelloVerifyRequest written into a fresh buffer, then into the recycled one: the same bytes (the cookie
+        // and the record sequence number come from the same ClientHello).
+        guard case .datagram(let first, _) = pair.server.receive(hello, from: client, now: pair.now).first else {
+            Issue.record("no HelloVerifyRequest")
+            return
+        }
+        let firstBytes = Array(first.readableBytesView)
+        pair.server.recycleDatagramBuffer(first)
+        #expect(pair.server.recycledDatagramBufferCount == 1)
+        guard case .datagram(let second, _) = pair.server.receive(hello, from: client, now: pair.now).first else {
+            Issue.record("no second HelloVerifyRequest")
+            return
+        }
+        #expect(pair.server.recycledDatagramBufferCount == 0)
+        #expect(Array(second.readableBytesView) == firstBytes)
+        // `first` was still held here: writing the second datagram did not change it.
+        #expect(Array(first.readableBytesView) == firstBytes)
+        #expect(second.firstRecordKinds.handshakeType == 3)
+
+        // The whole handshake and data both ways still work with every server datagram's buffer given back as
+        // soon as it is on the wire (a copy travels on).
+        let server = pair.server
+        pair.filter = { direction, _, datagram in
+            guard direction == .toClient else { return [datagram] }
+            let copy = ByteBuffer(bytes: Array(datagram.readableBytesView))
+            server.recycleDatagramBuffer(datagram)
+            return [copy]
+        }
+        pair.handleClient(client, pair.clients[client]!.receive(second, now: pair.now))
+        pair.settle()
+        #expect(pair.established(client))
+        try pair.serverSend(client, "to the client")
+        pair.clientSend(client, "to the server")
+        pair.settle()
+        #expect(pair.clientPlaintexts(client) == ["to the client"])
+        #expect(pair.serverPlaintexts(from: client) == ["to the server"])
+        #expect(pair.server.recycledDatagramBufferCount > 0)
+    }
+
+    @Test("The datagram buffer pool keeps at most 16 buffers, none larger than 4 KB, and hands them out empty")
+    func datagramBufferPoolBounds() {
+        let pool = DatagramBufferPool()
+        for _ in 0..<20 {
+            var buffer = ByteBufferAllocator().buffer(capacity: 1232)
+            buffer.writeString("previous datagram")
+            pool.give(buffer)
+        }
+        #expect(pool.count == DatagramBufferPool.limit)
+        pool.give(ByteBufferAllocator().buffer(capacity: 16_384))
+        #expect(pool.count == DatagramBufferPool.limit)
+        let taken = pool.take(capacity: 1232)
+        #expect(taken.readableBytes == 0 && taken.capacity >= 1232)
+        #expect(pool.count == DatagramBufferPool.limit - 1)
+        let larger = pool.take(capacity: 3000)
+        #expect(larger.readableBytes == 0 && larger.capacity >= 3000)
+        while pool.count > 0 { _ = pool.take(capacity: 1) }
+        #expect(pool.take(capacity: 100).capacity >= 100)
+    }
 }

@@ -24,6 +24,8 @@ final class DatagramBIO {
     var verifiedCookie: (UInt64, UInt64)?
     /// Set when a read found no datagram (OpenSSL then reports WANT_READ).
     var readStarved = false
+    /// Where new outgoing datagrams take their buffers from (the server engine's), if anywhere.
+    var bufferPool: DatagramBufferPool?
 
     init(mtu: Int) {
         self.mtu = mtu
@@ -68,7 +70,8 @@ final class DatagramBIO {
                 me.outbound[last].writeBytes(record)
                 return length
             }
-            var buffer = ByteBufferAllocator().buffer(capacity: max(record.count, me.mtu))
+            let capacity = max(record.count, me.mtu)
+            var buffer = me.bufferPool?.take(capacity: capacity) ?? ByteBufferAllocator().buffer(capacity: capacity)
             buffer.writeBytes(record)
             me.outbound.append(buffer)
             return length
