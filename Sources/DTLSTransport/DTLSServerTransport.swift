@@ -99,7 +99,7 @@ public final class DTLSServerTransport: CoAPTransport {
 /// read request or write passes through a handler of ours on its way along the pipeline.
 ///
 /// Everything runs on the channel's event loop. What the engine produces for one batch of reads (one `recvmmsg`)
-/// collects in two arrays the handler reuses; at `channelReadComplete` the datagrams go out together (one `sendto`,
+/// collects in an array the handler reuses; at `channelReadComplete` the datagrams go out together (one `sendto`,
 /// or one `sendmmsg` for several) and the retransmission timer is looked at once per batch rather than once per
 /// datagram. When the socket's send buffer is full, the rest goes through NIO's own write path (which waits for the
 /// socket to become writable), and so does everything after it until NIO has written it all, to keep the order.
@@ -114,11 +114,10 @@ final class DTLSServerHandler: ChannelInboundHandler {
     private let continuation: AsyncStream<CoAPDatagram>.Continuation
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
-    /// The engine's output for one datagram (emptied after each, its storage kept).
-    private var output: [DTLSServerEngine.Output] = []
-    /// Datagrams to send at the end of the read batch, or at once for a send or a timer (emptied then, its storage
+    /// The engine's output since the last send: its plaintext is delivered as it comes, its datagrams are sent
+    /// straight from here at the end of the read batch, or at once for a send or a timer (emptied then, its storage
     /// kept).
-    private var queued: [(ByteBuffer, SocketAddress)] = []
+    private var output: [DTLSServerEngine.Output] = []
     /// Datagrams handed to NIO's write path that it has not written yet.
     private var channelWrites = 0
     /// When the current read batch started, if the engine's timers may have changed during it.
@@ -136,15 +135,15 @@ final class DTLSServerHandler: ChannelInboundHandler {
         self.continuation = continuation
         self.logger = logger
         self.shortestNewDeadlineDelay = engine.shortestNewDeadlineDelay
-        output.reserveCapacity(8)
-        queued.reserveCapacity(DatagramSocketSender.batchLimit)
+        output.reserveCapacity(DatagramSocketSender.batchLimit)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let now = NIODeadline.now()
+        let start = output.count
         engine.receive(envelope.data, from: envelope.remoteAddress, now: now, into: &output)
-        collectOutput()
+        deliverPlaintext(from: start)
         if batchStart == nil { batchStart = now }
     }
 
@@ -169,8 +168,9 @@ final class DTLSServerHandler: ChannelInboundHandler {
         }
         switch engine.send(datagram.data, to: datagram.remote, now: .now()) {
         case .success(let produced):
+            let start = output.count
             output.append(contentsOf: produced)
-            collectOutput()
+            deliverPlaintext(from: start)
             sendQueued(context: context)
         case .failure(let error):
             logger.debug(
@@ -203,35 +203,30 @@ final class DTLSServerHandler: ChannelInboundHandler {
         continuation.finish()
     }
 
-    /// Queues the datagrams and delivers the plaintext of ``output``, then empties it.
-    private func collectOutput() {
-        for item in output {
-            switch item {
-            case .datagram(let bytes, let peer):
-                queued.append((bytes, peer))
-            case .plaintext(let bytes, let peer, let identity):
+    /// Delivers the plaintext of ``output`` from `start` on (its datagrams stay for ``sendQueued(context:)``).
+    private func deliverPlaintext(from start: Int) {
+        for index in start..<output.count {
+            if case .plaintext(let bytes, let peer, let identity) = output[index] {
                 continuation.yield(CoAPDatagram(remote: peer, data: bytes, peerIdentity: identity))
-            case .established, .failed, .closed:
-                break  // logged by the engine
             }
         }
-        output.removeAll(keepingCapacity: true)
     }
 
-    /// Sends the queued datagrams on the socket; what it cannot take now goes through NIO's write path.
+    /// Sends the datagrams of ``output`` on the socket (what it cannot take now goes through NIO's write path),
+    /// then empties it.
     private func sendQueued(context: ChannelHandlerContext) {
-        guard !queued.isEmpty else { return }
+        guard !output.isEmpty else { return }
         var handled = 0
         // NIO closes the descriptor when the channel closes: send on it only while the channel is active, and
         // only when NIO holds no earlier datagram.
         if channelWrites == 0 && context.channel.isActive {
-            handled = sender.send(queued) { peer, error in
+            handled = sender.send(output, datagram: DTLSServerHandler.datagram) { peer, error in
                 logger.debug(
                     "datagram refused by the socket", metadata: ["peer": "\(peer.hostAndPort)", "errno": "\(error)"])
             }
         }
-        if handled < queued.count {
-            for (bytes, peer) in queued[handled...] {
+        if handled < output.count {
+            for case .datagram(let bytes, let peer) in output[handled...] {
                 channelWrites += 1
                 let promise = context.eventLoop.makePromise(of: Void.self)
                 promise.futureResult.assumeIsolated().whenComplete { [self] _ in self.channelWrites -= 1 }
@@ -241,15 +236,21 @@ final class DTLSServerHandler: ChannelInboundHandler {
         }
         // The socket is done with these: their buffers carry the next datagrams the engine writes (the last
         // reference is dropped just below).
-        for index in 0..<handled { engine.recycleDatagramBuffer(queued[index].0) }
-        queued.removeAll(keepingCapacity: true)
+        for case .datagram(let bytes, _) in output[..<handled] { engine.recycleDatagramBuffer(bytes) }
+        output.removeAll(keepingCapacity: true)
+    }
+
+    private static func datagram(_ item: DTLSServerEngine.Output) -> (ByteBuffer, SocketAddress)? {
+        if case .datagram(let bytes, let peer) = item { return (bytes, peer) }
+        return nil
     }
 
     /// Sends and delivers what the engine produced and re-arms the timer: for work outside a read batch (timers,
     /// shutdown).
     private func perform(_ produced: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
+        let start = output.count
         output.append(contentsOf: produced)
-        collectOutput()
+        deliverPlaintext(from: start)
         sendQueued(context: context)
         scheduleTimer(context: context)
     }

@@ -32,6 +32,8 @@ final class DatagramSocketSender {
     private let vectors: UnsafeMutablePointer<iovec>
     #if os(Linux)
     private let messages: UnsafeMutablePointer<lwm2m_mmsghdr>
+    /// The list position of each message of a batch.
+    private let positions: UnsafeMutablePointer<Int>
     #endif
 
     init(descriptor: CInt, slotSize: Int) {
@@ -46,6 +48,8 @@ final class DatagramSocketSender {
         #if os(Linux)
         messages = .allocate(capacity: limit)
         messages.initialize(repeating: lwm2m_mmsghdr(), count: limit)
+        positions = .allocate(capacity: limit)
+        positions.initialize(repeating: 0, count: limit)
         #endif
     }
 
@@ -55,6 +59,7 @@ final class DatagramSocketSender {
         vectors.deallocate()
         #if os(Linux)
         messages.deallocate()
+        positions.deallocate()
         #endif
     }
 
@@ -62,17 +67,30 @@ final class DatagramSocketSender {
     /// that one datagram (reported to `refused` with `errno`). Fewer than all are dealt with only when the socket's
     /// send buffer is full (`EAGAIN`, `ENOBUFS`): the caller queues the rest elsewhere.
     func send(_ datagrams: [(ByteBuffer, SocketAddress)], refused: (SocketAddress, CInt) -> Void) -> Int {
-        var index = 0
-        while index < datagrams.count {
+        send(datagrams, datagram: { $0 }, refused: refused)
+    }
+
+    /// The same for a list of which only some items are datagrams (`datagram` gives an item's bytes and peer, or nil
+    /// for an item that is not one, which counts as dealt with): the server handler sends straight from the engine's
+    /// output this way.
+    func send<List: RandomAccessCollection>(
+        _ items: List, datagram: (List.Element) -> (ByteBuffer, SocketAddress)?, refused: (SocketAddress, CInt) -> Void
+    ) -> Int where List.Index == Int {
+        var index = items.startIndex
+        while index < items.endIndex {
+            guard let (bytes, peer) = datagram(items[index]) else {
+                index += 1
+                continue
+            }
             let sent: Int
             #if os(Linux)
-            if datagrams.count - index > 1 && datagrams[index].0.readableBytes <= slotSize {
-                sent = sendBatch(datagrams, from: index)
+            if items.endIndex - index > 1 && bytes.readableBytes <= slotSize {
+                sent = sendBatch(items, from: index, datagram: datagram)
             } else {
-                sent = sendOne(datagrams[index].0, to: datagrams[index].1)
+                sent = sendOne(bytes, to: peer)
             }
             #else
-            sent = sendOne(datagrams[index].0, to: datagrams[index].1)
+            sent = sendOne(bytes, to: peer)
             #endif
             if sent > 0 {
                 index += sent
@@ -83,13 +101,13 @@ final class DatagramSocketSender {
             case EINTR:
                 continue
             case EAGAIN, EWOULDBLOCK, ENOBUFS:
-                return index
+                return index - items.startIndex
             default:
-                refused(datagrams[index].1, error)  // this datagram only (e.g. no route, ICMP error pending)
+                refused(peer, error)  // this datagram only (e.g. no route, ICMP error pending)
                 index += 1
             }
         }
-        return index
+        return index - items.startIndex
     }
 
     /// Sends one datagram straight from its buffer; 1 when sent, else `errno` says why.
@@ -108,12 +126,19 @@ final class DatagramSocketSender {
     }
 
     #if os(Linux)
-    /// Copies up to ``batchLimit`` datagrams from `start` that fit a slot into the slab and sends them with one
-    /// `sendmmsg`; returns how many the kernel took (-1 with `errno` when it took none).
-    private func sendBatch(_ datagrams: [(ByteBuffer, SocketAddress)], from start: Int) -> Int {
+    /// Copies up to ``batchLimit`` datagrams from `start` (a datagram) that fit a slot into the slab and sends them
+    /// with one `sendmmsg`, skipping items that are not datagrams; returns how many items are dealt with (-1 with
+    /// `errno` when the kernel took none).
+    private func sendBatch<List: RandomAccessCollection>(
+        _ items: List, from start: Int, datagram: (List.Element) -> (ByteBuffer, SocketAddress)?
+    ) -> Int where List.Index == Int {
         var count = 0
-        while count < DatagramSocketSender.batchLimit, start + count < datagrams.count {
-            let (bytes, peer) = datagrams[start + count]
+        var position = start
+        while count < DatagramSocketSender.batchLimit, position < items.endIndex {
+            guard let (bytes, peer) = datagram(items[position]) else {
+                position += 1
+                continue
+            }
             guard bytes.readableBytes <= slotSize else { break }
             let nameLength = DatagramSocketSender.copy(peer, to: names + count)
             guard nameLength > 0 else { break }  // sent alone next, which reports it
@@ -126,12 +151,18 @@ final class DatagramSocketSender {
                 msg_name: UnsafeMutableRawPointer(names + count), msg_namelen: nameLength,
                 msg_iov: vectors + count, msg_iovlen: 1, msg_control: nil, msg_controllen: 0, msg_flags: 0)
             messages[count].msg_len = 0
+            positions[count] = position
             count += 1
+            position += 1
         }
         guard count > 1 else {
-            return sendOne(datagrams[start].0, to: datagrams[start].1)
+            guard let (bytes, peer) = datagram(items[start]) else { return 1 }
+            return sendOne(bytes, to: peer)
         }
-        return Int(lwm2m_sendmmsg(descriptor, messages, UInt32(count), 0))
+        let sent = Int(lwm2m_sendmmsg(descriptor, messages, UInt32(count), 0))
+        guard sent > 0 else { return -1 }
+        // Every item before the first message the kernel did not take is dealt with.
+        return (sent < count ? positions[sent] : position) - start
     }
     #endif
 

@@ -68,6 +68,27 @@ struct DatagramSocketSenderTests {
         await b.close()
     }
 
+    @Test("Sent straight from a list where only some items are datagrams: those arrive in order, the rest count")
+    func mixedListSendsOnlyDatagrams() async throws {
+        let a = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
+        let b = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
+        let long = "L" + String(repeating: "y", count: 99)  // longer than a 64-byte slot: sent on its own
+        // nil: an item that is not a datagram (the engine's events and plaintext), also between batched ones.
+        let items: [(String, CoAPUDPTransport)?] = [
+            nil, ("1", a), nil, ("2", b), ("3", a), nil, (long, b), nil, ("5", a), ("6", b), nil,
+        ]
+        let handled = try await withSender(host: "127.0.0.1", slotSize: 64) { sender in
+            sender.send(items, datagram: { item in item.map { (ByteBuffer(string: $0.0), $0.1.localAddress) } }) {
+                peer, error in Issue.record("refused \(peer): errno \(error)")
+            }
+        }
+        #expect(handled == items.count)
+        #expect(await payloads(a, count: 3) == ["1", "3", "5"])
+        #expect(await payloads(b, count: 3) == ["2", long, "6"])
+        await a.close()
+        await b.close()
+    }
+
     @Test("A datagram the kernel refuses (too long for UDP) is reported and skipped; the rest still go out")
     func refusedDatagramIsSkipped() async throws {
         let a = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
