@@ -216,17 +216,21 @@ final class DTLSServerHandler: ChannelInboundHandler {
     /// then empties it.
     private func sendQueued(context: ChannelHandlerContext) {
         guard !output.isEmpty else { return }
+        // Worked on as a local (one exclusivity check instead of one per access); nothing below adds to `output`,
+        // which gets the array's storage back at the end.
+        var items: [DTLSServerEngine.Output] = []
+        swap(&items, &output)
         var handled = 0
         // NIO closes the descriptor when the channel closes: send on it only while the channel is active, and
         // only when NIO holds no earlier datagram.
         if channelWrites == 0 && context.channel.isActive {
-            handled = sender.send(output, datagram: DTLSServerHandler.datagram) { peer, error in
+            handled = sender.send(items, datagram: DTLSServerHandler.datagram) { peer, error in
                 logger.debug(
                     "datagram refused by the socket", metadata: ["peer": "\(peer.hostAndPort)", "errno": "\(error)"])
             }
         }
-        if handled < output.count {
-            for case .datagram(let bytes, let peer) in output[handled...] {
+        if handled < items.count {
+            for case .datagram(let bytes, let peer) in items[handled...] {
                 channelWrites += 1
                 let promise = context.eventLoop.makePromise(of: Void.self)
                 promise.futureResult.assumeIsolated().whenComplete { [self] _ in self.channelWrites -= 1 }
@@ -236,8 +240,9 @@ final class DTLSServerHandler: ChannelInboundHandler {
         }
         // The socket is done with these: their buffers carry the next datagrams the engine writes (the last
         // reference is dropped just below).
-        for case .datagram(let bytes, _) in output[..<handled] { engine.recycleDatagramBuffer(bytes) }
-        output.removeAll(keepingCapacity: true)
+        for case .datagram(let bytes, _) in items[..<handled] { engine.recycleDatagramBuffer(bytes) }
+        items.removeAll(keepingCapacity: true)
+        swap(&items, &output)
     }
 
     private static func datagram(_ item: DTLSServerEngine.Output) -> (ByteBuffer, SocketAddress)? {
