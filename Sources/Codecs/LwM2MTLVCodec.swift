@@ -639,12 +639,17 @@ struct TLVDecoder {
 
     @inlinable
     mutating func decode() throws(LwM2MCodecError) -> LwM2MNode {
+        if path.level == .objectInstance {
+            // The common case without a storage to set up and release.
+            var resources: [LwM2MResource] = []
+            return .objectInstance(try decodeInstanceAtPath(into: &resources))
+        }
         var storage = LwM2MNodeStorage()
         return try decode(reusing: &storage)
     }
 
     /// The node, its arrays taken from `storage` (refilled in place when uniquely held).
-    @inlinable
+    @inlinable @inline(never)
     mutating func decode(reusing storage: inout LwM2MNodeStorage) throws(LwM2MCodecError) -> LwM2MNode {
         let end = bytes.count
         switch path.level {
@@ -653,19 +658,7 @@ struct TLVDecoder {
         case .object:
             return .object(try decodeObject(path.objectID!, from: 0, to: end, reusing: &storage))
         case .objectInstance:
-            let iid = path.instanceID!
-            if end > 0 && bytes[0] >> 6 == LwM2MTLVCodec.kindObjectInstance {
-                // An enclosing object instance element: exactly one, with the path's ID.
-                let h = try header(at: 0, end: end)
-                guard h.id == iid else {
-                    throw error(.invalidPath, "object instance \(h.id) in a payload for \(path)", 0)
-                }
-                guard h.valueEnd == end else {
-                    throw error(.trailingBytes, "bytes after the object instance", h.valueEnd)
-                }
-                return .objectInstance(try decodeInstance(iid, from: h.valueStart, to: h.valueEnd, into: &storage.resources))
-            }
-            return .objectInstance(try decodeInstance(iid, from: 0, to: end, into: &storage.resources))
+            return .objectInstance(try decodeInstanceAtPath(into: &storage.resources))
         case .resource:
             return .resource(try decodeResourceAtPath(from: 0, to: end))
         case .resourceInstance:
@@ -685,6 +678,28 @@ struct TLVDecoder {
             let value = try decodeValue(h, info?.type, at: path)
             return .resourceInstance(LwM2MResourceInstance(id: h.id, value: value))
         }
+    }
+
+    /// The payload for an object instance path: its resources, or one enclosing object instance element with the
+    /// path's ID holding them.
+    @inlinable @inline(__always)
+    mutating func decodeInstanceAtPath(into resources: inout [LwM2MResource]) throws(LwM2MCodecError)
+        -> LwM2MObjectInstance
+    {
+        let end = bytes.count
+        let iid = path.instanceID!
+        if end > 0 && bytes[0] >> 6 == LwM2MTLVCodec.kindObjectInstance {
+            // An enclosing object instance element: exactly one, with the path's ID.
+            let h = try header(at: 0, end: end)
+            guard h.id == iid else {
+                throw error(.invalidPath, "object instance \(h.id) in a payload for \(path)", 0)
+            }
+            guard h.valueEnd == end else {
+                throw error(.trailingBytes, "bytes after the object instance", h.valueEnd)
+            }
+            return try decodeInstance(iid, from: h.valueStart, to: h.valueEnd, into: &resources)
+        }
+        return try decodeInstance(iid, from: 0, to: end, into: &resources)
     }
 
     /// The object `oid` in `start..<end`, its instances and their resources refilling the arrays in `storage`.

@@ -251,7 +251,9 @@ public enum SenMLCBORCodec {
         return try decode(bytes, at: path, definitions: definitions, reusing: &storage)
     }
 
-    /// Decodes like ``decode(_:at:definitions:)`` into the arrays of `storage`.
+    /// Decodes like ``decode(_:at:definitions:)`` into the arrays of `storage` (inlined into the public decode,
+    /// where its empty storage and builder set-up fold away).
+    @inline(__always)
     static func decode(
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?,
         reusing storage: inout LwM2MNodeStorage

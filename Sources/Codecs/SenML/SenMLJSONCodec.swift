@@ -491,7 +491,7 @@ public enum SenMLJSONCodec {
     ) throws(LwM2MCodecError) -> LwM2MNode {
         // The fast reader first (straight into the node, else into records); the strict reader for anything it
         // does not take, so errors are reported as they always were.
-        if var builder = LwM2MNodeBuilder(at: path, definitions: definitions, reusing: &storage) {
+        if var builder = LwM2MNodeBuilder.outOfLine(at: path, definitions: definitions, reusing: &storage) {
             var fast = SenMLJSONFastReader(bytes)
             switch fast.read(into: &builder) {
             case .done:
