@@ -739,7 +739,7 @@ struct TLVDecoder {
 
     /// The object instance `iid` in `start..<end`, its resources appended to `resources` (empty; its capacity is
     /// used) and moved out into the instance.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func decodeInstance(_ iid: UInt16, from start: Int, to end: Int, into resources: inout [LwM2MResource])
         throws(LwM2MCodecError) -> LwM2MObjectInstance
     {
