@@ -21,7 +21,8 @@ struct DecodeIntoTests {
         var description: String {
             switch self {
             case .node(let n): return "\(n)"
-            case .failure(let code, let offset, let path): return "\(code) at \(offset.map(String.init) ?? "-") \(path?.description ?? "-")"
+            case .failure(let code, let offset, let path):
+                return "\(code) at \(offset.map(String.init) ?? "-") \(path?.description ?? "-")"
             }
         }
     }
@@ -101,6 +102,11 @@ struct DecodeIntoTests {
         return instance
     }
 
+    /// The Device object with two instances.
+    static var twoInstances: LwM2MNode {
+        .object(LwM2MObject(id: 3, instances: [DeviceFixture.instance, otherDevice.with(id: 1)]))
+    }
+
     /// Every level of the Device object in every format (and the single-value formats where they apply),
     /// plus the specification's TLV vectors: decoded one after another into one node, so each decode starts
     /// from a node of another level, path or shape; then in the opposite order.
@@ -108,7 +114,7 @@ struct DecodeIntoTests {
         let codec = Self.deviceCodec
         var vectors: [(LwM2MContentFormat, LwM2MPath, [UInt8], LwM2MCodec)] = []
         let nodes: [(LwM2MNode, LwM2MPath)] = [
-            (.object(LwM2MObject(id: 3, instances: [DeviceFixture.instance, Self.otherDevice.with(id: 1)])), .object(3)),
+            (Self.twoInstances, .object(3)),
             (Self.device, .instance(3, 0)),
             (.objectInstance(Self.otherDevice), .instance(3, 0)),
             (.resource(.multiple(7, [0: .integer(3800), 1: .integer(5000)])), .resource(3, 0, 7)),
@@ -117,11 +123,15 @@ struct DecodeIntoTests {
             (.resourceInstance(LwM2MResourceInstance(id: 1, value: .integer(5000))), .resourceInstance(3, 0, 7, 1)),
         ]
         for (node, path) in nodes {
-            for format in Self.treeFormats { vectors.append((format, path, try codec.encode(node, at: path, as: format), codec)) }
+            for format in Self.treeFormats {
+                vectors.append((format, path, try codec.encode(node, at: path, as: format), codec))
+            }
         }
         for format in [LwM2MContentFormat.textPlain, .cbor] {
-            vectors.append((format, .resource(3, 0, 9), try codec.encode(.resource(.single(9, .integer(100))), at: .resource(3, 0, 9), as: format), codec))
-            vectors.append((format, .resourceInstance(3, 0, 7, 1), try codec.encode(nodes[6].0, at: nodes[6].1, as: format), codec))
+            let battery = LwM2MNode.resource(.single(9, .integer(100)))
+            let batteryPath = LwM2MPath.resource(3, 0, 9)
+            vectors.append((format, batteryPath, try codec.encode(battery, at: batteryPath, as: format), codec))
+            vectors.append((format, nodes[6].1, try codec.encode(nodes[6].0, at: nodes[6].1, as: format), codec))
         }
         vectors.append((.opaque, .resource(3, 0, 0), Array("Open Mobile Alliance".utf8), LwM2MCodec(definitions: nil)))
         vectors.append((.senmlJSON, .instance(3, 0), Array(SenMLCodecTests.deviceJSON.utf8), codec))
@@ -166,7 +176,8 @@ struct DecodeIntoTests {
             let codec = LwM2MCodec(definitions: sample.registry)
             for format in Self.treeFormats {
                 guard let bytes = try? codec.encode(sample.node, at: sample.path, as: format) else { continue }
-                if case .node(let n) = Self.check(codec, bytes, at: sample.path, as: format, into: &node, "sample \(k)") {
+                let outcome = Self.check(codec, bytes, at: sample.path, as: format, into: &node, "sample \(k)")
+                if case .node(let n) = outcome {
                     decoded += 1
                     if format == .tlv { #expect(n == sample.node, "seed \(seed) sample \(k)") }
                 }
@@ -196,7 +207,8 @@ struct DecodeIntoTests {
         let object = LwM2MNode.object(LwM2MObject(id: 3, instances: [DeviceFixture.instance]))
         var objectNode = try codec.decode(try codec.encode(object, at: .object(3), as: .tlv), at: .object(3), as: .tlv)
         let first = Self.resourcesBase(objectNode)
-        try codec.decode(try codec.encode(Self.device, at: path, as: .senmlCBOR), at: path, as: .senmlCBOR, into: &objectNode)
+        let cbor = try codec.encode(Self.device, at: path, as: .senmlCBOR)
+        try codec.decode(cbor, at: path, as: .senmlCBOR, into: &objectNode)
         #expect(objectNode == Self.device)
         #expect(Self.resourcesBase(objectNode) == first)
     }
@@ -204,7 +216,7 @@ struct DecodeIntoTests {
     /// An object decode refills the instance array and each instance's resource array.
     @Test func objectStorageIsReused() throws {
         let codec = Self.deviceCodec
-        let object = LwM2MNode.object(LwM2MObject(id: 3, instances: [DeviceFixture.instance, Self.otherDevice.with(id: 1)]))
+        let object = Self.twoInstances
         for format in Self.deviceFormats {
             let payload = try codec.encode(object, at: .object(3), as: format)
             var node = try codec.decode(payload, at: .object(3), as: format)
@@ -213,7 +225,8 @@ struct DecodeIntoTests {
             try codec.decode(payload, at: .object(3), as: format, into: &node)
             #expect(node == object, "\(format)")
             #expect(Self.instancesBase(node) == instances, "\(format)")
-            #expect([Self.resourcesBase(node, instance: 0), Self.resourcesBase(node, instance: 1)] == resources, "\(format)")
+            let after = [Self.resourcesBase(node, instance: 0), Self.resourcesBase(node, instance: 1)]
+            #expect(after == resources, "\(format)")
         }
     }
 
@@ -240,8 +253,8 @@ struct DecodeIntoTests {
         var node = try codec.decode(payload, at: .object(3), as: .tlv)
         guard case .object(let o) = node else { Issue.record("not an object"); return }
         let shared = o.instances[0]
-        try codec.decode(try codec.encode(.object(LwM2MObject(id: 3, instances: [Self.otherDevice])), at: .object(3), as: .tlv),
-                         at: .object(3), as: .tlv, into: &node)
+        let other = LwM2MNode.object(LwM2MObject(id: 3, instances: [Self.otherDevice]))
+        try codec.decode(try codec.encode(other, at: .object(3), as: .tlv), at: .object(3), as: .tlv, into: &node)
         #expect(shared == DeviceFixture.instance)
         #expect(node == .object(LwM2MObject(id: 3, instances: [Self.otherDevice])))
     }

@@ -76,7 +76,9 @@ struct RandomRoundTripTests {
     ]
 
     /// The paths (one per level, typed by `TestDefinitions.registry`) the malformed TLV corpus is decoded at.
-    static let malformedPaths = [LwM2MPath.object(3), .instance(3, 0), .resource(3, 0, 7), .resourceInstance(3, 0, 7, 0)]
+    static let malformedPaths = [
+        LwM2MPath.object(3), .instance(3, 0), .resource(3, 0, 7), .resourceInstance(3, 0, 7, 0),
+    ]
 
     /// Each payload of the malformed corpus fails with a typed error and an offset.
     @Test(arguments: malformedTLV)

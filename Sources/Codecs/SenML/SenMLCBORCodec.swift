@@ -263,7 +263,8 @@ public enum SenMLCBORCodec {
         {
             return node
         }
-        return try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions, reusing: &storage)
+        return try SenMLPackReader.decodeNode(
+            Syntax(bytes), at: path, definitions: definitions, reusing: &storage)
     }
 
     /// Decodes every record of the pack, in order, with resolved paths and time stamps (values typed by

@@ -500,13 +500,15 @@ public enum SenMLJSONCodec {
             case .declined:
                 break
             case .unsupported:
-                return try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions, reusing: &storage)
+                return try SenMLPackReader.decodeNode(
+                    Syntax(bytes), at: path, definitions: definitions, reusing: &storage)
             }
         }
         var fast = SenMLJSONFastReader(bytes)
         var collector = LwM2MRecordCollector()
         guard fast.read(into: &collector) == .done else {
-            return try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions, reusing: &storage)
+            return try SenMLPackReader.decodeNode(
+            Syntax(bytes), at: path, definitions: definitions, reusing: &storage)
         }
         return try LwM2MNode(records: collector.records, at: path, definitions: definitions)
     }
