@@ -508,7 +508,7 @@ public enum SenMLJSONCodec {
         var collector = LwM2MRecordCollector()
         guard fast.read(into: &collector) == .done else {
             return try SenMLPackReader.decodeNode(
-            Syntax(bytes), at: path, definitions: definitions, reusing: &storage)
+                Syntax(bytes), at: path, definitions: definitions, reusing: &storage)
         }
         return try LwM2MNode(records: collector.records, at: path, definitions: definitions)
     }
