@@ -14,11 +14,16 @@ func keep(_ value: some Any) {}
 func opaque<T>(_ value: T) -> T { value }
 
 /// One measured operation: `encode` rows append to a reused buffer, `encodeInto` rows write into reused
-/// caller-provided storage (and return the byte count), `decode` rows read a prepared payload.
+/// caller-provided storage (and return the byte count), `decode` rows read a prepared payload, `decodeInto` rows
+/// read it into one node kept across operations (whose arrays the decoder refills).
 enum CodecOperation {
     case encode(@Sendable (inout [UInt8]) throws -> Void)
     case encodeInto(@Sendable (UnsafeMutableRawBufferPointer) throws -> Int)
     case decode([UInt8], @Sendable (UnsafeRawBufferPointer) throws -> Void)
+    case decodeInto([UInt8], @Sendable (UnsafeRawBufferPointer, inout LwM2MNode) throws -> Void)
+
+    /// The node a `decodeInto` row starts from (its first operation allocates the arrays the others reuse).
+    static var emptyNode: LwM2MNode { .objectInstance(LwM2MObjectInstance(id: 0, resources: [])) }
 
     /// The size of the storage `encodeInto` rows write into (what the C harness's stack buffer holds).
     static let storageSize = 32
@@ -45,6 +50,12 @@ enum CodecOperation {
             try payload.withUnsafeBytes { raw in
                 for _ in 0..<iterations { try body(raw) }
             }
+        case .decodeInto(let payload, let body):
+            var node = Self.emptyNode
+            try payload.withUnsafeBytes { raw in
+                for _ in 0..<iterations { try body(raw, &node) }
+            }
+            keep(node)
         }
     }
 }
@@ -70,6 +81,10 @@ func textAndTLVOperations() -> [(name: String, operation: CodecOperation)] {
     return [
         ("TLV-encode-device", .encode { out in try codec.encode(node, at: path, as: .tlv, into: &out) }),
         ("TLV-decode-device", .decode(tlv) { raw in keep(try codec.decode(raw, at: path, as: .tlv)) }),
+        (
+            "TLV-decode-device-reuse",
+            .decodeInto(tlv) { raw, node in try codec.decode(raw, at: path, as: .tlv, into: &node) }
+        ),
         (
             "text-encode-integer",
             .encode { out in try codec.encode(battery, at: batteryPath, as: .textPlain, into: &out) }
@@ -137,12 +152,24 @@ func senMLAndCBOROperations() -> [(name: String, operation: CodecOperation)] {
             { bytes in keep(try CBORValueCodec.decode(bytes, as: .integer)) }
         ),
     ]
+    // The decode rows that reuse one node, through the facade (as a server decodes payload after payload).
+    let codec = LwM2MCodec(definitions: deviceRegistry)
+    let reuseFormats: [String: LwM2MContentFormat] = [
+        "SenML-JSON": .senmlJSON, "SenML-CBOR": .senmlCBOR, "LwM2M-CBOR": .lwm2mCBOR,
+    ]
     return rows.flatMap { row -> [(name: String, operation: CodecOperation)] in
         var wire: [UInt8] = []
         try! row.encode(&wire)
-        return [
+        var operations: [(name: String, operation: CodecOperation)] = [
             ("\(row.name.format)-encode-\(row.name.payload)", .encode(row.encode)),
             ("\(row.name.format)-decode-\(row.name.payload)", .decode(wire, row.decode)),
         ]
+        if row.name.payload == "device", let format = reuseFormats[row.name.format] {
+            operations.append((
+                "\(row.name.format)-decode-device-reuse",
+                .decodeInto(wire) { raw, node in try codec.decode(raw, at: path, as: format, into: &node) }
+            ))
+        }
+        return operations
     }
 }
