@@ -37,6 +37,7 @@ func registerCodecBenchmarks() {
                     for _ in benchmark.scaledIterations { try body(raw) }
                 }
             }
+            blackHole(resultSink)
         }
     }
 }
