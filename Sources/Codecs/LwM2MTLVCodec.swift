@@ -179,7 +179,7 @@ public enum LwM2MTLVCodec {
 
     /// The encoded size of one resource element, raising `longest` to its longest value or body.
     @inlinable @inline(__always)
-    static func resourceSize(_ resource: LwM2MResource, _ longest: inout Int) -> Int {
+    static func resourceSize(_ resource: borrowing LwM2MResource, _ longest: inout Int) -> Int {
         let length: Int
         switch resource.content {
         case .single(let v):
@@ -193,7 +193,7 @@ public enum LwM2MTLVCodec {
 
     /// The encoded size of a multiple resource's instances, raising `longest` to the longest value.
     @inlinable @inline(__always)
-    static func instancesSize(_ instances: LwM2MResourceInstances, _ longest: inout Int) -> Int {
+    static func instancesSize(_ instances: borrowing LwM2MResourceInstances, _ longest: inout Int) -> Int {
         var total = 0
         if let packed = instances.packed {
             for k in 0..<packed.count {
@@ -281,7 +281,7 @@ public enum LwM2MTLVCodec {
     }
 
     @inlinable @inline(__always)
-    static func valueSize(_ value: LwM2MValue) -> Int {
+    static func valueSize(_ value: borrowing LwM2MValue) -> Int {
         switch value {
         case .integer(let v), .time(let v): return intWidth(v)
         case .unsignedInteger(let v): return uintWidth(v)
@@ -293,18 +293,34 @@ public enum LwM2MTLVCodec {
         }
     }
 
+    /// Writes `resources` as elements. A single resource's element is written here, so that it does not pay for
+    /// the frame a multiple resource's loops need.
     @inlinable
     static func writeResources(_ resources: [LwM2MResource], _ w: inout RawWriter) {
         resources.withUnsafeBufferPointer { rs in
-            for k in 0..<rs.count { writeResource(rs[k], &w) }
+            for k in 0..<rs.count {
+                switch rs[k].content {
+                case .single(let v): writeElement(kindResource, rs[k].id, v, &w)
+                case .multiple: writeMultiple(rs[k], &w)
+                }
+            }
         }
     }
 
     @inlinable
-    static func writeResource(_ resource: LwM2MResource, _ w: inout RawWriter) {
+    static func writeResource(_ resource: borrowing LwM2MResource, _ w: inout RawWriter) {
         switch resource.content {
-        case .single(let v):
-            writeElement(kindResource, resource.id, v, &w)
+        case .single(let v): writeElement(kindResource, resource.id, v, &w)
+        case .multiple: writeMultiple(resource, &w)
+        }
+    }
+
+    /// Writes a multiple resource: its header, then an element per instance (nothing for a single resource).
+    @usableFromInline @inline(never)
+    static func writeMultiple(_ resource: borrowing LwM2MResource, _ w: inout RawWriter) {
+        switch resource.content {
+        case .single:
+            return
         case .multiple(let instances):
             if let packed = instances.packed {
                 let n = packed.count
@@ -353,7 +369,7 @@ public enum LwM2MTLVCodec {
     }
 
     @inlinable
-    static func writeElement(_ kind: UInt8, _ id: UInt16, _ value: LwM2MValue, _ w: inout RawWriter) {
+    static func writeElement(_ kind: UInt8, _ id: UInt16, _ value: borrowing LwM2MValue, _ w: inout RawWriter) {
         switch value {
         case .integer(let v), .time(let v):
             let width = intWidth(v)

@@ -309,32 +309,34 @@ public enum LwM2MTextCodec {
     /// time (one division by 100 per pair, the pair's two bytes from a table).
     @inlinable @inline(__always)
     static func writeDecimal(_ value: UInt64, negative: Bool, total: Int, to p: UnsafeMutablePointer<UInt8>) {
-        let pairs: StaticString = """
-            00010203040506070809101112131415161718192021222324252627282930313233343536373839\
-            40414243444546474849505152535455565758596061626364656667686970717273747576777879\
-            8081828384858687888990919293949596979899
-            """
-        let table = UnsafeRawPointer(pairs.utf8Start)
         var v = value
         var i = total
         while v >= 100 {
             let q = v / 100
             let r = Int(truncatingIfNeeded: v &- q &* 100)
             i &-= 2
-            UnsafeMutableRawPointer(p + i).storeBytes(
-                of: table.loadUnaligned(fromByteOffset: r &* 2, as: UInt16.self), as: UInt16.self)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: digitPair(r), as: UInt16.self)
             v = q
         }
         if v >= 10 {
             i &-= 2
-            UnsafeMutableRawPointer(p + i).storeBytes(
-                of: table.loadUnaligned(fromByteOffset: Int(truncatingIfNeeded: v) &* 2, as: UInt16.self),
-                as: UInt16.self)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: digitPair(Int(truncatingIfNeeded: v)), as: UInt16.self)
         } else {
             i &-= 1
             p[i] = UInt8(truncatingIfNeeded: v) &+ 0x30
         }
         if negative { p[0] = UInt8(ascii: "-") }
+    }
+
+    /// The two ASCII digits of `r` (0...99) as they lie in memory, from a table.
+    @inlinable @inline(__always)
+    static func digitPair(_ r: Int) -> UInt16 {
+        let pairs: StaticString = """
+            00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+            40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899
+            """
+        return UnsafeRawPointer(pairs.utf8Start).loadUnaligned(fromByteOffset: r &* 2, as: UInt16.self)
     }
 
     @inlinable
