@@ -107,4 +107,20 @@ static const int lwm2m_SSL_CB_ALERT = SSL_CB_ALERT;
 static const int lwm2m_SSL_CB_READ = SSL_CB_READ;
 static const int lwm2m_NID_commonName = NID_commonName;
 
+// The server transport sends its datagrams itself on the socket its NIO channel reads from (see
+// DatagramSocketSender). Swift's Glibc module leaves out `sendmmsg` and `struct mmsghdr` (they need
+// _GNU_SOURCE), so the call is declared here with glibc's signature, and `lwm2m_mmsghdr` has glibc's layout.
+#if defined(__linux__)
+#include <sys/socket.h>
+struct mmsghdr;
+extern int sendmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags);
+typedef struct {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+} lwm2m_mmsghdr;
+static inline int lwm2m_sendmmsg(int fd, lwm2m_mmsghdr *messages, unsigned int count, int flags) {
+    return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
+}
+#endif
+
 #endif

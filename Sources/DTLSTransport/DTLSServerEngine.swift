@@ -109,17 +109,26 @@ public final class DTLSServerEngine {
     /// Processes one datagram from `peer`.
     public func receive(_ datagram: ByteBuffer, from peer: SocketAddress, now: NIODeadline) -> [Output] {
         var output: [Output] = []
+        receive(datagram, from: peer, now: now, into: &output)
+        return output
+    }
+
+    /// Processes one datagram from `peer`, appending what it produces to `output` (a driver can reuse one array
+    /// for every datagram instead of allocating one per call).
+    public func receive(
+        _ datagram: ByteBuffer, from peer: SocketAddress, now: NIODeadline, into output: inout [Output]
+    ) {
         context.rotateCookieSecretIfNeeded(now: now)
         if let existing = peers[peer] {
             if existing.established && DTLSRecord.isInitialClientHello(datagram) {
                 if DTLSRecord.clientHelloRandom(datagram) == existing.helloRandom {
                     statistics.droppedDatagrams += 1  // a late duplicate of the ClientHello that started it
-                    return output
+                    return
                 }
                 // The peer lost its state (reboot) and starts over: RFC 6347 section 4.2.8. The old association
                 // goes once the new ClientHello passed the cookie check.
                 acceptNewPeer(datagram, from: peer, replacing: existing, now: now, into: &output)
-                return output
+                return
             }
             existing.lastActivity = now
             existing.connection.feed(datagram)
@@ -128,10 +137,9 @@ public final class DTLSServerEngine {
             } else {
                 continueHandshake(existing, now: now, into: &output)
             }
-            return output
+            return
         }
         acceptNewPeer(datagram, from: peer, replacing: nil, now: now, into: &output)
-        return output
     }
 
     /// Encrypts `plaintext` for `peer`; fails with ``DTLSError/Code/closed`` when there is no association.
@@ -294,8 +302,19 @@ public final class DTLSServerEngine {
     /// Idle associations are looked for every eighth of the idle timeout (so one is evicted at most 12.5% late).
     private func scheduleIdleScan(now: NIODeadline) {
         guard nextIdleScan == nil else { return }
+        nextIdleScan = now + idleScanStep
+    }
+
+    private var idleScanStep: TimeAmount {
         let step = max(TimeAmount.nanoseconds(configuration.idleTimeout.nanoseconds / 8), .milliseconds(100))
-        nextIdleScan = now + min(step, configuration.idleTimeout)
+        return min(step, configuration.idleTimeout)
+    }
+
+    /// No deadline that ``receive(_:from:now:into:)`` or ``send(_:to:now:)`` adds at time `t` is earlier than
+    /// `t` plus this (a retransmission timer starts at the initial timeout, a handshake has its timeout, the idle
+    /// scan its step). A driver whose timer already fires before that needs no ``nextDeadline(now:)`` after them.
+    var shortestNewDeadlineDelay: TimeAmount {
+        min(configuration.initialRetransmissionTimeout, configuration.handshakeTimeout, idleScanStep)
     }
 
     private func readPlaintext(_ peer: Peer, into output: inout [Output]) {

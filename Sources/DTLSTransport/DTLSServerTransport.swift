@@ -15,9 +15,14 @@ public final class DTLSServerTransport: CoAPTransport {
     /// Always `coaps`.
     public var scheme: String { "coaps" }
     private let channel: any Channel
+    private let handler: NIOLoopBound<DTLSServerHandler>
 
-    private init(channel: any Channel, localAddress: SocketAddress, inbound: AsyncStream<CoAPDatagram>) {
+    private init(
+        channel: any Channel, handler: NIOLoopBound<DTLSServerHandler>, localAddress: SocketAddress,
+        inbound: AsyncStream<CoAPDatagram>
+    ) {
         self.channel = channel
+        self.handler = handler
         self.localAddress = localAddress
         self.inbound = inbound
     }
@@ -39,103 +44,151 @@ public final class DTLSServerTransport: CoAPTransport {
     ) async throws -> DTLSServerTransport {
         // Fail early (and typed) on bad credentials, before a socket exists.
         _ = try DTLSServerEngine(configuration: configuration, logger: logger)
+        let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        // The socket is made here so that the handler knows its descriptor and sends on it directly (see
+        // DatagramSocketSender); NIO takes ownership of it, reads from it and closes it.
+        let descriptor = try DatagramSocketSender.makeBoundSocket(address)
+        let slotSize = max(2048, configuration.maximumPlaintextSize + 128)
         let (stream, continuation) = AsyncStream.makeStream(of: CoAPDatagram.self)
         let channel = try await DatagramBootstrap(group: group ?? MultiThreadedEventLoopGroup.singleton)
-            // No SO_REUSEADDR: a port is held by one server alone (see CoAPUDPTransport.bind).
-            .coapDatagramReadBatching(messages: 16, slotSize: max(2048, configuration.maximumPlaintextSize + 128))
+            .coapDatagramReadBatching(messages: 16, slotSize: slotSize)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let engine = try DTLSServerEngine(configuration: configuration, logger: logger)
-                    let handler = DTLSServerHandler(engine: engine, continuation: continuation, logger: logger)
+                    let sender = DatagramSocketSender(descriptor: descriptor, slotSize: slotSize)
+                    let handler = DTLSServerHandler(
+                        engine: engine, sender: sender, continuation: continuation, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-            .bind(host: host, port: port)
+            .withBoundSocket(descriptor)
             .get()
+        let handler = try await channel.eventLoop.submit {
+            let handler = try channel.pipeline.syncOperations.handler(type: DTLSServerHandler.self)
+            return NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        }.get()
         guard let local = channel.localAddress else {
             try? await channel.close()
             throw DTLSError(code: .io, reason: "the socket has no local address")
         }
-        return DTLSServerTransport(channel: channel, localAddress: local, inbound: stream)
+        return DTLSServerTransport(channel: channel, handler: handler, localAddress: local, inbound: stream)
     }
 
     /// Encrypts and sends one datagram to its ``CoAPDatagram/remote`` peer.
     public func send(_ datagram: CoAPDatagram) {
-        channel.writeAndFlush(datagram, promise: nil)
+        let handler = self.handler
+        if channel.eventLoop.inEventLoop {
+            handler.value.send(datagram)
+        } else {
+            channel.eventLoop.execute { handler.value.send(datagram) }
+        }
     }
 
     /// Sends close_notify to every peer, closes the socket and finishes ``inbound``.
     public func close() async {
+        let handler = self.handler
+        try? await channel.eventLoop.submit { handler.value.shutdown() }.get()
         try? await channel.close()
     }
 }
 
-/// Drives a ``DTLSServerEngine`` from a datagram channel: ciphertext in and out as envelopes, plaintext in as
-/// ``CoAPDatagram`` writes and out through an `AsyncStream`.
+/// Drives a ``DTLSServerEngine`` from a datagram channel: ciphertext in as envelopes, plaintext in through
+/// ``send(_:)`` and out through an `AsyncStream`, ciphertext out through a ``DatagramSocketSender``.
 ///
-/// Everything runs on the channel's event loop. The datagrams answering one batch of reads (one `recvmmsg`) are
-/// flushed together at `channelReadComplete` (one `sendmsg`, or one `sendmmsg` for several), and the
-/// retransmission timer is looked at once per batch rather than once per datagram.
-final class DTLSServerHandler: ChannelDuplexHandler {
+/// An inbound handler only: the transport calls ``send(_:)`` and ``shutdown()`` on the event loop directly, so no
+/// read request or write passes through a handler of ours on its way along the pipeline.
+///
+/// Everything runs on the channel's event loop. What the engine produces for one batch of reads (one `recvmmsg`)
+/// collects in two arrays the handler reuses; at `channelReadComplete` the datagrams go out together (one `sendto`,
+/// or one `sendmmsg` for several) and the retransmission timer is looked at once per batch rather than once per
+/// datagram. When the socket's send buffer is full, the rest goes through NIO's own write path (which waits for the
+/// socket to become writable), and so does everything after it until NIO has written it all, to keep the order.
+final class DTLSServerHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    typealias OutboundIn = CoAPDatagram
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private let engine: DTLSServerEngine
+    private let sender: DatagramSocketSender
+    /// The handler's context while it is in the pipeline.
+    private var context: ChannelHandlerContext?
     private let continuation: AsyncStream<CoAPDatagram>.Continuation
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
-    /// Datagrams were written during the current read batch and wait for its flush.
-    private var unflushed = false
-    /// The engine's timers may have changed during the current read batch.
-    private var timersChanged = false
+    /// The engine's output for one datagram (emptied after each, its storage kept).
+    private var output: [DTLSServerEngine.Output] = []
+    /// Datagrams to send at the end of the read batch, or at once for a send or a timer (emptied then, its storage
+    /// kept).
+    private var queued: [(ByteBuffer, SocketAddress)] = []
+    /// Datagrams handed to NIO's write path that it has not written yet.
+    private var channelWrites = 0
+    /// When the current read batch started, if the engine's timers may have changed during it.
+    private var batchStart: NIODeadline?
+    /// See ``DTLSServerEngine/shortestNewDeadlineDelay``.
+    private let shortestNewDeadlineDelay: TimeAmount
     private let logger: Logger
 
-    init(engine: DTLSServerEngine, continuation: AsyncStream<CoAPDatagram>.Continuation, logger: Logger) {
+    init(
+        engine: DTLSServerEngine, sender: DatagramSocketSender, continuation: AsyncStream<CoAPDatagram>.Continuation,
+        logger: Logger
+    ) {
         self.engine = engine
+        self.sender = sender
         self.continuation = continuation
         self.logger = logger
+        self.shortestNewDeadlineDelay = engine.shortestNewDeadlineDelay
+        output.reserveCapacity(8)
+        queued.reserveCapacity(DatagramSocketSender.batchLimit)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        emit(engine.receive(envelope.data, from: envelope.remoteAddress, now: .now()), context: context)
-        timersChanged = true
+        let now = NIODeadline.now()
+        engine.receive(envelope.data, from: envelope.remoteAddress, now: now, into: &output)
+        collectOutput()
+        if batchStart == nil { batchStart = now }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if unflushed {
-            unflushed = false
-            context.flush()
-        }
-        if timersChanged {
-            timersChanged = false
-            scheduleTimer(context: context)
+        sendQueued(context: context)
+        if let start = batchStart {
+            batchStart = nil
+            // A timer due before anything this batch can have added needs no look at the engine's deadlines.
+            let armedEarlier = timerDeadline.map { $0 <= start + shortestNewDeadlineDelay } ?? false
+            if !armedEarlier { scheduleTimer(context: context) }
         }
         context.fireChannelReadComplete()
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let datagram = unwrapOutboundIn(data)
+    /// Encrypts and sends one datagram (on the event loop); dropped, with a debug log line, without an
+    /// association with the peer or once the channel is gone.
+    func send(_ datagram: CoAPDatagram) {
+        guard let context else {
+            logger.debug(
+                "datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "transport closed"])
+            return
+        }
         switch engine.send(datagram.data, to: datagram.remote, now: .now()) {
-        case .success(let output):
-            emit(output, context: context)  // the caller's flush (`writeAndFlush`) sends it
-            promise?.succeed()
+        case .success(let produced):
+            output.append(contentsOf: produced)
+            collectOutput()
+            sendQueued(context: context)
         case .failure(let error):
-            logger.debug("datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "\(error.reason)"])
-            promise?.fail(error)
+            logger.debug(
+                "datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "\(error.reason)"])
         }
     }
 
-    func flush(context: ChannelHandlerContext) {
-        unflushed = false
-        context.flush()
-    }
-
-    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+    /// Sends close_notify to every peer and stops the timer (on the event loop, before the channel closes).
+    func shutdown() {
+        guard let context else { return }
         perform(engine.shutdown(), context: context)
         timer?.cancel()
-        context.close(mode: mode, promise: promise)
+        timer = nil
+        timerDeadline = nil
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -145,31 +198,56 @@ final class DTLSServerHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        timer?.cancel()
         continuation.finish()
     }
 
-    /// Writes (without flushing) and delivers what the engine produced.
-    private func emit(_ output: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
+    /// Queues the datagrams and delivers the plaintext of ``output``, then empties it.
+    private func collectOutput() {
         for item in output {
             switch item {
             case .datagram(let bytes, let peer):
-                context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: peer, data: bytes)), promise: nil)
-                unflushed = true
+                queued.append((bytes, peer))
             case .plaintext(let bytes, let peer, let identity):
                 continuation.yield(CoAPDatagram(remote: peer, data: bytes, peerIdentity: identity))
             case .established, .failed, .closed:
                 break  // logged by the engine
             }
         }
+        output.removeAll(keepingCapacity: true)
     }
 
-    /// Emits, flushes and re-arms the timer: for work outside a read batch (timers, shutdown).
-    private func perform(_ output: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
-        emit(output, context: context)
-        if unflushed {
-            unflushed = false
+    /// Sends the queued datagrams on the socket; what it cannot take now goes through NIO's write path.
+    private func sendQueued(context: ChannelHandlerContext) {
+        guard !queued.isEmpty else { return }
+        var handled = 0
+        // NIO closes the descriptor when the channel closes: send on it only while the channel is active, and
+        // only when NIO holds no earlier datagram.
+        if channelWrites == 0 && context.channel.isActive {
+            handled = sender.send(queued) { peer, error in
+                logger.debug(
+                    "datagram refused by the socket", metadata: ["peer": "\(peer.hostAndPort)", "errno": "\(error)"])
+            }
+        }
+        if handled < queued.count {
+            for (bytes, peer) in queued[handled...] {
+                channelWrites += 1
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                promise.futureResult.assumeIsolated().whenComplete { [self] _ in self.channelWrites -= 1 }
+                context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: peer, data: bytes)), promise: promise)
+            }
             context.flush()
         }
+        queued.removeAll(keepingCapacity: true)
+    }
+
+    /// Sends and delivers what the engine produced and re-arms the timer: for work outside a read batch (timers,
+    /// shutdown).
+    private func perform(_ produced: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
+        output.append(contentsOf: produced)
+        collectOutput()
+        sendQueued(context: context)
         scheduleTimer(context: context)
     }
 
