@@ -215,31 +215,110 @@ public struct LwM2MCodec: Sendable {
         try withRawBytes(bytes) { (raw) throws(LwM2MCodecError) in try decode(raw, at: path, as: format) }
     }
 
+    /// Decodes a payload in `format` for the node at `path` into `node`, reusing the arrays `node` holds: a
+    /// server decoding payload after payload into one node allocates only for the string and opaque values that
+    /// do not fit inline.
+    ///
+    /// The result and the errors are those of ``decode(_:at:as:)-(UnsafeRawBufferPointer,_,_)``, whatever `node`
+    /// held before (any level, path or shape). Reused when `node` holds them uniquely: an object instance's
+    /// resource array (also the first instance's of an object, when decoding an instance), an object's instance
+    /// array and each of its instances' resource arrays. Storage shared with another copy of the node is never
+    /// written: the decode then allocates, as the returning decode does, and the other copy keeps its values.
+    /// Multiple resources' instance arrays are not reused.
+    ///
+    /// After a throw, `node` holds the empty node of `path`'s level, never part of the payload:
+    /// `/o` an object with no instances, `/o/i` an object instance with no resources (both keep their array's
+    /// capacity where the decoder still held it), `/o/i/r` a multiple resource with no instances, `/o/i/r/ri` a
+    /// resource instance holding an empty opaque value. At the root path, which no format decodes to one node,
+    /// `node` is left as it was.
+    ///
+    /// ```swift
+    /// var node = LwM2MNode.objectInstance(LwM2MObjectInstance(id: 0, resources: []))
+    /// for payload in payloads {
+    ///     try codec.decode(payload, at: .instance(3, 0), as: .tlv, into: &node)
+    /// }
+    /// ```
+    @inlinable
+    public func decode(
+        _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, as format: LwM2MContentFormat, into node: inout LwM2MNode
+    ) throws(LwM2MCodecError) {
+        guard path.depth > 0 else {
+            node = try decode(bytes, at: path, as: format)
+            return
+        }
+        var storage = LwM2MNodeStorage(taking: &node, for: path.level)
+        do {
+            node = try decode(bytes, at: path, as: format, reusing: &storage)
+        } catch {
+            node = storage.emptyNode(at: path)
+            throw error
+        }
+    }
+
+    /// Decodes a payload held in an array into `node`, as
+    /// ``decode(_:at:as:into:)-(UnsafeRawBufferPointer,_,_,_)`` does.
+    @inlinable
+    public func decode(
+        _ bytes: [UInt8], at path: LwM2MPath, as format: LwM2MContentFormat, into node: inout LwM2MNode
+    ) throws(LwM2MCodecError) {
+        try withRawBytes(bytes) { (raw) throws(LwM2MCodecError) in try decode(raw, at: path, as: format, into: &node) }
+    }
+
+    /// Decodes like ``decode(_:at:as:)-(UnsafeRawBufferPointer,_,_)`` into the arrays of `storage`.
+    @inlinable
+    func decode(
+        _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, as format: LwM2MContentFormat,
+        reusing storage: inout LwM2MNodeStorage
+    ) throws(LwM2MCodecError) -> LwM2MNode {
+        if unknownResources == .keepRaw {
+            if format == .textPlain && path.depth >= 3 { return try decodeText(bytes, at: path) }
+            if format == .tlv {
+                return try LwM2MTLVCodec.decode(bytes, at: path, table: resourceTypeTable(path), reusing: &storage)
+            }
+        }
+        return try decodeReportingUntyped(bytes, at: path, as: format, reusing: &storage).node
+    }
+
     /// Decodes like ``decode(_:at:as:)-(UnsafeRawBufferPointer,_,_)`` and lists the paths whose values had no
     /// definition and were kept untyped (text/plain and TLV; the structured formats carry their own types).
     public func decodeReportingUntyped(_ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, as format: LwM2MContentFormat)
         throws(LwM2MCodecError) -> LwM2MDecodedNode
     {
+        var storage = LwM2MNodeStorage()
+        return try decodeReportingUntyped(bytes, at: path, as: format, reusing: &storage)
+    }
+
+    /// Decodes like ``decodeReportingUntyped(_:at:as:)-(UnsafeRawBufferPointer,_,_)`` into the arrays of
+    /// `storage` (SenML JSON and CBOR, LwM2M CBOR and TLV; the other formats build no arrays or allocate them).
+    @usableFromInline
+    func decodeReportingUntyped(
+        _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, as format: LwM2MContentFormat,
+        reusing storage: inout LwM2MNodeStorage
+    ) throws(LwM2MCodecError) -> LwM2MDecodedNode {
         try Self.check(format, path)
         let result: LwM2MDecodedNode
         switch format {
         case .tlv:
-            result = try LwM2MTLVCodec.decodeReportingUntyped(bytes, at: path, definitions: definitions)
+            result = try LwM2MTLVCodec.decodeReportingUntyped(
+                bytes, at: path, definitions: definitions, reusing: &storage)
         case .textPlain, .opaque, .cbor:
             let (node, untyped) = try decodeSingle(bytes, at: path, as: format)
             result = LwM2MDecodedNode(node: node, untypedPaths: untyped ? [path] : [])
         case .senmlJSON:
             result = LwM2MDecodedNode(
-                node: try SenMLJSONCodec.decode(bytes, at: path, definitions: definitions), untypedPaths: [])
+                node: try SenMLJSONCodec.decode(bytes, at: path, definitions: definitions, reusing: &storage),
+                untypedPaths: [])
         case .senmlCBOR:
             result = LwM2MDecodedNode(
-                node: try SenMLCBORCodec.decode(bytes, at: path, definitions: definitions), untypedPaths: [])
+                node: try SenMLCBORCodec.decode(bytes, at: path, definitions: definitions, reusing: &storage),
+                untypedPaths: [])
         case .lwm2mJSON:
             result = LwM2MDecodedNode(
                 node: try LwM2MJSONCodec.decode(bytes, at: path, definitions: definitions), untypedPaths: [])
         case .lwm2mCBOR:
             result = LwM2MDecodedNode(
-                node: try LwM2MCBORCodec.decode(bytes, at: path, definitions: definitions), untypedPaths: [])
+                node: try LwM2MCBORCodec.decode(bytes, at: path, definitions: definitions, reusing: &storage),
+                untypedPaths: [])
         case .linkFormat:
             fatalError("unreachable: rejected by check")
         }

@@ -480,6 +480,16 @@ public enum LwM2MTLVCodec {
         return try decoder.decode()
     }
 
+    /// Decodes like ``decode(_:at:table:)`` into the arrays of `storage` (the facade's decode into a node).
+    @inlinable
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, table: LwM2MResourceTypeTable?,
+        reusing storage: inout LwM2MNodeStorage
+    ) throws(LwM2MCodecError) -> LwM2MNode {
+        var decoder = TLVDecoder(bytes, path: path, table: table)
+        return try decoder.decode(reusing: &storage)
+    }
+
     /// Decodes a TLV payload held in an array.
     @inlinable
     public static func decode(_ bytes: [UInt8], at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?)
@@ -493,8 +503,17 @@ public enum LwM2MTLVCodec {
     public static func decodeReportingUntyped(
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> LwM2MDecodedNode {
+        var storage = LwM2MNodeStorage()
+        return try decodeReportingUntyped(bytes, at: path, definitions: definitions, reusing: &storage)
+    }
+
+    /// Decodes like ``decodeReportingUntyped(_:at:definitions:)`` into the arrays of `storage`.
+    static func decodeReportingUntyped(
+        _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?,
+        reusing storage: inout LwM2MNodeStorage
+    ) throws(LwM2MCodecError) -> LwM2MDecodedNode {
         var decoder = TLVDecoder(bytes, path: path, definitions: definitions)
-        let node = try decoder.decode()
+        let node = try decoder.decode(reusing: &storage)
         return LwM2MDecodedNode(node: node, untypedPaths: decoder.untyped)
     }
 }
@@ -691,26 +710,26 @@ struct TLVDecoder {
 
     @inlinable
     mutating func decode() throws(LwM2MCodecError) -> LwM2MNode {
+        if path.level == .objectInstance {
+            // The common case without a storage to set up and release.
+            var resources: [LwM2MResource] = []
+            return .objectInstance(try decodeInstanceAtPath(into: &resources))
+        }
+        var storage = LwM2MNodeStorage()
+        return try decode(reusing: &storage)
+    }
+
+    /// The node, its arrays taken from `storage` (refilled in place when uniquely held).
+    @inlinable @inline(never)
+    mutating func decode(reusing storage: inout LwM2MNodeStorage) throws(LwM2MCodecError) -> LwM2MNode {
         let end = bytes.count
         switch path.level {
         case .root:
             throw LwM2MCodecError(code: .notAcceptable, reason: "TLV cannot carry the root path", path: path)
         case .object:
-            return .object(try decodeObject(path.objectID!, from: 0, to: end))
+            return .object(try decodeObject(path.objectID!, from: 0, to: end, reusing: &storage))
         case .objectInstance:
-            let iid = path.instanceID!
-            if end > 0 && bytes[0] >> 6 == LwM2MTLVCodec.kindObjectInstance {
-                // An enclosing object instance element: exactly one, with the path's ID.
-                let h = try header(at: 0, end: end)
-                guard h.id == iid else {
-                    throw error(.invalidPath, "object instance \(h.id) in a payload for \(path)", 0)
-                }
-                guard h.valueEnd == end else {
-                    throw error(.trailingBytes, "bytes after the object instance", h.valueEnd)
-                }
-                return .objectInstance(try decodeInstance(iid, from: h.valueStart, to: h.valueEnd))
-            }
-            return .objectInstance(try decodeInstance(iid, from: 0, to: end))
+            return .objectInstance(try decodeInstanceAtPath(into: &storage.resources))
         case .resource:
             return .resource(try decodeResourceAtPath(from: 0, to: end))
         case .resourceInstance:
@@ -732,15 +751,41 @@ struct TLVDecoder {
         }
     }
 
+    /// The payload for an object instance path: its resources, or one enclosing object instance element with the
+    /// path's ID holding them.
+    @inlinable @inline(__always)
+    mutating func decodeInstanceAtPath(into resources: inout [LwM2MResource]) throws(LwM2MCodecError)
+        -> LwM2MObjectInstance
+    {
+        let end = bytes.count
+        let iid = path.instanceID!
+        if end > 0 && bytes[0] >> 6 == LwM2MTLVCodec.kindObjectInstance {
+            // An enclosing object instance element: exactly one, with the path's ID.
+            let h = try header(at: 0, end: end)
+            guard h.id == iid else {
+                throw error(.invalidPath, "object instance \(h.id) in a payload for \(path)", 0)
+            }
+            guard h.valueEnd == end else {
+                throw error(.trailingBytes, "bytes after the object instance", h.valueEnd)
+            }
+            return try decodeInstance(iid, from: h.valueStart, to: h.valueEnd, into: &resources)
+        }
+        return try decodeInstance(iid, from: 0, to: end, into: &resources)
+    }
+
+    /// The object `oid` in `start..<end`, its instances and their resources refilling the arrays in `storage`.
     @inlinable
-    mutating func decodeObject(_ oid: UInt16, from start: Int, to end: Int) throws(LwM2MCodecError) -> LwM2MObject {
+    mutating func decodeObject(_ oid: UInt16, from start: Int, to end: Int, reusing storage: inout LwM2MNodeStorage)
+        throws(LwM2MCodecError) -> LwM2MObject
+    {
         // One allocation of the exact size (Array(unsafeUninitializedCapacity:) would be cheaper per element, but
-        // its allocation goes through an unspecialized generic in the standard library: a metadata lookup each).
-        var instances: [LwM2MObjectInstance] = []
-        instances.reserveCapacity(try count(from: start, to: end))
+        // its allocation goes through an unspecialized generic in the standard library: a metadata lookup each);
+        // none when the reused array has room.
+        storage.instances.reserveCapacity(try count(from: start, to: end))
         var ordered = true
         var p = start
         var lastID = -1
+        var k = 0
         while p < end {
             let h = try header(at: p, end: end)
             guard h.kind == LwM2MTLVCodec.kindObjectInstance else {
@@ -751,20 +796,25 @@ struct TLVDecoder {
                 ordered = false
             }
             lastID = Int(h.id)
-            instances.append(try decodeInstance(h.id, from: h.valueStart, to: h.valueEnd))
+            var resources = storage.resources(forInstance: k)
+            let instance = try decodeInstance(h.id, from: h.valueStart, to: h.valueEnd, into: &resources)
+            storage.setInstance(instance, at: k)
+            k &+= 1
             p = h.valueEnd
         }
+        let instances = storage.takeInstances(count: k)
         var object = LwM2MObject(id: oid, instances: [])
         object.instances = ordered ? instances : try sortedUnique(instances, by: \.id, "object instance", start)
         return object
     }
 
-    @inlinable
-    mutating func decodeInstance(_ iid: UInt16, from start: Int, to end: Int) throws(LwM2MCodecError)
-        -> LwM2MObjectInstance
+    /// The object instance `iid` in `start..<end`, its resources appended to `resources` (empty; its capacity is
+    /// used) and moved out into the instance.
+    @inlinable @inline(__always)
+    mutating func decodeInstance(_ iid: UInt16, from start: Int, to end: Int, into resources: inout [LwM2MResource])
+        throws(LwM2MCodecError) -> LwM2MObjectInstance
     {
         let oid = path.objectID.unsafelyUnwrapped
-        var resources: [LwM2MResource] = []
         resources.reserveCapacity(try count(from: start, to: end))
         var ordered = true
         var p = start
@@ -780,7 +830,8 @@ struct TLVDecoder {
             p = h.valueEnd
         }
         var instance = LwM2MObjectInstance(id: iid, resources: [])
-        instance.resources = ordered ? resources : try sortedUnique(resources, by: \.id, "resource", start)
+        swap(&instance.resources, &resources)
+        if !ordered { instance.resources = try sortedUnique(instance.resources, by: \.id, "resource", start) }
         return instance
     }
 

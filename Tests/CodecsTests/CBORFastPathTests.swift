@@ -74,7 +74,9 @@ struct CBORFastPathTests {
                     try SenMLCBORCodec.decode(raw, at: s.path, definitions: registry)
                 }
                 let general = Outcome { () throws(LwM2MCodecError) in
-                    try SenMLPackReader.decodeNode(SenMLCBORCodec.Syntax(raw), at: s.path, definitions: registry)
+                    var storage = LwM2MNodeStorage()
+                    return try SenMLPackReader.decodeNode(
+                        SenMLCBORCodec.Syntax(raw), at: s.path, definitions: registry, reusing: &storage)
                 }
                 #expect(node == general, "\(hex(bytes)) at \(s.path)")
                 let records = Outcome { () throws(LwM2MCodecError) in

@@ -68,14 +68,22 @@ struct RandomRoundTripTests {
         return out
     }
 
-    /// A hand-written corpus of hostile TLV payloads: each must fail with a typed error and an offset.
-    @Test(arguments: [
+    /// A hand-written corpus of hostile TLV payloads (hex): each must fail at every path of `malformedPaths`.
+    static let malformedTLV = [
         "C8", "C8 00", "C8 00 05 41", "D0 00 FF", "D8 00 FF FF FF 00", "F8 FF", "E8 01 02 03",
         "88 07 FF 42 00", "08 00 03 C1 09", "08 00 03 08 00 00", "88 07 02 88 07 00", "48 00 03 41 00 01",
         "C1 09 64 FF", "00 00 C1 09 64",
-    ])
+    ]
+
+    /// The paths (one per level, typed by `TestDefinitions.registry`) the malformed TLV corpus is decoded at.
+    static let malformedPaths = [
+        LwM2MPath.object(3), .instance(3, 0), .resource(3, 0, 7), .resourceInstance(3, 0, 7, 0),
+    ]
+
+    /// Each payload of the malformed corpus fails with a typed error and an offset.
+    @Test(arguments: malformedTLV)
     func malformedCorpusFailsWithOffsets(payload: String) {
-        for path in [LwM2MPath.object(3), .instance(3, 0), .resource(3, 0, 7), .resourceInstance(3, 0, 7, 0)] {
+        for path in Self.malformedPaths {
             let error = codecError { try LwM2MTLVCodec.decode(hex(payload), at: path, definitions: TestDefinitions.registry) }
             #expect(error != nil, "\(payload) at \(path) decoded")
             #expect(error?.offset != nil, "\(payload) at \(path): \(String(describing: error))")

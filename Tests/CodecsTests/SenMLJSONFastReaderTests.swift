@@ -9,7 +9,9 @@ import LwM2MModel
     static func strictNode(_ bytes: [UInt8], at path: LwM2MPath) -> Result<LwM2MNode, LwM2MCodecError> {
         bytes.withUnsafeBytes { raw in
             Result { () throws(LwM2MCodecError) in
-                try SenMLPackReader.decodeNode(SenMLJSONCodec.Syntax(raw), at: path, definitions: DeviceFixture.registry)
+                var storage = LwM2MNodeStorage()
+                return try SenMLPackReader.decodeNode(
+                    SenMLJSONCodec.Syntax(raw), at: path, definitions: DeviceFixture.registry, reusing: &storage)
             }
         }
     }

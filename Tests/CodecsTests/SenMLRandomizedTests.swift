@@ -141,39 +141,46 @@ struct SenMLRandomizedTests {
         #expect(failures > 1000)
     }
 
-    /// Hand-written malformed inputs for each format.
+    /// Hand-written malformed inputs for each format (JSON as text, CBOR in hex) and the error each gives.
+    static let malformedCases: [(NodeFormat, String, LwM2MCodecError.Code)] = [
+        (.senmlJSON, "", .truncated),
+        (.senmlJSON, "{}", .malformed),
+        (.senmlJSON, "[", .truncated),
+        (.senmlJSON, "[{]", .malformed),
+        (.senmlJSON, #"[{"n":"/3/0/9","v":1},]"#, .malformed),
+        (.senmlJSON, #"[{"n":"/3/0/9","v":01}]"#, .malformed),
+        (.senmlJSON, #"[{"n":"/3/0/9","v":"1"}]"#, .typeMismatch),
+        (.senmlJSON, #"[{"n":"/3/0/9","v":1}]]"#, .trailingBytes),
+        (.senmlJSON, #"[{"n":"/3/0/9","v":1,"x":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}]"#, .limitExceeded),
+        (.senmlCBOR, "", .truncated),
+        (.senmlCBOR, "a0", .malformed),
+        (.senmlCBOR, "81", .truncated),
+        (.senmlCBOR, "81a1", .truncated),
+        (.senmlCBOR, "81a1f500", .malformed),
+        (.senmlCBOR, "81a20066" + hex(Array("/3/0/9".utf8)) + "026161", .typeMismatch),
+        (.senmlCBOR, "81a20066" + hex(Array("/3/0/9".utf8)) + "0201" + "00", .trailingBytes),
+        (.senmlCBOR, "9fa20066" + hex(Array("/3/0/9".utf8)) + "0201", .truncated),
+        (.senmlCBOR, "81a2003c" + hex(Array("/3/0/9".utf8)) + "0201", .malformed),
+        (.lwm2mJSON, #"{"bn":"/3/0/"}"#, .malformed),
+        (.lwm2mJSON, #"{"bn":"/3/0/","e":[{"n":"9"}]}"#, .malformed),
+        (.lwm2mJSON, #"{"bn":"/3/0/","e":[{"n":"9","v":1,"sv":"x"}]}"#, .malformed),
+        (.lwm2mJSON, #"{"bn":"/3/0/","e":[{"n":"9","v":1}],"bn":"/4/"}"#, .malformed),
+        (.lwm2mJSON, #"{"bn":"/3/0/","e":[{"n":"9","v":1}]} x"#, .trailingBytes),
+        (.lwm2mCBOR, "a1820300a1", .truncated),
+        (.lwm2mCBOR, "a1820300a109ff", .malformed),
+        (.lwm2mCBOR, "a18203001864", .invalidPath),
+        (.lwm2mCBOR, "a1831a00010000000918" + "64", .invalidPath),
+    ]
+
+    /// The bytes of a `malformedCases` input.
+    static func malformedBytes(_ format: NodeFormat, _ input: String) -> [UInt8] {
+        format == .senmlJSON || format == .lwm2mJSON ? Array(input.utf8) : bytes(hex: input)
+    }
+
+    /// Every malformed input fails with its code and an offset.
     @Test func malformedCorpus() {
-        let cases: [(NodeFormat, String, LwM2MCodecError.Code)] = [
-            (.senmlJSON, "", .truncated),
-            (.senmlJSON, "{}", .malformed),
-            (.senmlJSON, "[", .truncated),
-            (.senmlJSON, "[{]", .malformed),
-            (.senmlJSON, #"[{"n":"/3/0/9","v":1},]"#, .malformed),
-            (.senmlJSON, #"[{"n":"/3/0/9","v":01}]"#, .malformed),
-            (.senmlJSON, #"[{"n":"/3/0/9","v":"1"}]"#, .typeMismatch),
-            (.senmlJSON, #"[{"n":"/3/0/9","v":1}]]"#, .trailingBytes),
-            (.senmlJSON, #"[{"n":"/3/0/9","v":1,"x":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}]"#, .limitExceeded),
-            (.senmlCBOR, "", .truncated),
-            (.senmlCBOR, "a0", .malformed),
-            (.senmlCBOR, "81", .truncated),
-            (.senmlCBOR, "81a1", .truncated),
-            (.senmlCBOR, "81a1f500", .malformed),
-            (.senmlCBOR, "81a20066" + hex(Array("/3/0/9".utf8)) + "026161", .typeMismatch),
-            (.senmlCBOR, "81a20066" + hex(Array("/3/0/9".utf8)) + "0201" + "00", .trailingBytes),
-            (.senmlCBOR, "9fa20066" + hex(Array("/3/0/9".utf8)) + "0201", .truncated),
-            (.senmlCBOR, "81a2003c" + hex(Array("/3/0/9".utf8)) + "0201", .malformed),
-            (.lwm2mJSON, #"{"bn":"/3/0/"}"#, .malformed),
-            (.lwm2mJSON, #"{"bn":"/3/0/","e":[{"n":"9"}]}"#, .malformed),
-            (.lwm2mJSON, #"{"bn":"/3/0/","e":[{"n":"9","v":1,"sv":"x"}]}"#, .malformed),
-            (.lwm2mJSON, #"{"bn":"/3/0/","e":[{"n":"9","v":1}],"bn":"/4/"}"#, .malformed),
-            (.lwm2mJSON, #"{"bn":"/3/0/","e":[{"n":"9","v":1}]} x"#, .trailingBytes),
-            (.lwm2mCBOR, "a1820300a1", .truncated),
-            (.lwm2mCBOR, "a1820300a109ff", .malformed),
-            (.lwm2mCBOR, "a18203001864", .invalidPath),
-            (.lwm2mCBOR, "a1831a00010000000918" + "64", .invalidPath),
-        ]
-        for (format, input, code) in cases {
-            let b: [UInt8] = format == .senmlJSON || format == .lwm2mJSON ? Array(input.utf8) : bytes(hex: input)
+        for (format, input, code) in Self.malformedCases {
+            let b = Self.malformedBytes(format, input)
             do {
                 _ = try format.decodeRecords(b, definitions: DeviceFixture.registry)
                 Issue.record("\(format) accepted \(input)")

@@ -39,4 +39,25 @@ struct SpeedDocExampleTests {
         }
         #expect(Array(datagram[..<n]) == Array("-1367491215".utf8))
     }
+
+    @Test("decode into a reused node refills its resource array")
+    func decodeIntoExample() throws {
+        let codec = LwM2MCodec(definitions: LwM2MRegistry([
+            LwM2MObjectDefinition(id: 3, name: "Device", isMultiple: false, isMandatory: true, resources: [
+                .init(id: 9, name: "Battery Level", operations: .read, isMultiple: false, isMandatory: false,
+                      type: .integer),
+            ]),
+        ]))
+        var node = LwM2MNode.objectInstance(LwM2MObjectInstance(id: 0, resources: []))
+        var bases: Set<UnsafeRawPointer?> = []
+        for level in [100, 99, 98] as [Int64] {
+            let payload: [UInt8] = [0xC1, 0x09, UInt8(level)]  // TLV: resource 9 with a one-byte value
+            try codec.decode(payload, at: .instance(3, 0), as: .tlv, into: &node)
+            #expect(node == .objectInstance(LwM2MObjectInstance(id: 0, resources: [.single(9, .integer(level))])))
+            if case .objectInstance(let i) = node {
+                bases.insert(i.resources.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) })
+            }
+        }
+        #expect(bases.count == 1)
+    }
 }

@@ -39,12 +39,17 @@ func sink(_ value: consuming LwM2MValue) {
 func opaque<T>(_ value: T) -> T { value }
 
 /// One measured operation: `encode` rows append to a reused buffer, `encodeInto` rows write into reused
-/// caller-provided storage (and return the byte count), `decode` rows read a prepared payload. Decode rows throw the
-/// decoders' typed error, as a caller of the API gets it (no boxing into `any Error` inside the measured call).
+/// caller-provided storage (and return the byte count), `decode` rows read a prepared payload, `decodeInto` rows
+/// read it into one node kept across operations (whose arrays the decoder refills). Decode rows throw the decoders'
+/// typed error, as a caller of the API gets it (no boxing into `any Error` inside the measured call).
 enum CodecOperation {
     case encode(@Sendable (inout [UInt8]) throws -> Void)
     case encodeInto(@Sendable (UnsafeMutableRawBufferPointer) throws -> Int)
     case decode([UInt8], @Sendable (UnsafeRawBufferPointer) throws(LwM2MCodecError) -> Void)
+    case decodeInto([UInt8], @Sendable (UnsafeRawBufferPointer, inout LwM2MNode) throws -> Void)
+
+    /// The node a `decodeInto` row starts from (its first operation allocates the arrays the others reuse).
+    static var emptyNode: LwM2MNode { .objectInstance(LwM2MObjectInstance(id: 0, resources: [])) }
 
     /// The size of the storage `encodeInto` rows write into (what the C harness's stack buffer holds).
     static let storageSize = 32
@@ -76,6 +81,12 @@ enum CodecOperation {
                     left &-= 1
                 } while left != 0
             }
+        case .decodeInto(let payload, let body):
+            var node = Self.emptyNode
+            try payload.withUnsafeBytes { raw in
+                for _ in 0..<iterations { try body(raw, &node) }
+            }
+            keep(node)
         }
     }
 }
@@ -103,6 +114,10 @@ func textAndTLVOperations() -> [(name: String, operation: CodecOperation)] {
         (
             "TLV-decode-device",
             .decode(tlv) { (raw) throws(LwM2MCodecError) in keep(try codec.decode(raw, at: path, as: .tlv)) }
+        ),
+        (
+            "TLV-decode-device-reuse",
+            .decodeInto(tlv) { raw, node in try codec.decode(raw, at: path, as: .tlv, into: &node) }
         ),
         (
             "text-encode-integer",
@@ -179,12 +194,24 @@ func senMLAndCBOROperations() -> [(name: String, operation: CodecOperation)] {
             { (bytes) throws(LwM2MCodecError) in keep(try CBORValueCodec.decode(bytes, as: .integer)) }
         ),
     ]
+    // The decode rows that reuse one node, through the facade (as a server decodes payload after payload).
+    let codec = LwM2MCodec(definitions: deviceRegistry)
+    let reuseFormats: [String: LwM2MContentFormat] = [
+        "SenML-JSON": .senmlJSON, "SenML-CBOR": .senmlCBOR, "LwM2M-CBOR": .lwm2mCBOR,
+    ]
     return rows.flatMap { row -> [(name: String, operation: CodecOperation)] in
         var wire: [UInt8] = []
         try! row.encode(&wire)
-        return [
+        var operations: [(name: String, operation: CodecOperation)] = [
             ("\(row.name.format)-encode-\(row.name.payload)", .encode(row.encode)),
             ("\(row.name.format)-decode-\(row.name.payload)", .decode(wire, row.decode)),
         ]
+        if row.name.payload == "device", let format = reuseFormats[row.name.format] {
+            operations.append((
+                "\(row.name.format)-decode-device-reuse",
+                .decodeInto(wire) { raw, node in try codec.decode(raw, at: path, as: format, into: &node) }
+            ))
+        }
+        return operations
     }
 }

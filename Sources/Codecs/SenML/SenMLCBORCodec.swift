@@ -250,12 +250,24 @@ public enum SenMLCBORCodec {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> LwM2MNode {
-        if var builder = LwM2MNodeBuilder(at: path, definitions: definitions), readFast(bytes, into: &builder),
-            let node = builder.finish()
+        var storage = LwM2MNodeStorage()
+        return try decode(bytes, at: path, definitions: definitions, reusing: &storage)
+    }
+
+    /// Decodes like ``decode(_:at:definitions:)`` into the arrays of `storage` (inlined into the public decode,
+    /// where its empty storage and builder set-up fold away).
+    @inline(__always)
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?,
+        reusing storage: inout LwM2MNodeStorage
+    ) throws(LwM2MCodecError) -> LwM2MNode {
+        if var builder = LwM2MNodeBuilder(at: path, definitions: definitions, reusing: &storage),
+            readFast(bytes, into: &builder), let node = builder.finish()
         {
             return node
         }
-        return try SenMLPackReader.decodeNode(Syntax(bytes), at: path, definitions: definitions)
+        return try SenMLPackReader.decodeNode(
+            Syntax(bytes), at: path, definitions: definitions, reusing: &storage)
     }
 
     /// Decodes every record of the pack, in order, with resolved paths and time stamps (values typed by

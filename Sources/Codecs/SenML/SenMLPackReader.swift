@@ -81,9 +81,10 @@ enum SenMLPackReader {
     /// every error about the records' paths or values) through `LwM2MNode(records:at:definitions:)`.
     @inline(__always)
     static func decodeNode<Syntax: SenMLSyntax>(
-        _ syntax: Syntax, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
+        _ syntax: Syntax, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?,
+        reusing storage: inout LwM2MNodeStorage
     ) throws(LwM2MCodecError) -> LwM2MNode {
-        if var builder = LwM2MNodeBuilder(at: path, definitions: definitions) {
+        if var builder = LwM2MNodeBuilder(at: path, definitions: definitions, reusing: &storage) {
             var reader = syntax
             if try read(&reader, into: &builder), let node = builder.finish() { return node }
         }
