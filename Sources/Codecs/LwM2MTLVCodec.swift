@@ -171,15 +171,61 @@ public enum LwM2MTLVCodec {
     @inlinable
     static func resourcesSize(_ resources: [LwM2MResource], _ longest: inout Int) -> Int {
         resources.withUnsafeBufferPointer { rs in
+            // Multiple resources held in arrays are measured after the loop, out of line: with a call in the loop
+            // the optimizer copied every resource's `Content` and destroyed the copy through an outlined call.
             var total = 0
-            for k in 0..<rs.count { total &+= resourceSize(rs[k], &longest) }
+            var spilled = false
+            for k in 0..<rs.count {
+                let size = inlineResourceSize(rs[k], &longest)
+                if size < 0 { spilled = true } else { total &+= size }
+            }
+            if spilled { total &+= spilledResourcesSize(rs, &longest) }
             return total
         }
     }
 
+    /// `resourceSize` of a single resource or one whose instances are inline; -1 (nothing measured) for a
+    /// multiple resource whose instances are in an array.
+    @inlinable @inline(__always)
+    static func inlineResourceSize(_ resource: borrowing LwM2MResource, _ longest: inout Int) -> Int {
+        let length: Int
+        switch resource.content {
+        case .single(let v):
+            length = valueSize(v)
+        case .multiple(let instances):
+            guard let packed = instances.packed else { return -1 }
+            length = packedInstancesSize(packed, &longest)
+        }
+        longest = max(longest, length)
+        return headerSize(id: resource.id, length: length)
+    }
+
+    /// The sizes of the resources `inlineResourceSize` left out, raising `longest`.
+    @usableFromInline @inline(never)
+    static func spilledResourcesSize(_ rs: UnsafeBufferPointer<LwM2MResource>, _ longest: inout Int) -> Int {
+        var total = 0
+        for k in 0..<rs.count {
+            guard case .multiple(let instances) = rs[k].content, instances.packed == nil else { continue }
+            total &+= resourceSize(rs[k], &longest)
+        }
+        return total
+    }
+
+    /// The encoded size of inline instances (whole elements), raising `longest` to the longest value.
+    @inlinable @inline(__always)
+    static func packedInstancesSize(_ packed: LwM2MPackedInstances, _ longest: inout Int) -> Int {
+        var total = 0
+        for k in 0..<packed.count {
+            let length = packedSize(packed, k)
+            longest = max(longest, length)
+            total &+= headerSize(id: packed.id(k), length: length)
+        }
+        return total
+    }
+
     /// The encoded size of one resource element, raising `longest` to its longest value or body.
     @inlinable @inline(__always)
-    static func resourceSize(_ resource: LwM2MResource, _ longest: inout Int) -> Int {
+    static func resourceSize(_ resource: borrowing LwM2MResource, _ longest: inout Int) -> Int {
         let length: Int
         switch resource.content {
         case .single(let v):
@@ -193,16 +239,9 @@ public enum LwM2MTLVCodec {
 
     /// The encoded size of a multiple resource's instances, raising `longest` to the longest value.
     @inlinable @inline(__always)
-    static func instancesSize(_ instances: LwM2MResourceInstances, _ longest: inout Int) -> Int {
+    static func instancesSize(_ instances: borrowing LwM2MResourceInstances, _ longest: inout Int) -> Int {
+        if let packed = instances.packed { return packedInstancesSize(packed, &longest) }
         var total = 0
-        if let packed = instances.packed {
-            for k in 0..<packed.count {
-                let length = packedSize(packed, k)
-                longest = max(longest, length)
-                total &+= headerSize(id: packed.id(k), length: length)
-            }
-            return total
-        }
         for k in 0..<instances.count {
             let instance = instances[k]
             let length = valueSize(instance.value)
@@ -281,7 +320,7 @@ public enum LwM2MTLVCodec {
     }
 
     @inlinable @inline(__always)
-    static func valueSize(_ value: LwM2MValue) -> Int {
+    static func valueSize(_ value: borrowing LwM2MValue) -> Int {
         switch value {
         case .integer(let v), .time(let v): return intWidth(v)
         case .unsignedInteger(let v): return uintWidth(v)
@@ -293,25 +332,57 @@ public enum LwM2MTLVCodec {
         }
     }
 
+    /// Writes `resources` as elements. A single resource's element is written here, so that it does not pay for
+    /// the frame a multiple resource's loops need.
     @inlinable
     static func writeResources(_ resources: [LwM2MResource], _ w: inout RawWriter) {
         resources.withUnsafeBufferPointer { rs in
-            for k in 0..<rs.count { writeResource(rs[k], &w) }
+            for k in 0..<rs.count {
+                // The call for instances in an array comes after the switch, outside its read of the resource
+                // (see `resourcesSize`).
+                var spilled = false
+                switch rs[k].content {
+                case .single(let v):
+                    writeElement(kindResource, rs[k].id, v, &w)
+                case .multiple(let instances):
+                    if let packed = instances.packed {
+                        writePackedResource(rs[k].id, packed, &w)
+                    } else {
+                        spilled = true
+                    }
+                }
+                if spilled { writeMultiple(rs[k], &w) }
+            }
         }
     }
 
+    /// Writes a multiple resource whose instances are inline: its header, then an element per instance.
+    @inlinable @inline(__always)
+    static func writePackedResource(_ id: UInt16, _ packed: LwM2MPackedInstances, _ w: inout RawWriter) {
+        let n = packed.count
+        var body = 0
+        for k in 0..<n { body &+= headerSize(id: packed.id(k), length: packedSize(packed, k)) }
+        writeHeader(kindMultipleResource, id, body, &w)
+        for k in 0..<n { writePacked(kindResourceInstance, packed, k, &w) }
+    }
+
     @inlinable
-    static func writeResource(_ resource: LwM2MResource, _ w: inout RawWriter) {
+    static func writeResource(_ resource: borrowing LwM2MResource, _ w: inout RawWriter) {
         switch resource.content {
-        case .single(let v):
-            writeElement(kindResource, resource.id, v, &w)
+        case .single(let v): writeElement(kindResource, resource.id, v, &w)
+        case .multiple: writeMultiple(resource, &w)
+        }
+    }
+
+    /// Writes a multiple resource: its header, then an element per instance (nothing for a single resource).
+    @usableFromInline @inline(never)
+    static func writeMultiple(_ resource: borrowing LwM2MResource, _ w: inout RawWriter) {
+        switch resource.content {
+        case .single:
+            return
         case .multiple(let instances):
             if let packed = instances.packed {
-                let n = packed.count
-                var body = 0
-                for k in 0..<n { body &+= headerSize(id: packed.id(k), length: packedSize(packed, k)) }
-                writeHeader(kindMultipleResource, resource.id, body, &w)
-                for k in 0..<n { writePacked(kindResourceInstance, packed, k, &w) }
+                writePackedResource(resource.id, packed, &w)
                 return
             }
             let n = instances.count
@@ -353,7 +424,7 @@ public enum LwM2MTLVCodec {
     }
 
     @inlinable
-    static func writeElement(_ kind: UInt8, _ id: UInt16, _ value: LwM2MValue, _ w: inout RawWriter) {
+    static func writeElement(_ kind: UInt8, _ id: UInt16, _ value: borrowing LwM2MValue, _ w: inout RawWriter) {
         switch value {
         case .integer(let v), .time(let v):
             let width = intWidth(v)

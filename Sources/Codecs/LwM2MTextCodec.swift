@@ -184,32 +184,57 @@ public enum LwM2MTextCodec {
         }
     }
 
-    /// `[+-]digits` in at most 18 bytes (cannot overflow `Int64`), or `nil` for anything else (which the
-    /// checked parser then reads or rejects with the right error).
+    /// `[+-]digits` in at most 8 bytes, or `nil` for anything else (which the checked parser then reads, eight
+    /// digits at a time, or rejects with the right error).
+    ///
+    /// Kept to what most integer resources hold, so that the code inlined into callers is a few instructions:
+    /// one load per digit and no overflow possible (at most 8 digits). Text without a sign, the usual case, runs
+    /// straight through its own copy of the digit loop.
     @inlinable @inline(__always)
     static func parseShortSigned(_ bytes: UnsafeRawBufferPointer) -> Int64? {
         let n = bytes.count
-        guard n &- 1 < 18, let base = bytes.baseAddress else { return nil }  // 1...18 bytes
-        let p = base.assumingMemoryBound(to: UInt8.self)
-        var i = 0
-        var negative = false
-        if p[0] &- 0x30 >= 10 {
-            if p[0] == UInt8(ascii: "-") {
-                negative = true
-            } else if p[0] != UInt8(ascii: "+") {
-                return nil
-            }
-            guard n > 1 else { return nil }
-            i = 1
+        // 1...8 bytes, compared unsigned: an empty buffer (which may have no base address) wraps around and fails.
+        guard UInt(bitPattern: n &- 1) < 8 else { return nil }
+        let p = bytes.baseAddress.unsafelyUnwrapped
+        let first = p.load(as: UInt8.self)
+        let leading = Int64(first) &- 0x30
+        if _fastPath(UInt64(bitPattern: leading) < 10) { return digits(p, n, after: leading) }
+        guard first == UInt8(ascii: "-") || first == UInt8(ascii: "+"), n > 1, let v = digits(p, n, after: 0) else {
+            return nil
         }
-        var v: Int64 = 0
+        return first == UInt8(ascii: "-") ? 0 &- v : v
+    }
+
+    /// The value of `leading` followed by the digits `p[1..<n]` (at most 7), or `nil` if one of them is not a digit.
+    @inlinable @inline(__always)
+    static func digits(_ p: UnsafeRawPointer, _ n: Int, after leading: Int64) -> Int64? {
+        var v = leading
+        var i = 1
         while i < n {
-            let d = p[i] &- 0x30
-            guard d < 10 else { return nil }
-            v = v &* 10 &+ Int64(d)
+            let d = Int64(p.load(fromByteOffset: i, as: UInt8.self)) &- 0x30
+            guard UInt64(bitPattern: d) < 10 else { return nil }
+            v = v &* 10 &+ d
             i &+= 1
         }
-        return negative ? 0 &- v : v
+        return v
+    }
+
+    /// The value of eight ASCII digits loaded as one word (the first digit at the lowest address), or `nil` when
+    /// one of the eight bytes is not `0`-`9`.
+    @inlinable @inline(__always)
+    static func digitGroup(_ loaded: UInt64) -> UInt64? {
+        let word = UInt64(littleEndian: loaded)  // the first digit in the lowest byte
+        // A digit byte is 0x30...0x39: high nibble 3, and still 3 after adding 6. A carry out of a byte (>= 0xFA)
+        // only changes the bytes above it, and the byte it leaves has already failed.
+        let high = word & 0xF0F0_F0F0_F0F0_F0F0
+        let highPlus6 = (word &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0
+        guard high | highPlus6 >> 4 == 0x3333_3333_3333_3333 else { return nil }
+        // Pairs, then quads, then the eight (the digit values are the low nibbles; the first is the most
+        // significant).
+        var v = word & 0x0F0F_0F0F_0F0F_0F0F
+        v = (v &* (10 << 8 + 1)) >> 8 & 0x00FF_00FF_00FF_00FF
+        v = (v &* (100 << 16 + 1)) >> 16 & 0x0000_FFFF_0000_FFFF
+        return (v &* (10_000 << 32 + 1)) >> 32
     }
 
     /// Decodes a text/plain payload held in an array (see ``decode(_:as:)-(UnsafeRawBufferPointer,_)``).
@@ -284,32 +309,34 @@ public enum LwM2MTextCodec {
     /// time (one division by 100 per pair, the pair's two bytes from a table).
     @inlinable @inline(__always)
     static func writeDecimal(_ value: UInt64, negative: Bool, total: Int, to p: UnsafeMutablePointer<UInt8>) {
-        let pairs: StaticString = """
-            00010203040506070809101112131415161718192021222324252627282930313233343536373839\
-            40414243444546474849505152535455565758596061626364656667686970717273747576777879\
-            8081828384858687888990919293949596979899
-            """
-        let table = UnsafeRawPointer(pairs.utf8Start)
         var v = value
         var i = total
         while v >= 100 {
             let q = v / 100
             let r = Int(truncatingIfNeeded: v &- q &* 100)
             i &-= 2
-            UnsafeMutableRawPointer(p + i).storeBytes(
-                of: table.loadUnaligned(fromByteOffset: r &* 2, as: UInt16.self), as: UInt16.self)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: digitPair(r), as: UInt16.self)
             v = q
         }
         if v >= 10 {
             i &-= 2
-            UnsafeMutableRawPointer(p + i).storeBytes(
-                of: table.loadUnaligned(fromByteOffset: Int(truncatingIfNeeded: v) &* 2, as: UInt16.self),
-                as: UInt16.self)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: digitPair(Int(truncatingIfNeeded: v)), as: UInt16.self)
         } else {
             i &-= 1
             p[i] = UInt8(truncatingIfNeeded: v) &+ 0x30
         }
         if negative { p[0] = UInt8(ascii: "-") }
+    }
+
+    /// The two ASCII digits of `r` (0...99) as they lie in memory, from a table.
+    @inlinable @inline(__always)
+    static func digitPair(_ r: Int) -> UInt16 {
+        let pairs: StaticString = """
+            00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+            40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899
+            """
+        return UnsafeRawPointer(pairs.utf8Start).loadUnaligned(fromByteOffset: r &* 2, as: UInt16.self)
     }
 
     @inlinable
@@ -364,9 +391,16 @@ public enum LwM2MTextCodec {
         }
         var value: UInt64 = 0
         var i = start
-        // Up to 19 digits cannot overflow: no checks needed.
+        // Up to 19 digits cannot overflow: no checks needed. Eight digits at a time while eight are left (a group
+        // with a non-digit is read again one by one, which finds it and its offset), then one at a time.
         if end &- start <= 19 {
+            let base = bytes.baseAddress.unsafelyUnwrapped  // not nil: start < end <= count
             while i < end {
+                if end &- i >= 8, let g = digitGroup((base + i).loadUnaligned(as: UInt64.self)) {
+                    value = value &* 100_000_000 &+ g
+                    i &+= 8
+                    continue
+                }
                 let d = bytes[i] &- 0x30
                 guard d < 10 else {
                     throw LwM2MCodecError(code: .typeMismatch, reason: "not a digit in \(type.rawValue)", offset: i)

@@ -45,6 +45,7 @@ func registerCodecBenchmarks() {
                 }
                 blackHole(node)
             }
+            blackHole(resultSink)
         }
     }
 }

@@ -63,6 +63,13 @@ struct ByteCursor {
         s.withUTF8 { append($0) }
     }
 
+    /// Appends two bytes in their memory order (a pair of digits from `LwM2MTextCodec.digitPair`).
+    @inline(__always)
+    mutating func appendPair(_ pair: UInt16) {
+        UnsafeMutableRawPointer(base + count).storeBytes(of: pair, as: UInt16.self)
+        count &+= 2
+    }
+
     /// Appends ASCII literal bytes.
     ///
     /// A byte loop rather than `append(_:)` of a buffer: its length is a constant once inlined, so it compiles to a

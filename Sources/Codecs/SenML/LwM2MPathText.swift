@@ -105,13 +105,19 @@ enum LwM2MPathText {
     static let maxLength = 25
 
     /// Appends the decimal digits of `v`.
+    ///
+    /// One or two digits (most IDs) take a byte or a pair from a table; longer ones the general loop. Each digit
+    /// is worked out only on its branch: written as independent divisions, the optimizer computed all five digits
+    /// of every loop-invariant ID up front (for `/3/0/6`, about 40 instructions per ID in place of 3).
     @inline(__always)
     static func appendDigits(_ v: UInt16, into out: inout ByteCursor) {
-        if v >= 10000 { out.append(0x30 + UInt8(v / 10000)) }
-        if v >= 1000 { out.append(0x30 + UInt8(v / 1000 % 10)) }
-        if v >= 100 { out.append(0x30 + UInt8(v / 100 % 10)) }
-        if v >= 10 { out.append(0x30 + UInt8(v / 10 % 10)) }
-        out.append(0x30 + UInt8(v % 10))
+        if v < 10 {
+            out.append(0x30 &+ UInt8(truncatingIfNeeded: v))
+        } else if v < 100 {
+            out.appendPair(LwM2MTextCodec.digitPair(Int(truncatingIfNeeded: v)))
+        } else {
+            out.appendDecimal(UInt64(v))
+        }
     }
 
     /// The length of the text of levels `from..<to` of `path`, each preceded by `/` except the first when

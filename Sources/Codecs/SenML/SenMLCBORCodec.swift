@@ -18,13 +18,16 @@ public enum SenMLCBORCodec {
             // building each record's path.
             var base = NodeBase()
             switch node {
+            // Indexing reads each instance and resource in place (an iterator copies them).
             case .object(let o):
-                for i in o.instances {
-                    let ip = try LwM2MNodeWalk.child(path, i.id)
-                    for r in i.resources { try writeResource(r, ip, &base, into: &c) }
+                for x in o.instances.indices {
+                    let ip = try LwM2MNodeWalk.child(path, o.instances[x].id)
+                    for k in o.instances[x].resources.indices {
+                        try writeResource(o.instances[x].resources[k], ip, &base, into: &c)
+                    }
                 }
             case .objectInstance(let i):
-                for r in i.resources { try writeResource(r, path, &base, into: &c) }
+                for k in i.resources.indices { try writeResource(i.resources[k], path, &base, into: &c) }
             case .resource(let r):
                 try writeContent(r, path, &base, into: &c)
             case .resourceInstance(let ri):
@@ -50,7 +53,7 @@ public enum SenMLCBORCodec {
     /// Writes the records of resource `r` of the instance at `instancePath`.
     @inline(__always)
     private static func writeResource(
-        _ r: LwM2MResource, _ instancePath: LwM2MPath, _ base: inout NodeBase, into out: inout ByteCursor
+        _ r: borrowing LwM2MResource, _ instancePath: LwM2MPath, _ base: inout NodeBase, into out: inout ByteCursor
     ) throws(LwM2MCodecError) {
         try writeContent(r, try LwM2MNodeWalk.child(instancePath, r.id), &base, into: &out)
     }
@@ -58,7 +61,7 @@ public enum SenMLCBORCodec {
     /// Writes the records of resource `r` at `path` (a resource path).
     @inline(__always)
     private static func writeContent(
-        _ r: LwM2MResource, _ path: LwM2MPath, _ base: inout NodeBase, into out: inout ByteCursor
+        _ r: borrowing LwM2MResource, _ path: LwM2MPath, _ base: inout NodeBase, into out: inout ByteCursor
     ) throws(LwM2MCodecError) {
         let o = path.objectID!
         let i = path.instanceID!

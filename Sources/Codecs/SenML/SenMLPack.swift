@@ -90,22 +90,25 @@ enum LwM2MNodeWalk {
     static func measure(_ node: LwM2MNode, _ bound: (LwM2MValue) -> Int) -> (count: Int, bound: Int) {
         var count = 0
         var total = 0
+        // Indexing, not `for in`: an iterator copies each resource (retaining its strings) and each instance.
         @inline(__always)
-        func add(_ r: LwM2MResource) {
+        func add(_ r: borrowing LwM2MResource) {
             switch r.content {
             case .single(let v):
                 count += 1
                 total += bound(v)
             case .multiple(let instances):
                 count += instances.count
-                for ri in instances { total += bound(ri.value) }
+                for k in instances.indices { total += bound(instances[k].value) }
             }
         }
         switch node {
         case .object(let o):
-            for i in o.instances { for r in i.resources { add(r) } }
+            for x in o.instances.indices {
+                for k in o.instances[x].resources.indices { add(o.instances[x].resources[k]) }
+            }
         case .objectInstance(let i):
-            for r in i.resources { add(r) }
+            for k in i.resources.indices { add(i.resources[k]) }
         case .resource(let r):
             add(r)
         case .resourceInstance(let ri):
