@@ -15,5 +15,8 @@ struct ReadmeExampleTests {
         let senml = try codec.encode(instance, at: path, as: .senmlJSON)
         let back = try codec.decode(senml, at: path, as: .senmlJSON)
         #expect(back == instance)
+        var reused = back
+        try codec.decode(tlv, at: path, as: .tlv, into: &reused)
+        #expect(reused == instance)
     }
 }
