@@ -467,17 +467,18 @@ public enum LwM2MTLVCodec {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, definitions: (any LwM2MDefinitionProvider)?
     ) throws(LwM2MCodecError) -> LwM2MNode {
-        var decoder = TLVDecoder(bytes, path: path, definitions: definitions)
-        return try decoder.decode()
+        return try TLVDecoder(bytes, path: path, definitions: definitions).decode()
     }
 
     /// Decodes with the resource types of the path's object already looked up (the facade's registry fast path).
-    @inlinable
-    static func decode(_ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, table: LwM2MResourceTypeTable?)
+    ///
+    /// Not inlined, and `table` consumed: inlined into the facade, the decoder was copied (a retain and two
+    /// releases of its table and untyped list) on its way into ``TLVDecoder/decode()``.
+    @usableFromInline @inline(never)
+    static func decode(_ bytes: UnsafeRawBufferPointer, at path: LwM2MPath, table: consuming LwM2MResourceTypeTable?)
         throws(LwM2MCodecError) -> LwM2MNode
     {
-        var decoder = TLVDecoder(bytes, path: path, table: table)
-        return try decoder.decode()
+        return try TLVDecoder(bytes, path: path, table: table).decode()
     }
 
     /// Decodes like ``decode(_:at:table:)`` into the arrays of `storage` (the facade's decode into a node).
@@ -598,8 +599,11 @@ struct TLVHeader {
 }
 
 /// The decoding state: the payload, the definitions of the path's object and the untyped paths seen.
+///
+/// Noncopyable: a copy retains the table and the untyped list and releases them twice (the optimizer left such
+/// a copy on the way into ``decode()``); moved instead, each is released once.
 @usableFromInline
-struct TLVDecoder {
+struct TLVDecoder: ~Copyable {
     @usableFromInline let bytes: UnsafeRawBufferPointer
     @usableFromInline let path: LwM2MPath
     /// The resource types of the path's object (for ``LwM2MRegistry`` a slice of its index: nothing copied).
@@ -708,8 +712,10 @@ struct TLVDecoder {
         table?.info(id)
     }
 
+    /// The node of the whole payload. Consuming: the decoder is moved in, not copied (a copy retains the table
+    /// and the untyped list, and releases them twice).
     @inlinable
-    mutating func decode() throws(LwM2MCodecError) -> LwM2MNode {
+    consuming func decode() throws(LwM2MCodecError) -> LwM2MNode {
         if path.level == .objectInstance {
             // The common case without a storage to set up and release.
             var resources: [LwM2MResource] = []
