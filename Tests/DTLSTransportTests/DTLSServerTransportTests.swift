@@ -1,6 +1,7 @@
 import CoAPCore
 import DTLSTransport
 import Foundation
+import LwM2MTestPKI
 import NIOCore
 import NIOPosix
 import Testing
@@ -12,20 +13,6 @@ private struct Observed: Sendable {
     var closedByServer = false
 }
 
-/// Runs `script` and gives up after `seconds` of real time (nil then).
-private func within<T: Sendable>(seconds: Double, _ script: @escaping @Sendable () async throws -> T) async -> T? {
-    await withTaskGroup(of: T?.self) { group in
-        group.addTask { try? await script() }
-        group.addTask {
-            try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            return nil
-        }
-        let result = await group.next() ?? nil
-        group.cancelAll()
-        return result
-    }
-}
-
 @Suite("DTLSServerTransport on a real socket, seen by a client engine on a plain UDP socket")
 struct DTLSServerTransportTests {
     @Test("Handshake, a send from the server (its own socket path), and close_notify when the server closes")
@@ -35,7 +22,7 @@ struct DTLSServerTransportTests {
             host: "127.0.0.1", port: 0, configuration: .server(psk: DTLSStaticPSKStore(["dev": key])))
         let udp = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
         let serverAddress = try SocketAddress(ipAddress: "127.0.0.1", port: try #require(server.localAddress.port))
-        let observed = await within(seconds: 20) { () async throws -> Observed in
+        let observed = try? await withTimeout(seconds: 20) { () async throws -> Observed in
             var seen = Observed()
             let client = try DTLSClientEngine(configuration: .client(pskIdentity: "dev", key: key), server: serverAddress)
             func handle(_ output: [DTLSClientEngine.Output]) {
@@ -82,12 +69,12 @@ struct DTLSServerTransportTests {
         // Nothing may reach the peer: a probe sent to it afterwards is the first datagram it gets.
         let probe = try await CoAPUDPTransport.bind(host: "127.0.0.1", port: 0)
         probe.send(CoAPDatagram(remote: udp.localAddress, data: ByteBuffer(string: "probe")))
-        let first = await within(seconds: 10) { () async -> String? in
+        let first = try? await withTimeout(seconds: 10) { () async -> String? in
             for await datagram in udp.inbound { return String(buffer: datagram.data) }
             return nil
         }
         #expect(first == "probe")
-        let inboundFinished = await within(seconds: 10) { () async -> Bool in
+        let inboundFinished = try? await withTimeout(seconds: 10) { () async -> Bool in
             for await _ in server.inbound {}
             return true
         }
