@@ -168,10 +168,7 @@ final class DTLSServerHandler: ChannelInboundHandler {
         }
         switch engine.send(datagram.data, to: datagram.remote, now: .now()) {
         case .success(let produced):
-            let start = output.count
-            output.append(contentsOf: produced)
-            deliverPlaintext(from: start)
-            sendQueued(context: context)
+            emit(produced, context: context)
         case .failure(let error):
             logger.debug(
                 "datagram not sent", metadata: ["peer": "\(datagram.remote.hostAndPort)", "reason": "\(error.reason)"])
@@ -250,13 +247,17 @@ final class DTLSServerHandler: ChannelInboundHandler {
         return nil
     }
 
-    /// Sends and delivers what the engine produced and re-arms the timer: for work outside a read batch (timers,
-    /// shutdown).
-    private func perform(_ produced: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
+    /// Delivers the plaintext and sends the datagrams of what the engine produced outside a read batch.
+    private func emit(_ produced: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
         let start = output.count
         output.append(contentsOf: produced)
         deliverPlaintext(from: start)
         sendQueued(context: context)
+    }
+
+    /// Emits what the engine produced and re-arms the timer: for timers and shutdown.
+    private func perform(_ produced: [DTLSServerEngine.Output], context: ChannelHandlerContext) {
+        emit(produced, context: context)
         scheduleTimer(context: context)
     }
 
