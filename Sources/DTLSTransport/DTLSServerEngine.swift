@@ -85,7 +85,7 @@ public final class DTLSServerEngine {
     /// Where OpenSSL decrypts each record before it is copied into a buffer of its own size: one per engine (the
     /// engine runs on one thread at a time), instead of a 16 KB temporary allocation per read.
     private let plaintextScratch = UnsafeMutableRawBufferPointer.allocate(
-        byteCount: OpenSSLDTLSConnection.plaintextScratchSize, alignment: 8)
+        byteCount: dtlsPlaintextScratchSize, alignment: 8)
     /// Buffers of datagrams the driver has sent, for the datagrams OpenSSL writes next (see
     /// ``recycleDatagramBuffer(_:)``).
     private let datagramBuffers = DatagramBufferPool()

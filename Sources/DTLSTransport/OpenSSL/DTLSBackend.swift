@@ -29,9 +29,8 @@ protocol DTLSBackendConnection: AnyObject {
     func feed(_ datagram: ByteBuffer)
     func listen() -> DTLSListenResult
     func handshake() -> DTLSStep
-    func readPlaintext(_ deliver: (ByteBuffer) -> Void) -> DTLSStep
-    /// The same, reading each record into `scratch` (at least 16 KB, owned by the caller) instead of a temporary
-    /// allocation per call.
+    /// Hands each decrypted record to `deliver`, reading it into `scratch` (at least
+    /// ``dtlsPlaintextScratchSize`` bytes, owned by the caller) first.
     func readPlaintext(scratch: UnsafeMutableRawBufferPointer, _ deliver: (ByteBuffer) -> Void) -> DTLSStep
     func write(_ plaintext: ByteBuffer) -> Bool
     func shutdown()
@@ -48,4 +47,17 @@ protocol DTLSBackendConnection: AnyObject {
     var cipherSuiteName: String? { get }
     func savedSession() -> DTLSSavedSession?
     func resume(_ session: DTLSSavedSession)
+}
+
+/// The largest plaintext one DTLS record carries (2^14 bytes, RFC 6347 section 4.1 via RFC 5246 section 6.2.1).
+let dtlsPlaintextScratchSize = 16_384
+
+extension DTLSBackendConnection {
+    /// Reads plaintext like ``readPlaintext(scratch:_:)`` with a temporary scratch buffer (for a driver that has
+    /// none of its own).
+    func readPlaintext(_ deliver: (ByteBuffer) -> Void) -> DTLSStep {
+        withUnsafeTemporaryAllocation(byteCount: dtlsPlaintextScratchSize, alignment: 8) { scratch in
+            readPlaintext(scratch: scratch, deliver)
+        }
+    }
 }

@@ -107,19 +107,10 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
         return classify(result)
     }
 
-    func readPlaintext(_ deliver: (ByteBuffer) -> Void) -> DTLSStep {
-        withUnsafeTemporaryAllocation(byteCount: OpenSSLDTLSConnection.plaintextScratchSize, alignment: 8) { scratch in
-            readPlaintext(scratch: scratch, deliver)
-        }
-    }
-
-    /// The largest plaintext one DTLS record carries (2^14 bytes, RFC 6347 section 4.1 via RFC 5246 section 6.2.1).
-    static let plaintextScratchSize = 16_384
-
     func readPlaintext(scratch: UnsafeMutableRawBufferPointer, _ deliver: (ByteBuffer) -> Void) -> DTLSStep {
         // Each record is read whole into `scratch` (at least one record's worth, so a record is never split across
         // reads) and copied into a buffer of its own size.
-        assert(scratch.count >= OpenSSLDTLSConnection.plaintextScratchSize)
+        assert(scratch.count >= dtlsPlaintextScratchSize)
         clearErrorQueue()
         while true {
             var count = 0
