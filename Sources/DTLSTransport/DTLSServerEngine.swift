@@ -7,6 +7,9 @@ public import NIOCore
 ///
 /// - A new peer first goes through a stateless cookie exchange (HelloVerifyRequest, HMAC-SHA256 of its address
 ///   under a rotating secret): nothing is allocated for a peer until it proves it receives at its address.
+///   A ClientHello that resumes a session in this server's cache is answered at once (RFC 6347 section 4.2.1 lets a
+///   server skip the exchange on resumption), saving a round trip, while fewer than
+///   ``DTLSConfiguration/maximumResumptionsWithoutCookie`` such handshakes are in progress.
 /// - Associations are keyed by peer address. At most ``DTLSConfiguration/maximumConcurrentHandshakes`` handshakes
 ///   run at once; at most ``DTLSConfiguration/maximumLiveSessions`` OpenSSL connections are live.
 /// - An association idle for ``DTLSConfiguration/idleTimeout`` (or the least recently used one when the live
@@ -39,6 +42,9 @@ public final class DTLSServerEngine {
         public var fullHandshakes = 0
         /// Abbreviated (resumed) handshakes completed.
         public var resumedHandshakes = 0
+        /// Abbreviated handshakes started without a cookie exchange (included in ``resumedHandshakes`` once they
+        /// complete).
+        public var resumptionsWithoutCookie = 0
         /// Handshakes that failed or timed out.
         public var failedHandshakes = 0
         /// Associations closed into a saved session because they were idle or the live limit was reached.
@@ -53,6 +59,9 @@ public final class DTLSServerEngine {
         let started: NIODeadline
         var lastActivity: NIODeadline
         var established = false
+        /// False while a handshake that skipped the cookie exchange has not finished (the peer has not yet shown
+        /// that it receives at its address).
+        var addressVerified = true
         var identity: CoAPPeerIdentity?
         /// The random of the ClientHello that started this association (to recognise late duplicates of it).
         var helloRandom: [UInt8]?
@@ -78,6 +87,8 @@ public final class DTLSServerEngine {
     static let spareConnectionLimit = 8
     private var peers: [SocketAddress: Peer] = [:]
     private var handshaking: Set<SocketAddress> = []
+    /// Handshakes in progress that skipped the cookie exchange.
+    private var unverifiedHandshakes = 0
     private var nextIdleScan: NIODeadline?
     private var logger: Logger
     /// Counters since creation.
@@ -116,6 +127,13 @@ public final class DTLSServerEngine {
 
     /// Handshakes in progress.
     public var handshakesInProgress: Int { handshaking.count }
+    /// Handshakes in progress that skipped the cookie exchange (for tests).
+    var handshakesWithoutCookieInProgress: Int { unverifiedHandshakes }
+
+    /// Test hook: makes the session index offer `id` although OpenSSL's cache does not hold it.
+    func recordResumableSessionForTesting(_ id: DTLSSessionID) {
+        context.recordResumableForTesting(id)
+    }
     /// Live OpenSSL connections (handshaking or established).
     public var liveConnections: Int { peers.count }
     /// Whether `peer` has an established association.
@@ -262,6 +280,12 @@ public final class DTLSServerEngine {
         }
         listener.bio.peerKey = address.dtlsPeerKey
         listener.bio.mtu = configuration.datagramSize(for: address)
+        if old == nil, unverifiedHandshakes < configuration.maximumResumptionsWithoutCookie,
+            let session = DTLSRecord.offeredSessionWithoutCookie(datagram), context.canResume(session),
+            acceptResumptionWithoutCookie(datagram, from: address, now: now, into: &output)
+        {
+            return
+        }
         listener.feed(datagram)
         let result = listener.listen()
         listener.drainOutbound { output.append(.datagram($0, to: address)) }
@@ -272,23 +296,8 @@ public final class DTLSServerEngine {
             statistics.helloVerifyRequestsSent += 1
         case .accepted:
             if let old { remove(old) }
-            if peers.count >= configuration.maximumLiveSessions {
-                guard let victim = peers.values.filter(\.established).min(by: { $0.lastActivity < $1.lastActivity })
-                else {
-                    statistics.droppedDatagrams += 1
-                    logger.notice("live session limit reached; ignoring a ClientHello", metadata: ["peer": "\(address.hostAndPort)"])
-                    return
-                }
-                evict(victim, reason: "live session limit", into: &output)
-            }
-            let connection = listener
-            do {
-                listener = try spareConnections.popLast() ?? OpenSSLDTLSConnection(context: context, mtu: 1232)
-                listener.bio.bufferPool = datagramBuffers
-            } catch {
-                logger.error("cannot create a DTLS listener: \(error)")
-            }
-            let peer = Peer(address: address, connection: connection, now: now)
+            guard makeRoomForPeer(address, into: &output) else { return }
+            let peer = Peer(address: address, connection: takeListener(), now: now)
             peer.helloRandom = DTLSRecord.clientHelloRandom(datagram)
             peers[address] = peer
             handshaking.insert(address)
@@ -296,14 +305,76 @@ public final class DTLSServerEngine {
         }
     }
 
+    /// Answers a ClientHello that offers a session from the cache with the abbreviated handshake's first flight,
+    /// without a cookie exchange. Returns false, having sent nothing, when OpenSSL did not resume the session (it
+    /// expired or was dropped since): then the ClientHello goes through the cookie exchange, as a full handshake
+    /// must.
+    private func acceptResumptionWithoutCookie(
+        _ datagram: ByteBuffer, from address: SocketAddress, now: NIODeadline, into output: inout [Output]
+    ) -> Bool {
+        let connection = takeListener()
+        connection.feed(datagram)
+        let step = connection.handshake()
+        guard connection.isResumed, step == .wantRead else {
+            // A full handshake's flight never goes out before a cookie exchange. The connection is dropped like
+            // that of any handshake that did not finish; the new listener takes the ClientHello.
+            connection.drainOutbound { _ in }
+            listener.bio.peerKey = address.dtlsPeerKey
+            listener.bio.mtu = configuration.datagramSize(for: address)
+            return false
+        }
+        guard makeRoomForPeer(address, into: &output) else {
+            connection.drainOutbound { _ in }
+            return true
+        }
+        let peer = Peer(address: address, connection: connection, now: now)
+        peer.helloRandom = DTLSRecord.clientHelloRandom(datagram)
+        peer.addressVerified = false
+        unverifiedHandshakes += 1
+        statistics.resumptionsWithoutCookie += 1
+        peers[address] = peer
+        handshaking.insert(address)
+        finishStep(step, of: peer, now: now, into: &output)
+        return true
+    }
+
+    /// Below the live-session bound, or evicts the least recently used established association to get there;
+    /// false (and the ClientHello counted as dropped) when every live association is still handshaking.
+    private func makeRoomForPeer(_ address: SocketAddress, into output: inout [Output]) -> Bool {
+        guard peers.count >= configuration.maximumLiveSessions else { return true }
+        guard let victim = peers.values.filter(\.established).min(by: { $0.lastActivity < $1.lastActivity }) else {
+            statistics.droppedDatagrams += 1
+            logger.notice("live session limit reached; ignoring a ClientHello", metadata: ["peer": "\(address.hostAndPort)"])
+            return false
+        }
+        evict(victim, reason: "live session limit", into: &output)
+        return true
+    }
+
+    /// Hands the listener's connection to a new peer and makes the next listener from a spare connection.
+    private func takeListener() -> OpenSSLDTLSConnection {
+        let connection = listener
+        do {
+            listener = try spareConnections.popLast() ?? OpenSSLDTLSConnection(context: context, mtu: 1232)
+            listener.bio.bufferPool = datagramBuffers
+        } catch {
+            logger.error("cannot create a DTLS listener: \(error)")
+        }
+        return connection
+    }
+
     private func continueHandshake(_ peer: Peer, now: NIODeadline, into output: inout [Output]) {
-        let step = peer.connection.handshake()
+        finishStep(peer.connection.handshake(), of: peer, now: now, into: &output)
+    }
+
+    private func finishStep(_ step: DTLSStep, of peer: Peer, now: NIODeadline, into output: inout [Output]) {
         emitOutbound(peer, into: &output)
         switch step {
         case .wantRead:
             break
         case .complete:
             handshaking.remove(peer.address)
+            markAddressVerified(peer)
             peer.established = true
             peer.identity = peer.connection.peerIdentity
             let resumed = peer.connection.isResumed
@@ -403,7 +474,16 @@ public final class DTLSServerEngine {
         return DTLSError(code: .handshakeTimedOut, reason: reason, peer: peer.address)
     }
 
+    /// The handshake finished (or the peer is gone): it no longer counts against the bound of handshakes without a
+    /// cookie exchange.
+    private func markAddressVerified(_ peer: Peer) {
+        guard !peer.addressVerified else { return }
+        peer.addressVerified = true
+        unverifiedHandshakes -= 1
+    }
+
     private func remove(_ peer: Peer) {
+        markAddressVerified(peer)
         handshaking.remove(peer.address)
         if peers[peer.address] === peer { peers[peer.address] = nil }
     }
@@ -430,5 +510,28 @@ enum DTLSRecord {
     /// client_version 2), if the record is long enough.
     static func clientHelloRandom(_ datagram: ByteBuffer) -> [UInt8]? {
         datagram.getBytes(at: datagram.readerIndex + 27, length: 32)
+    }
+
+    /// The session a ClientHello offers to resume, if the first record holds the whole ClientHello (one fragment),
+    /// its session ID is not empty and it carries no cookie: a first ClientHello that asks for an abbreviated
+    /// handshake. The record and handshake headers are checked against each other and the datagram's length.
+    static func offeredSessionWithoutCookie(_ datagram: ByteBuffer) -> DTLSSessionID? {
+        guard isInitialClientHello(datagram) else { return nil }
+        return datagram.withUnsafeReadableBytes { bytes -> DTLSSessionID? in
+            func uint24(_ offset: Int) -> Int { Int(bytes[offset]) << 16 | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) }
+            guard bytes.count >= 60 else { return nil }
+            let recordLength = Int(bytes[11]) << 8 | Int(bytes[12])
+            let messageLength = uint24(14)
+            // fragment_offset 0, fragment_length == length, and the record holds the fragment.
+            guard uint24(19) == 0, uint24(22) == messageLength, recordLength >= 12 + messageLength,
+                bytes.count >= 13 + recordLength
+            else { return nil }
+            let idLength = Int(bytes[59])
+            let cookieLengthOffset = 60 + idLength
+            guard idLength > 0, idLength <= 32, 25 + messageLength > cookieLengthOffset,
+                bytes[cookieLengthOffset] == 0
+            else { return nil }
+            return DTLSSessionID(UnsafeRawBufferPointer(rebasing: bytes[60..<cookieLengthOffset]))
+        }
     }
 }

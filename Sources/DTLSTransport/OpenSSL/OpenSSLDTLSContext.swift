@@ -2,6 +2,13 @@ internal import COpenSSL
 import CoAPCore
 import NIOCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Owns an OpenSSL `SSL_CTX` configured for DTLS 1.2 with the RFC 7925 profile, and the state its C callbacks
 /// need (PSK store, cookie secrets).
@@ -16,6 +23,10 @@ final class OpenSSLDTLSContext {
     /// instead of OpenSSL 3.0's algorithm fetch in the one-shot `HMAC()`.
     private(set) var cookieKeys: [CookieKey] = []
     private var cookieSecretBorn: NIODeadline?
+    /// Server: the IDs of the sessions in OpenSSL's session cache, with when each expires (OpenSSL's clock, seconds
+    /// since the epoch). Kept by the cache's new and remove callbacks, so a ClientHello can be asked whether it offers
+    /// a session this server would resume before any state is made for it.
+    private var resumableSessions: [DTLSSessionID: Int] = [:]
 
     init(configuration: DTLSConfiguration, isServer: Bool) throws(DTLSError) {
         let library = DTLSLibraryContext.shared
@@ -30,6 +41,9 @@ final class OpenSSLDTLSContext {
     }
 
     deinit {
+        // SSL_CTX_free empties the session cache through the remove callback, which must not reach this object
+        // while it is being deinitialized.
+        SSL_CTX_sess_set_remove_cb(ctx, nil)
         SSL_CTX_free(ctx)
     }
 
@@ -64,6 +78,8 @@ final class OpenSSLDTLSContext {
             _ = SSL_CTX_set_timeout(ctx, Int(max(1, configuration.sessionLifetime.nanoseconds / 1_000_000_000)))
             SSL_CTX_set_cookie_generate_cb(ctx, cookieGenerateCallback)
             SSL_CTX_set_cookie_verify_cb(ctx, cookieVerifyCallback)
+            SSL_CTX_sess_set_new_cb(ctx, sessionCachedCallback)
+            SSL_CTX_sess_set_remove_cb(ctx, sessionRemovedCallback)
         } else {
             _ = lwm2m_SSL_CTX_set_session_cache_mode(
                 ctx, Int(lwm2m_SSL_SESS_CACHE_CLIENT | lwm2m_SSL_SESS_CACHE_NO_INTERNAL))
@@ -124,6 +140,33 @@ final class OpenSSLDTLSContext {
         cookieKeys.insert(key, at: 0)
         if cookieKeys.count > 2 { cookieKeys.removeLast() }
         cookieSecretBorn = now
+    }
+
+    /// Server: whether a session with `id` is in the session cache and not expired, so that a ClientHello offering
+    /// it leads to an abbreviated handshake. A hint, not a promise: OpenSSL decides when it reads the ClientHello.
+    func canResume(_ id: DTLSSessionID) -> Bool {
+        guard let expiry = resumableSessions[id] else { return false }
+        return time(nil) < expiry
+    }
+
+    /// Test hook: records `id` as resumable although OpenSSL's cache does not hold it.
+    func recordResumableForTesting(_ id: DTLSSessionID) {
+        resumableSessions[id] = time(nil) + 3600
+    }
+
+    fileprivate func sessionCached(_ session: OpaquePointer) {
+        guard let id = DTLSSessionID(session) else { return }
+        // The remove callback keeps this index as small as OpenSSL's bounded cache; should a removal ever be
+        // missed, the index is still bounded (entries forgotten early only cost a cookie exchange).
+        if resumableSessions.count >= max(configuration.maximumSavedSessions, 1) * 2 {
+            resumableSessions.removeAll(keepingCapacity: true)
+        }
+        resumableSessions[id] = SSL_SESSION_get_time(session) + SSL_SESSION_get_timeout(session)
+    }
+
+    fileprivate func sessionRemoved(_ session: OpaquePointer) {
+        guard let id = DTLSSessionID(session) else { return }
+        resumableSessions[id] = nil
     }
 
     /// A client context for `configuration`, shared with earlier clients of the same configuration.
@@ -236,6 +279,28 @@ final class ClientContextCache: Sendable {
 }
 
 // MARK: - C callbacks (no captures; they find their Swift objects through app data and the BIO)
+
+extension DTLSSessionID {
+    /// The ID of an OpenSSL session.
+    fileprivate init?(_ session: OpaquePointer) {
+        var length: UInt32 = 0
+        guard let bytes = SSL_SESSION_get_id(session, &length) else { return nil }
+        self.init(UnsafeRawBufferPointer(start: bytes, count: Int(length)))
+    }
+}
+
+/// OpenSSL added a session to the server's cache. Returns 0: OpenSSL keeps its own reference.
+private func sessionCachedCallback(_ ssl: OpaquePointer?, _ session: OpaquePointer?) -> Int32 {
+    guard let context = OpenSSLDTLSContext.from(ssl), let session else { return 0 }
+    context.sessionCached(session)
+    return 0
+}
+
+/// OpenSSL removed a session from the server's cache (expired, evicted, or invalidated by a fatal alert).
+private func sessionRemovedCallback(_ ctx: OpaquePointer?, _ session: OpaquePointer?) {
+    guard let ctx, let data = lwm2m_SSL_CTX_get_app_data(ctx), let session else { return }
+    Unmanaged<OpenSSLDTLSContext>.fromOpaque(data).takeUnretainedValue().sessionRemoved(session)
+}
 
 private func cookieGenerateCallback(
     _ ssl: OpaquePointer?, _ cookie: UnsafeMutablePointer<UInt8>?, _ length: UnsafeMutablePointer<UInt32>?
