@@ -70,6 +70,26 @@ struct DTLSResumptionWithoutCookieTests {
         #expect(pair.clientPlaintexts(second) == ["and answered"])
     }
 
+    @Test("One client after another from new addresses: every resumption skips the exchange, on reused connections too")
+    func sequentialResumptions() async throws {
+        let (pair, cache) = try await pairWithCachedSession()
+        for index in 0..<12 {
+            let address = BackToBack.address(45000 + index)
+            let client = try pair.addClient(at: address, configuration: pskClientConfiguration(), cache: cache)
+            pair.start(address)
+            await pair.run { pair.established(address) }
+            #expect(client.lastHandshakeResumed)
+            pair.handleClient(address, client.close())
+            pair.settle()
+        }
+        // The engine reuses the connections of ended associations (they went through DTLSv1_listen, which leaves
+        // SSL_OP_COOKIE_EXCHANGE set): none of them may answer with a HelloVerifyRequest of its own.
+        #expect(pair.server.spareConnectionCount > 0)
+        #expect(pair.server.statistics.helloVerifyRequestsSent == 1)
+        #expect(pair.server.statistics.resumptionsWithoutCookie == 12)
+        #expect(pair.server.statistics.resumedHandshakes == 12)
+    }
+
     @Test("With maximumResumptionsWithoutCookie 0 a resumption goes through the cookie exchange")
     func switchedOff() async throws {
         let (pair, cache) = try await pairWithCachedSession { $0.maximumResumptionsWithoutCookie = 0 }

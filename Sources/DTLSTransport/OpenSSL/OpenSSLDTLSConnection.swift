@@ -66,6 +66,10 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
             clearErrorQueue()
             return false
         }
+        // DTLSv1_listen set SSL_OP_COOKIE_EXCHANGE, which SSL_clear keeps: a handshake started without
+        // DTLSv1_listen (a resumption without a cookie exchange) would send a HelloVerifyRequest of its own.
+        // DTLSv1_listen needs no option and sets it again.
+        _ = SSL_clear_options(ssl, lwm2m_SSL_OP_COOKIE_EXCHANGE)
         pskIdentity = nil
         lastAlertCode = nil
         failureHint = nil
