@@ -86,9 +86,15 @@ public struct DTLSConfiguration: Sendable {
     public var maximumConcurrentHandshakes: Int
     /// Server: at most this many abbreviated handshakes at once skip the cookie exchange (default 256, a quarter of
     /// the default handshake bound; 0 never skips it). A ClientHello offering a session in the server's cache gets
-    /// the ServerHello flight at once, one round trip sooner (RFC 6347 section 4.2.1 allows it for resumption, and
-    /// that flight is about the ClientHello's size: 173 bytes against 159 with PSK). Beyond the bound, or for a peer that has an association at
-    /// the same address, resumption goes through the cookie exchange.
+    /// the ServerHello flight at once, one round trip sooner: RFC 6347 section 4.2.1 allows it for resumption, and
+    /// that flight is about the ClientHello's size (173 bytes against 159 with PSK).
+    ///
+    /// Beyond the bound, for a peer that has an association at the same address, or at the live-session bound (a
+    /// peer not yet verified never evicts an association), resumption goes through the cookie exchange. If OpenSSL
+    /// does not resume the offered session after all, the handshake stops before any key exchange work, nothing is
+    /// sent, and the ClientHello gets a HelloVerifyRequest. Such a handshake's flight is retransmitted once at most.
+    /// Set 0 where a forged ClientHello carrying a session ID seen on the network must get no other answer than a
+    /// HelloVerifyRequest.
     public var maximumResumptionsWithoutCookie: Int
     /// Server: at most this many live OpenSSL connections (~52 KB each); the least recently used one is closed
     /// into a saved session when a new peer arrives.

@@ -62,6 +62,8 @@ public final class DTLSServerEngine {
         /// False while a handshake that skipped the cookie exchange has not finished (the peer has not yet shown
         /// that it receives at its address).
         var addressVerified = true
+        /// Whether the one retransmission such a handshake gets was sent.
+        var retransmittedUnverified = false
         var identity: CoAPPeerIdentity?
         /// The random of the ClientHello that started this association (to recognise late duplicates of it).
         var helloRandom: [UInt8]?
@@ -89,6 +91,8 @@ public final class DTLSServerEngine {
     private var handshaking: Set<SocketAddress> = []
     /// Handshakes in progress that skipped the cookie exchange.
     private var unverifiedHandshakes = 0
+    /// Resumptions without a cookie exchange that OpenSSL would have turned into a full handshake (for tests).
+    private(set) var refusedFullHandshakes = 0
     private var nextIdleScan: NIODeadline?
     private var logger: Logger
     /// Counters since creation.
@@ -207,6 +211,18 @@ public final class DTLSServerEngine {
                 continue
             }
             if let delay = peer.connection.retransmissionDelay, delay <= .zero {
+                if !peer.addressVerified {
+                    // A peer that has not shown it receives at its address gets its flight twice at most, so a
+                    // forged ClientHello makes the server send no more than twice its flight.
+                    if peer.retransmittedUnverified {
+                        fail(peer, DTLSError(
+                            code: .handshakeTimedOut,
+                            reason: "resumption without a cookie exchange not completed after one retransmission",
+                            peer: peer.address), into: &output)
+                        continue
+                    }
+                    peer.retransmittedUnverified = true
+                }
                 if !peer.connection.handleRetransmissionTimeout() {
                     emitOutbound(peer, into: &output)
                     fail(peer, timeoutError(peer), into: &output)
@@ -281,6 +297,7 @@ public final class DTLSServerEngine {
         listener.bio.peerKey = address.dtlsPeerKey
         listener.bio.mtu = configuration.datagramSize(for: address)
         if old == nil, unverifiedHandshakes < configuration.maximumResumptionsWithoutCookie,
+            peers.count < configuration.maximumLiveSessions,  // an unverified peer never evicts an association
             let session = DTLSRecord.offeredSessionWithoutCookie(datagram), context.canResume(session),
             acceptResumptionWithoutCookie(datagram, from: address, now: now, into: &output)
         {
@@ -313,9 +330,11 @@ public final class DTLSServerEngine {
         _ datagram: ByteBuffer, from address: SocketAddress, now: NIODeadline, into output: inout [Output]
     ) -> Bool {
         let connection = takeListener()
+        connection.allowsFullHandshake = false
         connection.feed(datagram)
         let step = connection.handshake()
         guard connection.isResumed, step == .wantRead else {
+            if connection.refusedFullHandshake { refusedFullHandshakes += 1 }
             // A full handshake's flight never goes out before a cookie exchange. The connection is dropped like
             // that of any handshake that did not finish; the new listener takes the ClientHello.
             connection.drainOutbound { _ in }

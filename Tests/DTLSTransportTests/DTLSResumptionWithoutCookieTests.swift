@@ -1,4 +1,5 @@
 @testable import DTLSTransport
+import LwM2MTestPKI
 import CoAPCore
 import NIOCore
 import Testing
@@ -132,12 +133,38 @@ struct DTLSResumptionWithoutCookieTests {
         #expect(pair.server.statistics.fullHandshakes == 3)
     }
 
-    @Test("When OpenSSL does not resume a session the index offered, only a HelloVerifyRequest goes out")
-    func indexMissFallsBackToCookie() async throws {
-        let (other, cache) = try await pairWithCachedSession()
-        _ = other
-        let pair = try BackToBack(server: pskServerConfiguration())
-        let client = try pair.addClient(at: second, configuration: pskClientConfiguration(), cache: cache)
+    static func certificateServer() -> DTLSConfiguration {
+        let pki = TestPKI.shared
+        return DTLSConfiguration(certificates: DTLSCertificateConfiguration(
+            certificateChainPEM: pki.serverCertificate, privateKeyPEM: pki.serverKey,
+            trustAnchorsPEM: pki.caCertificate, requirePeerCertificate: false))
+    }
+
+    static func certificateClient() -> DTLSConfiguration {
+        let pki = TestPKI.shared
+        return DTLSConfiguration(
+            certificates: DTLSCertificateConfiguration(
+                certificateChainPEM: "", privateKeyPEM: "", trustAnchorsPEM: pki.caCertificate),
+            expectedServerName: "localhost")
+    }
+
+    @Test(
+        "When OpenSSL does not resume a session the index offered, the full handshake stops before any key exchange and only a HelloVerifyRequest goes out",
+        arguments: ["psk", "certificates"])
+    func indexMissFallsBackToCookie(credentials: String) async throws {
+        let server = credentials == "psk" ? pskServerConfiguration() : Self.certificateServer()
+        let clientConfiguration = credentials == "psk" ? pskClientConfiguration() : Self.certificateClient()
+        // A session of another server with the same credentials.
+        let cache = DTLSClientSessionCache()
+        let other = try BackToBack(server: server)
+        let earlier = try other.addClient(at: first, configuration: clientConfiguration, cache: cache)
+        other.start(first)
+        await other.run { other.established(first) }
+        other.handleClient(first, earlier.close())
+        #expect(cache.count == 1)
+
+        let pair = try BackToBack(server: server)
+        let client = try pair.addClient(at: second, configuration: clientConfiguration, cache: cache)
         pair.filter = { _, _, _ in [] }
         pair.start(second)
         let hello = try #require(pair.wire.last?.2)
@@ -146,6 +173,7 @@ struct DTLSResumptionWithoutCookieTests {
         #expect(answer.count == 1)
         guard case .datagram(let verify, _) = answer.first else { Issue.record("no HelloVerifyRequest"); return }
         #expect(verify.firstRecordKinds.handshakeType == 3)
+        #expect(pair.server.refusedFullHandshakes == 1)  // stopped by the certificate callback, before ECDHE/ECDSA
         #expect(pair.server.liveConnections == 0 && pair.server.handshakesInProgress == 0)
         #expect(pair.server.handshakesWithoutCookieInProgress == 0)
 
@@ -155,6 +183,30 @@ struct DTLSResumptionWithoutCookieTests {
         await pair.run { pair.established(second) }
         #expect(!client.lastHandshakeResumed)
         #expect(pair.server.statistics.fullHandshakes == 1 && pair.server.statistics.resumptionsWithoutCookie == 0)
+        #expect(pair.server.refusedFullHandshakes == 1)
+    }
+
+    @Test("At the live-session bound a resumption goes through the cookie exchange before it evicts anyone")
+    func noEvictionWithoutCookie() async throws {
+        let (pair, cache) = try await pairWithCachedSession { $0.maximumLiveSessions = 1 }
+        let holder = BackToBack.address(44003)
+        try pair.addClient(at: holder, configuration: pskClientConfiguration(identity: "device-2"))
+        pair.start(holder)
+        await pair.run { pair.established(holder) }
+        try pair.addClient(at: second, configuration: pskClientConfiguration(), cache: cache)
+        pair.filter = { _, _, _ in [] }
+        pair.start(second)
+        let hello = try #require(pair.wire.last?.2)
+        let answer = pair.server.receive(hello, from: second, now: pair.now)
+        guard case .datagram(let verify, _) = answer.first else { Issue.record("no HelloVerifyRequest"); return }
+        #expect(verify.firstRecordKinds.handshakeType == 3)
+        #expect(pair.server.isEstablished(holder))  // a forged ClientHello evicts nobody
+        pair.filter = { _, _, datagram in [datagram] }
+        pair.handleClient(second, pair.clients[second]!.receive(verify, now: pair.now))
+        await pair.run { pair.established(second) }
+        #expect(pair.serverResumed(second) == [true])
+        #expect(!pair.server.isEstablished(holder))  // evicted once the new peer proved its address
+        #expect(pair.server.statistics.resumptionsWithoutCookie == 0)
     }
 
     @Test("At most maximumResumptionsWithoutCookie such handshakes at once; a failed one frees its place")
@@ -162,11 +214,12 @@ struct DTLSResumptionWithoutCookieTests {
         let (pair, cache) = try await pairWithCachedSession {
             $0.maximumResumptionsWithoutCookie = 1
             $0.handshakeTimeout = .seconds(10)
+            $0.initialRetransmissionTimeout = .milliseconds(20)  // OpenSSL's timer runs on the wall clock
         }
         let third = BackToBack.address(44003)
         try pair.addClient(at: second, configuration: pskClientConfiguration(), cache: cache)
         try pair.addClient(at: third, configuration: pskClientConfiguration(), cache: cache)
-        // Everything to `second` is lost: its handshake stays in progress until it times out.
+        // Everything to `second` is lost: its handshake stays in progress until it fails.
         pair.filter = { direction, address, datagram in direction == .toClient && address == second ? [] : [datagram] }
         pair.start(second)
         pair.settle()
@@ -180,6 +233,10 @@ struct DTLSResumptionWithoutCookieTests {
         await pair.run { pair.server.handshakesInProgress == 0 }
         #expect(pair.server.statistics.failedHandshakes == 1)
         #expect(pair.server.handshakesWithoutCookieInProgress == 0)
+        // Unanswered, the flight went out twice (once retransmitted), not until the handshake timeout.
+        let flights = serverDatagrams(pair, to: second).filter { $0.firstRecordKinds.handshakeType == 2 }
+        #expect(flights.count == 2)
+        #expect(pair.serverFailure(second)?.reason.contains("after one retransmission") == true)
         let fourth = BackToBack.address(44004)
         try pair.addClient(at: fourth, configuration: pskClientConfiguration(), cache: cache)
         pair.start(fourth)

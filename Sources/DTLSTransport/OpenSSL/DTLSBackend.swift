@@ -28,6 +28,10 @@ enum DTLSStep: Equatable {
 protocol DTLSBackendConnection: AnyObject {
     func feed(_ datagram: ByteBuffer)
     func listen() -> DTLSListenResult
+    /// Server: false while the handshake must not become a full one (a resumption without a cookie exchange); a full
+    /// handshake then stops before any key exchange work and ``refusedFullHandshake`` is set.
+    var allowsFullHandshake: Bool { get set }
+    var refusedFullHandshake: Bool { get }
     func handshake() -> DTLSStep
     /// Hands each decrypted record to `deliver`, reading it into `scratch` (at least
     /// ``dtlsPlaintextScratchSize`` bytes, owned by the caller) first.

@@ -24,6 +24,12 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
     }
     /// A reason found by a callback (e.g. an unknown PSK identity).
     var failureHint: String?
+    /// Server: whether the handshake may be a full one. False for a resumption without a cookie exchange: if
+    /// OpenSSL does not resume the session, the handshake stops before any key exchange work (and sets
+    /// ``refusedFullHandshake``).
+    var allowsFullHandshake = true
+    /// Set when the handshake stopped because it would have been a full one (see ``allowsFullHandshake``).
+    var refusedFullHandshake = false
 
     init(context: OpenSSLDTLSContext, mtu: Int) throws(DTLSError) {
         guard let ssl = SSL_new(context.ctx) else {
@@ -73,6 +79,8 @@ final class OpenSSLDTLSConnection: DTLSBackendConnection {
         pskIdentity = nil
         lastAlertCode = nil
         failureHint = nil
+        allowsFullHandshake = true
+        refusedFullHandshake = false
         bio.reset(mtu: mtu)
         return true
     }

@@ -80,6 +80,7 @@ final class OpenSSLDTLSContext {
             SSL_CTX_set_cookie_verify_cb(ctx, cookieVerifyCallback)
             SSL_CTX_sess_set_new_cb(ctx, sessionCachedCallback)
             SSL_CTX_sess_set_remove_cb(ctx, sessionRemovedCallback)
+            SSL_CTX_set_cert_cb(ctx, fullHandshakeCallback, nil)
         } else {
             _ = lwm2m_SSL_CTX_set_session_cache_mode(
                 ctx, Int(lwm2m_SSL_SESS_CACHE_CLIENT | lwm2m_SSL_SESS_CACHE_NO_INTERNAL))
@@ -287,6 +288,15 @@ extension DTLSSessionID {
         guard let bytes = SSL_SESSION_get_id(session, &length) else { return nil }
         self.init(UnsafeRawBufferPointer(start: bytes, count: Int(length)))
     }
+}
+
+/// Runs when a server handshake turns out to be a full one (OpenSSL calls it only when it did not resume a session),
+/// before the cipher suite is chosen and before any key exchange work. A connection that may not run a full
+/// handshake (a resumption without a cookie exchange) stops here: -1 pauses the handshake with nothing written.
+private func fullHandshakeCallback(_ ssl: OpaquePointer?, _ argument: UnsafeMutableRawPointer?) -> Int32 {
+    guard let connection = OpenSSLDTLSConnection.from(ssl), !connection.allowsFullHandshake else { return 1 }
+    connection.refusedFullHandshake = true
+    return -1
 }
 
 /// OpenSSL added a session to the server's cache. Returns 0: OpenSSL keeps its own reference.
