@@ -27,6 +27,22 @@ struct DTLSResumptionWithoutCookieTests {
         return (pair, cache)
     }
 
+    /// Starts a PSK client at `address` and runs the pair until its handshake is done.
+    @discardableResult
+    func connect(
+        _ pair: BackToBack, at address: SocketAddress, cache: DTLSClientSessionCache?, identity: String = "device-1"
+    ) async throws -> DTLSClientEngine {
+        let client = try pair.addClient(at: address, configuration: pskClientConfiguration(identity: identity), cache: cache)
+        pair.start(address)
+        await pair.run { pair.established(address) }
+        return client
+    }
+
+    /// The handshake type of the server's first datagram to `address` (3: HelloVerifyRequest, 2: ServerHello).
+    func firstAnswer(_ pair: BackToBack, to address: SocketAddress) -> UInt8? {
+        serverDatagrams(pair, to: address).first?.firstRecordKinds.handshakeType
+    }
+
     /// The server's datagrams to `address`, in order.
     func serverDatagrams(_ pair: BackToBack, to address: SocketAddress) -> [ByteBuffer] {
         pair.wire.filter { $0.0 == .toClient && $0.1 == address }.map(\.2)
@@ -76,9 +92,7 @@ struct DTLSResumptionWithoutCookieTests {
         let (pair, cache) = try await pairWithCachedSession()
         for index in 0..<12 {
             let address = BackToBack.address(45000 + index)
-            let client = try pair.addClient(at: address, configuration: pskClientConfiguration(), cache: cache)
-            pair.start(address)
-            await pair.run { pair.established(address) }
+            let client = try await connect(pair, at: address, cache: cache)
             #expect(client.lastHandshakeResumed)
             pair.handleClient(address, client.close())
             pair.settle()
@@ -94,10 +108,8 @@ struct DTLSResumptionWithoutCookieTests {
     @Test("With maximumResumptionsWithoutCookie 0 a resumption goes through the cookie exchange")
     func switchedOff() async throws {
         let (pair, cache) = try await pairWithCachedSession { $0.maximumResumptionsWithoutCookie = 0 }
-        let client = try pair.addClient(at: second, configuration: pskClientConfiguration(), cache: cache)
-        pair.start(second)
-        await pair.run { pair.established(second) }
-        #expect(serverDatagrams(pair, to: second).first?.firstRecordKinds.handshakeType == 3)
+        let client = try await connect(pair, at: second, cache: cache)
+        #expect(firstAnswer(pair, to: second) == 3)
         #expect(client.lastHandshakeResumed)
         #expect(pair.server.statistics.helloVerifyRequestsSent == 2)
         #expect(pair.server.statistics.resumptionsWithoutCookie == 0)
@@ -109,25 +121,18 @@ struct DTLSResumptionWithoutCookieTests {
         let (other, cache) = try await pairWithCachedSession()
         _ = other
         let pair = try BackToBack(server: pskServerConfiguration { $0.maximumSavedSessions = 1 })
-        let stranger = try pair.addClient(at: second, configuration: pskClientConfiguration(), cache: cache)
-        pair.start(second)
-        await pair.run { pair.established(second) }
-        #expect(serverDatagrams(pair, to: second).first?.firstRecordKinds.handshakeType == 3)
+        let stranger = try await connect(pair, at: second, cache: cache)
+        #expect(firstAnswer(pair, to: second) == 3)
         #expect(!stranger.lastHandshakeResumed)
         #expect(pair.server.statistics.resumptionsWithoutCookie == 0)
 
         // `second` now holds this server's session; a full handshake of a third client evicts it from the cache
         // (one saved session at most), and the index forgets it with it.
         pair.handleClient(second, stranger.close())
-        let third = BackToBack.address(44003)
-        try pair.addClient(at: third, configuration: pskClientConfiguration(identity: "device-2"))
-        pair.start(third)
-        await pair.run { pair.established(third) }
+        try await connect(pair, at: BackToBack.address(44003), cache: nil, identity: "device-2")
         let fourth = BackToBack.address(44004)
-        let late = try pair.addClient(at: fourth, configuration: pskClientConfiguration(), cache: cache)
-        pair.start(fourth)
-        await pair.run { pair.established(fourth) }
-        #expect(serverDatagrams(pair, to: fourth).first?.firstRecordKinds.handshakeType == 3)
+        let late = try await connect(pair, at: fourth, cache: cache)
+        #expect(firstAnswer(pair, to: fourth) == 3)
         #expect(!late.lastHandshakeResumed)
         #expect(pair.server.statistics.resumptionsWithoutCookie == 0)
         #expect(pair.server.statistics.fullHandshakes == 3)
@@ -190,9 +195,7 @@ struct DTLSResumptionWithoutCookieTests {
     func noEvictionWithoutCookie() async throws {
         let (pair, cache) = try await pairWithCachedSession { $0.maximumLiveSessions = 1 }
         let holder = BackToBack.address(44003)
-        try pair.addClient(at: holder, configuration: pskClientConfiguration(identity: "device-2"))
-        pair.start(holder)
-        await pair.run { pair.established(holder) }
+        try await connect(pair, at: holder, cache: nil, identity: "device-2")
         try pair.addClient(at: second, configuration: pskClientConfiguration(), cache: cache)
         pair.filter = { _, _, _ in [] }
         pair.start(second)
@@ -226,7 +229,7 @@ struct DTLSResumptionWithoutCookieTests {
         #expect(pair.server.handshakesWithoutCookieInProgress == 1)
         pair.start(third)
         await pair.run { pair.established(third) }
-        #expect(serverDatagrams(pair, to: third).first?.firstRecordKinds.handshakeType == 3)  // over the bound
+        #expect(firstAnswer(pair, to: third) == 3)  // over the bound
         #expect(pair.serverResumed(third) == [true])
         #expect(pair.server.statistics.resumptionsWithoutCookie == 1)
 
@@ -238,10 +241,8 @@ struct DTLSResumptionWithoutCookieTests {
         #expect(flights.count == 2)
         #expect(pair.serverFailure(second)?.reason.contains("after one retransmission") == true)
         let fourth = BackToBack.address(44004)
-        try pair.addClient(at: fourth, configuration: pskClientConfiguration(), cache: cache)
-        pair.start(fourth)
-        await pair.run { pair.established(fourth) }
-        #expect(serverDatagrams(pair, to: fourth).first?.firstRecordKinds.handshakeType == 2)
+        try await connect(pair, at: fourth, cache: cache)
+        #expect(firstAnswer(pair, to: fourth) == 2)
         #expect(pair.server.statistics.resumptionsWithoutCookie == 2)
     }
 
