@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v gnutls-cli >/dev/null 2>&1 || need+=(gnutls-bin)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists libxml-2.0 2>/dev/null || need+=(libxml2-dev)
 pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
