@@ -342,10 +342,7 @@ public final class DTLSServerEngine {
             listener.bio.mtu = configuration.datagramSize(for: address)
             return false
         }
-        guard makeRoomForPeer(address, into: &output) else {
-            connection.drainOutbound { _ in }
-            return true
-        }
+        // No eviction: the caller checked that the live-session bound leaves room.
         let peer = Peer(address: address, connection: connection, now: now)
         peer.helloRandom = DTLSRecord.clientHelloRandom(datagram)
         peer.addressVerified = false
