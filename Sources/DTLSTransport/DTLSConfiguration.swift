@@ -101,7 +101,8 @@ public struct DTLSConfiguration: Sendable {
     public var maximumLiveSessions: Int
     /// Server: an association idle this long is closed (close_notify) into a saved session.
     public var idleTimeout: TimeAmount
-    /// Server: at most this many saved sessions (a few hundred bytes each) kept for abbreviated handshakes.
+    /// Server: at most this many saved sessions (a few hundred bytes each) kept for abbreviated handshakes; 0 keeps
+    /// none (every handshake is a full one).
     public var maximumSavedSessions: Int
     /// Server: how long a saved session can be resumed.
     public var sessionLifetime: TimeAmount

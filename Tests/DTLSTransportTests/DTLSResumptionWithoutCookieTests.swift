@@ -138,6 +138,19 @@ struct DTLSResumptionWithoutCookieTests {
         #expect(pair.server.statistics.fullHandshakes == 3)
     }
 
+    @Test("With maximumSavedSessions 0 the server keeps no session: the next handshake is a full one")
+    func noSavedSessions() async throws {
+        let cache = DTLSClientSessionCache()
+        let pair = try BackToBack(server: pskServerConfiguration { $0.maximumSavedSessions = 0 })
+        let earlier = try await connect(pair, at: first, cache: cache)
+        pair.handleClient(first, earlier.close())
+        pair.settle()
+        let client = try await connect(pair, at: second, cache: cache)
+        #expect(!client.lastHandshakeResumed)
+        #expect(firstAnswer(pair, to: second) == 3)
+        #expect(pair.server.statistics.fullHandshakes == 2 && pair.server.statistics.resumedHandshakes == 0)
+    }
+
     static func certificateServer() -> DTLSConfiguration {
         let pki = TestPKI.shared
         return DTLSConfiguration(certificates: DTLSCertificateConfiguration(

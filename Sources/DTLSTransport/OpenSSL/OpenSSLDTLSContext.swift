@@ -73,8 +73,10 @@ final class OpenSSLDTLSContext {
         let idContext: [UInt8] = Array("swift-lwm2m".utf8)
         _ = SSL_CTX_set_session_id_context(ctx, idContext, UInt32(idContext.count))
         if isServer {
-            _ = lwm2m_SSL_CTX_set_session_cache_mode(ctx, Int(lwm2m_SSL_SESS_CACHE_SERVER))
-            _ = lwm2m_SSL_CTX_sess_set_cache_size(ctx, configuration.maximumSavedSessions)
+            // OpenSSL reads a cache size of 0 as "no limit"; here 0 saved sessions means no session cache at all.
+            let cacheMode = configuration.maximumSavedSessions > 0 ? lwm2m_SSL_SESS_CACHE_SERVER : lwm2m_SSL_SESS_CACHE_OFF
+            _ = lwm2m_SSL_CTX_set_session_cache_mode(ctx, Int(cacheMode))
+            _ = lwm2m_SSL_CTX_sess_set_cache_size(ctx, max(configuration.maximumSavedSessions, 1))
             _ = SSL_CTX_set_timeout(ctx, Int(max(1, configuration.sessionLifetime.nanoseconds / 1_000_000_000)))
             SSL_CTX_set_cookie_generate_cb(ctx, cookieGenerateCallback)
             SSL_CTX_set_cookie_verify_cb(ctx, cookieVerifyCallback)
