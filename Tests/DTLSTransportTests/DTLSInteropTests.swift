@@ -88,43 +88,47 @@ struct DTLSInteropTests {
     /// The interop PSK as hex, for command-line clients.
     static var interopKeyHex: String { interopKeyText.utf8.map { String(format: "%02x", $0) }.joined() }
 
+    /// Runs a command-line client against a PSK server transport on a free port; returns its stdout and stderr.
+    func runAgainstPSKServer(_ arguments: (_ port: Int) -> [String]) async throws -> ClientOutput {
+        let server = try await pskServer()
+        let result = try await ProcessRunner.run(arguments(server.localAddress.port!))
+        await server.close()
+        return ClientOutput(text: result.stdout + result.stderr)
+    }
+
+    /// A client's output, with a count of the times a text occurs in it.
+    struct ClientOutput {
+        let text: String
+        func count(_ needle: String) -> Int { text.components(separatedBy: needle).count - 1 }
+    }
+
     @Test("openssl s_client resumes five times, each without a HelloVerifyRequest (RFC 6347 section 4.2.1)")
     func opensslClientResumesWithoutCookie() async throws {
         try #require(ProcessRunner.exists("openssl"), "openssl is not installed (scripts/test.sh installs it)")
-        let server = try await pskServer()
-        let port = server.localAddress.port!
         // -reconnect: after the first handshake, five more connections offering the same session; -trace names
         // every handshake message received.
-        let result = try await ProcessRunner.run([
+        let output = try await runAgainstPSKServer { port in [
             "openssl", "s_client", "-dtls1_2", "-connect", "127.0.0.1:\(port)", "-psk_identity", "device-1",
             "-psk", Self.interopKeyHex, "-cipher", "PSK-AES128-CCM8", "-reconnect", "-trace",
-        ])
-        await server.close()
-        let output = result.stdout + result.stderr
-        func count(_ text: String) -> Int { output.components(separatedBy: text).count - 1 }
-        #expect(count("New, TLSv1.2, Cipher is PSK-AES128-CCM8") == 1, "\(output)")
-        #expect(count("Reused, TLSv1.2, Cipher is PSK-AES128-CCM8") == 5)
-        #expect(count("HelloVerifyRequest, Length") == 1)  // the first, full handshake only
-        #expect(count("ServerHello, Length") == 6)
+        ] }
+        #expect(output.count("New, TLSv1.2, Cipher is PSK-AES128-CCM8") == 1, "\(output.text)")
+        #expect(output.count("Reused, TLSv1.2, Cipher is PSK-AES128-CCM8") == 5)
+        #expect(output.count("HelloVerifyRequest, Length") == 1)  // the first, full handshake only
+        #expect(output.count("ServerHello, Length") == 6)
     }
 
     @Test("gnutls-cli resumes its session without a HelloVerifyRequest (RFC 6347 section 4.2.1)")
     func gnutlsClientResumesWithoutCookie() async throws {
         try #require(ProcessRunner.exists("gnutls-cli"), "gnutls-bin is not installed (scripts/test.sh installs it)")
-        let server = try await pskServer()
-        let port = server.localAddress.port!
-        let result = try await ProcessRunner.run([
+        let output = try await runAgainstPSKServer { port in [
             "gnutls-cli", "-d", "4", "--udp", "--resume", "--pskusername", "device-1", "--pskkey", Self.interopKeyHex,
             "--priority", "NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+PSK:+AES-128-CCM-8", "-p", "\(port)", "127.0.0.1",
-        ])
-        await server.close()
-        let output = result.stdout + result.stderr
-        func count(_ text: String) -> Int { output.components(separatedBy: text).count - 1 }
-        #expect(output.contains("*** This is a resumed session"), "\(output)")
-        #expect(count("HELLO VERIFY REQUEST (3) was received") == 1)  // the first, full handshake only
+        ] }
+        #expect(output.count("*** This is a resumed session") == 1, "\(output.text)")
+        #expect(output.count("HELLO VERIFY REQUEST (3) was received") == 1)  // the first, full handshake only
         // The message_seq of each ServerHello: 1 after the HelloVerifyRequest of the full handshake, 0 in the
         // resumed one, where it is the server's first message.
-        let serverHelloSequences = output.split(separator: "\n")
+        let serverHelloSequences = output.text.split(separator: "\n")
             .filter { $0.contains("SERVER HELLO (2) was received") }
             .compactMap { $0.split(separator: "sequence: ").last.flatMap { Int($0.prefix { $0.isNumber }) } }
         #expect(serverHelloSequences == [1, 0])
